@@ -1,0 +1,236 @@
+"""The `learningloop` command: parse, call one library function, print.
+
+Library imports happen inside commands so that `learningloop --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from learningloop.cli.output import emit, format_option, message
+
+if TYPE_CHECKING:
+    from learningloop.application import LearningLoop
+    from learningloop.domain.replay import ExperimentView
+
+
+class BadInput(click.ClickException):
+    """Bad input or usage: one line on stderr, exit 2 (click's UsageError without the usage)."""
+
+    exit_code = 2
+
+
+class LearningLoopGroup(click.Group):
+    """Turns library errors into click errors in one place: 2 for bad input, 1 for failures."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from learningloop.errors import ExitCode, LearningLoopError
+
+        try:
+            return super().invoke(ctx)
+        except LearningLoopError as error:
+            if error.exit_code == ExitCode.BAD_INPUT:
+                raise BadInput(str(error)) from None
+            raise click.ClickException(str(error)) from None
+
+
+def _parse_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadInput(f"--as-of: {value!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def _parse_moment(value: str | None) -> datetime | None:
+    """ISO 8601 date-time; UTC when it has no offset."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadInput(
+            f"--known-at: {value!r} is not an ISO 8601 date-time (e.g. 2013-06-30T12:00:00Z)"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def as_of_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--known-at",
+        metavar="T",
+        help="As known at this transaction time (ISO 8601, UTC without offset). Default: now.",
+    )(command)
+    return click.option(
+        "--as-of", metavar="D", help="As of this valid date (YYYY-MM-DD). Default: today."
+    )(command)
+
+
+def _open(ctx: click.Context) -> LearningLoop:
+    from learningloop.application import LearningLoop
+
+    loop = LearningLoop(ctx.obj["store"], recorded_by=ctx.obj["by"])
+    ctx.call_on_close(loop.close)
+    return loop
+
+
+@click.group(cls=LearningLoopGroup)
+@click.version_option(package_name="learningloop")
+@click.option(
+    "--store",
+    envvar="LEARNINGLOOP_STORE",
+    metavar="PATH",
+    help="Store directory (SQLite log + DuckDB projections). Default: ./learningloop-data.",
+)
+@click.option("--by", metavar="NAME", help="Who records (recorded_by). Default: the OS user.")
+@click.pass_context
+def main(ctx: click.Context, store: str | None, by: str | None) -> None:
+    """An event-sourced evaluation engine for iterative learning.
+
+    Record what happens in a programme's experiments as immutable events, replay any
+    experiment as of any date and as known at any moment.
+
+    Example: learningloop --store ./eval import events.jsonl
+    """
+    ctx.obj = {"store": store, "by": by}
+
+
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.pass_context
+def import_command(ctx: click.Context, files: tuple[str, ...]) -> None:
+    """Import events from .jsonl, .json or .yaml files: all of them, or none.
+
+    Example: learningloop import partners.yaml meetings.jsonl
+    """
+    loop = _open(ctx)
+    with _progress("Importing", "events") as advance:
+        summary = loop.import_files(list(files), progress=advance)
+    message(f"Imported {summary.events} events into {summary.streams} streams.")
+
+
+@main.command(
+    "record", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
+)
+@click.argument("event_type", metavar="TYPE")
+@click.pass_context
+def record_command(ctx: click.Context, event_type: str) -> None:
+    """Record one event given as --field value pairs (same validation as import).
+
+    List fields take the option once per item; JSON arrays and objects are accepted.
+
+    Example: learningloop record MeetingHeld --experiment deltameca --occurred-on 2013-06-12
+    --kind stakeholder --attendees 12
+    """
+    from learningloop.domain.parsing import fields_from_text
+
+    pairs = _option_pairs(ctx.args)
+    recorded = _open(ctx).record(fields_from_text(event_type, pairs))
+    message(f"Recorded {event_type} as version {recorded.version} of {recorded.stream}.")
+
+
+def _option_pairs(args: list[str]) -> list[tuple[str, str]]:
+    pairs, position = [], 0
+    while position < len(args):
+        name = args[position]
+        if not name.startswith("--") or len(name) < 3:
+            raise BadInput(f"expected --field value, got {name!r}")
+        name, has_value, value = name[2:].partition("=")
+        if not has_value:
+            if position + 1 >= len(args):
+                raise BadInput(f"--{name} needs a value")
+            position, value = position + 1, args[position + 1]
+        pairs.append((name, value))
+        position += 1
+    return pairs
+
+
+@main.command("replay")
+@click.argument("experiment")
+@as_of_options
+@format_option
+@click.pass_context
+def replay_command(
+    ctx: click.Context,
+    experiment: str,
+    as_of: str | None,
+    known_at: str | None,
+    output_format: str,
+) -> None:
+    """An experiment's state, then its timeline, as of D and as known at T.
+
+    JSON gives one object with every section; CSV gives the timeline rows.
+
+    Example: learningloop replay deltameca-gouvernance --as-of 2013-06-30
+    """
+    from learningloop.cli.views import emit_replay
+
+    view = _open(ctx).replay(experiment, _parse_date(as_of), _parse_moment(known_at))
+    emit_replay(view, output_format)
+
+
+@main.command("demo")
+@format_option
+@click.pass_context
+def demo_command(ctx: click.Context, output_format: str) -> None:
+    """Load the bundled 2012–2014 programme into a fresh store and print its indicators.
+
+    The store is a temporary directory unless --store is given.
+
+    Example: learningloop demo
+    """
+    import tempfile
+
+    from learningloop.application import run_demo
+
+    store = ctx.obj["store"] if _store_given(ctx) else None
+    with tempfile.TemporaryDirectory(prefix="learningloop-demo-") as scratch:
+        views = run_demo(store or os.path.join(scratch, "store"))
+        message(f"Loaded the 2012–2014 programme into {store or 'a temporary store'}.")
+        _emit_demo(views, output_format)
+
+
+def _store_given(ctx: click.Context) -> bool:
+    """Only an explicit --store is used by demo, never LEARNINGLOOP_STORE."""
+    source = ctx.parent.get_parameter_source("store") if ctx.parent else None
+    return source is click.core.ParameterSource.COMMANDLINE
+
+
+def _emit_demo(views: list[ExperimentView], output_format: str) -> None:
+    from learningloop.application import experiment_summary
+
+    rows = [experiment_summary(view) for view in views]
+    columns = list(rows[0]) if rows else []
+    emit(rows, columns, output_format, title="Experiments of the 2012–2014 programme")
+
+
+class _NoProgress:
+    def __call__(self, count: int) -> None:
+        return None
+
+
+def _progress(verb: str, noun: str) -> Any:
+    """A progress bar on stderr when it is a terminal; otherwise nothing."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def bar() -> Any:
+        if not sys.stderr.isatty():
+            yield _NoProgress()
+            return
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        columns = (SpinnerColumn(), TextColumn(f"{verb} {{task.completed:,}} {noun}"))
+        with Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True)) as progress:
+            task = progress.add_task(verb, total=None)
+            yield lambda count: progress.advance(task, count)
+
+    return bar()

@@ -1,0 +1,76 @@
+"""How an experiment's replay is printed: sections as tables, one JSON object, or CSV rows."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import click
+
+from learningloop.cli.output import dumps, emit, print_table
+from learningloop.domain.replay import ExperimentView
+
+TIMELINE_COLUMNS = ["cycle", "occurred_on", "version", "type", "summary", "recorded_at"]
+HEADER_FIELDS = [
+    "experiment",
+    "programme",
+    "title",
+    "status",
+    "scale",
+    "territory",
+    "carriers",
+    "partners",
+    "aim",
+    "proposed_on",
+    "as_of",
+    "known_at",
+]
+
+
+def replay_document(view: ExperimentView) -> dict[str, Any]:
+    """The whole replay as plain data, sections in reading order."""
+    return {
+        **{name: getattr(view, name) for name in HEADER_FIELDS},
+        "is_proposed": view.is_proposed,
+        "commitments": [asdict(period) for period in view.commitments],
+        "milestones": [asdict(milestone) for milestone in view.milestones],
+        "reviews": [
+            {**asdict(review), "sessions_held": review.sessions_held,
+             "is_complete": review.is_complete}
+            for review in view.reviews
+        ],
+        "decisions": [asdict(decision) for decision in view.decisions],
+        "learnings": [
+            {**asdict(learning), "days_to_action": learning.days_to_action}
+            for learning in view.learnings
+        ],
+        "functions": [
+            {**asdict(function), "is_covered": function.is_covered} for function in view.functions
+        ],
+        "timeline": [asdict(entry) for entry in view.timeline],
+    }
+
+
+def emit_replay(view: ExperimentView, output_format: str) -> None:
+    document = replay_document(view)
+    if output_format == "json":
+        click.echo(dumps(document))
+        return
+    if output_format == "csv":
+        emit(document["timeline"], TIMELINE_COLUMNS, "csv")
+        return
+    if not view.is_proposed:
+        click.echo(f"{view.experiment}: not proposed as of {view.as_of} (as known at "
+                   f"{view.known_at.isoformat()})")
+        return
+    print_table(
+        [{"field": name, "value": document[name]} for name in HEADER_FIELDS],
+        ["field", "value"],
+        title=f"Experiment {view.experiment}",
+    )
+    sections = ("commitments", "milestones", "reviews", "decisions", "learnings", "functions")
+    for section in sections:
+        rows = document[section]
+        if rows:
+            print_table(rows, list(rows[0]), title=section.capitalize())
+    print_table(document["timeline"], TIMELINE_COLUMNS, title="Timeline")

@@ -1,0 +1,301 @@
+"""The public Python API: open a store, import, record, replay.
+
+Everything the command line does goes through `LearningLoop`, so a notebook needs no
+subprocess.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+from learningloop.domain import aggregates as agg
+from learningloop.domain import events as ev
+from learningloop.domain.parsing import parse_event
+from learningloop.domain.recorded import Recorded
+from learningloop.domain.replay import ExperimentView, replay_experiment
+from learningloop.errors import (
+    BadInputError,
+    ConcurrentWriteError,
+    InvalidEventError,
+    NotFoundError,
+)
+from learningloop.sources import RawEvent, check_sources, read_events
+from learningloop.store import Clock, EventLog, Store, StoreLocation
+
+BATCH_SIZE = 1000
+# Events held in memory before the first write: a bad event in a file smaller than this
+# never opens the store for writing at all.
+BUFFERED_EVENTS = 50_000
+WRITE_ATTEMPTS = 3
+
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import wrote."""
+
+    events: int
+    streams: int
+
+
+class LearningLoop:
+    """An evaluation store: an append-only event log and the views built from it."""
+
+    def __init__(
+        self, store: str | os.PathLike[str] | None = None, *, recorded_by: str | None = None
+    ) -> None:
+        self.location = StoreLocation.resolve(store)
+        self.recorded_by = recorded_by or _os_user()
+        self._store = Store(self.location)
+        self._clock = Clock()
+
+    def __enter__(self) -> LearningLoop:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._store.close()
+
+    # --- commands -----------------------------------------------------------------------
+
+    def import_files(
+        self, paths: Sequence[str | os.PathLike[str]], progress: ProgressCallback | None = None
+    ) -> ImportSummary:
+        """Import JSON Lines, JSON and YAML files: every event of every file, or none."""
+        files = [Path(path) for path in paths]
+        check_sources(files)
+        return self._write(lambda: chain.from_iterable(read_events(f) for f in files), progress)
+
+    def import_events(
+        self, raw_events: Iterable[Any], progress: ProgressCallback | None = None
+    ) -> ImportSummary:
+        """Import raw event mappings (as in a JSON file): all of them, or none."""
+        items = list(raw_events)
+        return self._write(
+            lambda: (RawEvent(f"item {n}", raw) for n, raw in enumerate(items, 1)), progress
+        )
+
+    def record(self, raw_event: dict[str, Any]) -> Recorded:
+        """Record one event, with the same validation as an import."""
+        recorded: list[Recorded] = []
+        self._write(lambda: iter([RawEvent("event", raw_event)]), None, recorded.append)
+        return recorded[0]
+
+    # --- queries ------------------------------------------------------------------------
+
+    def replay(
+        self,
+        experiment: str,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+    ) -> ExperimentView:
+        """An experiment's state and timeline as of D (default today), as known at T (now)."""
+        experiment_events = self._store.stream(ev.stream_id("experiment", experiment))
+        if not experiment_events:
+            raise NotFoundError(f"no experiment {experiment!r} in store {self.location.directory}")
+        programme_key = experiment_events[0].event.programme  # type: ignore[attr-defined]
+        programme_events = self._store.stream(ev.stream_id("programme", programme_key))
+        return replay_experiment(
+            experiment,
+            experiment_events,
+            programme_events,
+            as_of or date.today(),
+            _utc(known_at) if known_at else datetime.now(UTC),
+        )
+
+    def list_experiments(self) -> list[str]:
+        """The slugs of every experiment stream in the log, in the order they were proposed."""
+        log = self._store.log(create=False)
+        if log is None:
+            return []
+        return [
+            str(n.originator_id).partition(":")[2]
+            for n in _all_notifications(log)
+            if n.topic == ev.ExperimentProposed.TOPIC
+        ]
+
+    def list_views(
+        self, as_of: date | None = None, known_at: datetime | None = None
+    ) -> list[ExperimentView]:
+        """Every experiment's view at (D, T), in the order they were proposed."""
+        return [self.replay(key, as_of, known_at) for key in self.list_experiments()]
+
+    def event_count(self) -> int:
+        log = self._store.log(create=False)
+        return 0 if log is None else log.head_position()
+
+    # --- writing ------------------------------------------------------------------------
+
+    def _write(
+        self,
+        raw_events: Callable[[], Iterator[RawEvent]],
+        progress: ProgressCallback | None,
+        on_recorded: Callable[[Recorded], None] | None = None,
+    ) -> ImportSummary:
+        """Validate and append; on a concurrent write to the same stream, start again."""
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            admission = _Admission(self._store, self._clock)
+            recorded = (admission.admit(raw, self.recorded_by) for raw in raw_events())
+            if on_recorded is not None:
+                recorded = _tap(recorded, on_recorded)
+            try:
+                count = self._append(recorded, progress)
+            except ConcurrentWriteError:
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                continue
+            return ImportSummary(events=count, streams=len(admission.touched))
+        raise AssertionError("unreachable")
+
+    def _append(self, recorded: Iterator[Recorded], progress: ProgressCallback | None) -> int:
+        buffered = _take(recorded, BUFFERED_EVENTS)  # validation errors surface here first
+        if not buffered:
+            return 0
+        batches = _batches(chain(buffered, recorded), BATCH_SIZE, progress)
+        return self._store.writable_log().append(batches)
+
+
+class _Admission:
+    """Checks each new event against its stream's write model and gives it a version."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._streams: dict[str, agg.Programme | agg.Experiment | None] = {}
+        self.touched: set[str] = set()
+
+    def admit(self, raw: RawEvent, recorded_by: str) -> Recorded:
+        try:
+            event = parse_event(raw.data, default_recorded_by=recorded_by)
+            return self._admit(event)
+        except InvalidEventError as error:
+            raise error.at(raw.location) from None
+
+    def _admit(self, event: ev.Event) -> Recorded:
+        kind = ev.stream_kind_of(event)
+        stream = self._load(kind, event.stream_key)
+        if isinstance(stream, agg.Programme):
+            stream.check(event)
+        elif isinstance(stream, agg.Experiment):
+            stream.check(event, self._programme(stream.programme))
+        elif kind == "programme":
+            agg.check_new_programme(event)  # type: ignore[arg-type]
+        else:
+            programme_key = getattr(event, "programme", None) or ""
+            agg.check_new_experiment(event, self._programme(programme_key))  # type: ignore[arg-type]
+        stream_id = ev.stream_id(kind, event.stream_key)
+        version = stream.version + 1 if stream else 1
+        recorded = Recorded(stream_id, version, self._clock.now(), event)
+        if stream is None:
+            stream = agg.new_stream(recorded)
+            self._streams[stream_id] = stream
+        stream.apply(recorded)
+        self.touched.add(stream_id)
+        return recorded
+
+    def _programme(self, key: str) -> agg.Programme | None:
+        programme = self._load("programme", key)
+        assert programme is None or isinstance(programme, agg.Programme)
+        return programme
+
+    def _load(self, kind: ev.StreamKind, key: str) -> agg.Programme | agg.Experiment | None:
+        stream_id = ev.stream_id(kind, key)
+        if stream_id not in self._streams:
+            self._streams[stream_id] = agg.project_stream(None, self._store.stream(stream_id))
+        return self._streams[stream_id]
+
+
+def _take(items: Iterator[Recorded], count: int) -> list[Recorded]:
+    taken = []
+    for item in items:
+        taken.append(item)
+        if len(taken) >= count:
+            break
+    return taken
+
+
+def _batches(
+    items: Iterable[Recorded], size: int, progress: ProgressCallback | None
+) -> Iterator[list[Recorded]]:
+    batch: list[Recorded] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            if progress:
+                progress(len(batch))
+            batch = []
+    if batch:
+        yield batch
+        if progress:
+            progress(len(batch))
+
+
+def _tap(items: Iterator[Recorded], see: Callable[[Recorded], None]) -> Iterator[Recorded]:
+    for item in items:
+        see(item)
+        yield item
+
+
+def _all_notifications(log: EventLog) -> Iterator[Any]:
+    position = 0
+    while True:
+        page = log.read_notifications(position, 10_000)
+        if not page:
+            return
+        yield from page
+        position = page[-1].id
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def experiment_summary(view: ExperimentView) -> dict[str, Any]:
+    """One row per experiment: status, coverage, reviews, meetings and next milestone."""
+    next_milestone = view.next_milestone
+    total = len(view.functions)
+    meetings = [e for e in view.timeline if e.type == "MeetingHeld"]
+    return {
+        "experiment": view.experiment,
+        "status": view.status,
+        "functions_covered": view.functions_covered,
+        "functions_total": total,
+        "coverage_ratio": round(view.functions_covered / total, 3) if total else None,
+        "reviews_complete": sum(1 for review in view.reviews if review.is_complete),
+        "reviews_total": len(view.reviews),
+        "meetings_held": len(meetings),
+        "next_milestone": next_milestone.milestone if next_milestone else None,
+        "next_milestone_due_on": next_milestone.due_on if next_milestone else None,
+        "next_milestone_status": next_milestone.status if next_milestone else None,
+    }
+
+
+def run_demo(store: str | os.PathLike[str], recorded_by: str | None = None) -> list[ExperimentView]:
+    """Load the bundled 2012–2014 programme into a fresh store; return each experiment's view."""
+    from learningloop.demo import demo_path
+
+    with LearningLoop(store, recorded_by=recorded_by or "learningloop-demo") as loop:
+        if loop.event_count():
+            raise BadInputError(
+                f"store {loop.location.directory} already holds events; demo needs a fresh store"
+            )
+        loop.import_files([demo_path()])
+        return [view for view in loop.list_views() if view.is_proposed]

@@ -1,0 +1,1 @@
+"""Pure domain: events, validation rules, state folds. No I/O, no clock."""

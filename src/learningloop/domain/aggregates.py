@@ -1,0 +1,170 @@
+"""Write models: what a stream must remember to accept or refuse its next event.
+
+A `Programme` or `Experiment` aggregate is folded from its stream's events. `check()` says
+whether an event may be appended (CONTRACT section 3 rules) and `apply()` records it. They
+remember the log order, not the valid time: "never planned" means no plan in the stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from learningloop.domain import events as ev
+from learningloop.domain.recorded import Recorded
+from learningloop.errors import InvalidEventError
+
+
+@dataclass
+class Stream:
+    """What every stream remembers: its id, its version and the type at each version."""
+
+    id: str
+    key: str
+    version: int = 0
+    types: list[str] = field(default_factory=list)
+    created_on: datetime | None = None
+    modified_on: datetime | None = None
+
+    def check_retraction(self, event: ev.EventRetracted) -> None:
+        if event.retracts > self.version:
+            raise InvalidEventError(
+                "retracts", f"version {event.retracts} does not exist in {self.id}"
+            )
+        if self.types[event.retracts - 1] == "EventRetracted":
+            raise InvalidEventError(
+                "retracts", f"version {event.retracts} of {self.id} is itself a retraction"
+            )
+
+    def advance(self, recorded: Recorded) -> None:
+        self.version = recorded.originator_version
+        self.types.append(recorded.event.type)
+        self.created_on = self.created_on or recorded.timestamp
+        self.modified_on = recorded.timestamp
+
+
+@dataclass
+class Programme(Stream):
+    """A programme's write model: joined partners and the keys of its functions."""
+
+    partners: set[str] = field(default_factory=set)
+    function_keys: tuple[str, ...] = ()
+
+    def check(self, event: ev.Event) -> None:
+        if isinstance(event, ev.ProgrammeOpened):
+            raise InvalidEventError("programme", f"programme {self.key!r} is already opened")
+        if isinstance(event, ev.PartnerLeft):
+            self.check_partners("partner", [event.partner])
+        if isinstance(event, ev.EventRetracted):
+            self.check_retraction(event)
+
+    def check_partners(self, field_name: str, partners: Iterable[str]) -> None:
+        for partner in partners:
+            if partner not in self.partners:
+                raise InvalidEventError(
+                    field_name, f"partner {partner!r} has not joined programme {self.key!r}"
+                )
+
+    def check_function(self, function: str) -> None:
+        if function not in self.function_keys:
+            known = ", ".join(self.function_keys)
+            raise InvalidEventError(
+                "function",
+                f"{function!r} is not a function of programme {self.key!r} (known: {known})",
+            )
+
+    def apply(self, recorded: Recorded) -> None:
+        event = recorded.event
+        if isinstance(event, ev.ProgrammeOpened):
+            self.function_keys = tuple(function.key for function in event.functions)
+        elif isinstance(event, ev.PartnerJoined):
+            self.partners.add(event.partner)
+        self.advance(recorded)
+
+
+@dataclass
+class Experiment(Stream):
+    """An experiment's write model: its programme and what evidence may cite."""
+
+    programme: str = ""
+    milestones: set[str] = field(default_factory=set)
+    learnings: set[str] = field(default_factory=set)
+    reviews: set[str] = field(default_factory=set)
+
+    def check(self, event: ev.Event, programme: Programme) -> None:
+        if isinstance(event, ev.ExperimentProposed):
+            raise InvalidEventError("experiment", f"experiment {self.key!r} is already proposed")
+        if isinstance(event, ev.FunctionEvidenced):
+            programme.check_function(event.function)
+        elif isinstance(event, ev.MilestoneRescheduled | ev.MilestoneReached | ev.MilestoneAbandoned):
+            if event.milestone not in self.milestones:
+                raise InvalidEventError(
+                    "milestone", f"milestone {event.milestone!r} was never planned in {self.key!r}"
+                )
+        elif isinstance(event, ev.DecisionRecorded):
+            for cited in event.evidence:
+                if cited not in self.learnings and cited not in self.reviews:
+                    raise InvalidEventError(
+                        "evidence",
+                        f"{cited!r} is neither a learning nor a review recorded in {self.key!r}",
+                    )
+        elif isinstance(event, ev.EventRetracted):
+            self.check_retraction(event)
+
+    def apply(self, recorded: Recorded) -> None:
+        event = recorded.event
+        if isinstance(event, ev.ExperimentProposed):
+            self.programme = event.programme
+        elif isinstance(event, ev.MilestonePlanned):
+            self.milestones.add(event.milestone)
+        elif isinstance(event, ev.LearningRecorded):
+            self.learnings.add(event.learning)
+        elif isinstance(event, ev.ReviewSessionHeld):
+            self.reviews.add(event.review)
+        self.advance(recorded)
+
+
+def check_new_programme(event: ev.ProgrammeEvent | ev.EventRetracted) -> None:
+    """An event for a programme stream that does not exist yet: only ProgrammeOpened opens it."""
+    if not isinstance(event, ev.ProgrammeOpened):
+        raise InvalidEventError(
+            "programme", f"programme {event.stream_key!r} is not opened (no ProgrammeOpened yet)"
+        )
+
+
+def check_new_experiment(
+    event: ev.ExperimentEvent | ev.EventRetracted, programme: Programme | None
+) -> None:
+    """An event for an experiment stream that does not exist yet: only a valid proposal."""
+    if not isinstance(event, ev.ExperimentProposed):
+        raise InvalidEventError(
+            "experiment",
+            f"experiment {event.stream_key!r} is not proposed (no ExperimentProposed yet)",
+        )
+    if programme is None:
+        raise InvalidEventError(
+            "programme", f"programme {event.programme!r} does not exist (no ProgrammeOpened yet)"
+        )
+    programme.check_partners("carriers", event.carriers)
+    programme.check_partners("partners", event.partners)
+
+
+def new_stream(recorded: Recorded) -> Programme | Experiment:
+    """The write model started by a stream's first event."""
+    kind, _, key = recorded.originator_id.partition(":")
+    if kind == "programme":
+        return Programme(id=recorded.originator_id, key=key)
+    return Experiment(id=recorded.originator_id, key=key)
+
+
+def project_stream(
+    aggregate: Programme | Experiment | None, recorded_events: Iterable[Any]
+) -> Programme | Experiment | None:
+    """Fold recorded events into a write model (eventsourcing's projector function)."""
+    for recorded in recorded_events:
+        if aggregate is None:
+            aggregate = new_stream(recorded)
+        aggregate.apply(recorded)
+    return aggregate

@@ -1,0 +1,341 @@
+"""The event catalogue (CONTRACT section 3): one frozen pydantic model per event type.
+
+Each model validates one event on its own (types, enums, ranges, dates). Rules that need
+the history of a stream (has the programme been opened? has the partner joined?) live in
+`rules.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from learningloop.domain.values import (
+    FunctionKey,
+    IsoDate,
+    NonNegativeInt,
+    PositiveInt,
+    Precision,
+    Slug,
+    Strength,
+    Text,
+    _as_iso_date,
+    start_of_period,
+)
+
+StreamKind = Literal["programme", "experiment"]
+TOPIC_PREFIX = "learningloop:"
+
+
+class Event(BaseModel):
+    """Fields every event carries; subclasses add their stream key and facts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Stored topic of the class; fixed here so renaming a module never orphans stored events.
+    TOPIC: ClassVar[str] = ""
+    # Which stream the event belongs to; EventRetracted goes to either.
+    STREAM: ClassVar[StreamKind | None] = None
+    # Bumped when the stored shape changes; old shapes are upcast on load.
+    class_version: ClassVar[int] = 1
+
+    type: str
+    occurred_on: IsoDate
+    precision: Precision = "day"
+    recorded_by: Text | None = None
+    source: Text | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.TOPIC = TOPIC_PREFIX + cls.__name__
+
+    @model_validator(mode="before")
+    @classmethod
+    def _start_of_period(cls, data: Any) -> Any:
+        """With a precision coarser than a day, `occurred_on` is the first day of that period."""
+        if isinstance(data, dict) and data.get("precision") not in (None, "day"):
+            try:
+                day = _as_iso_date(data.get("occurred_on"))
+                return {**data, "occurred_on": start_of_period(day, data["precision"])}
+            except (ValueError, KeyError):
+                return data  # the field validators report what is wrong
+        return data
+
+    @property
+    def stream_key(self) -> str:
+        """The slug of the stream this event belongs to."""
+        raise NotImplementedError
+
+
+class ProgrammeEvent(Event):
+    STREAM: ClassVar[StreamKind | None] = "programme"
+    programme: Slug
+
+    @property
+    def stream_key(self) -> str:
+        return self.programme
+
+
+class ExperimentEvent(Event):
+    STREAM: ClassVar[StreamKind | None] = "experiment"
+    experiment: Slug
+
+    @property
+    def stream_key(self) -> str:
+        return self.experiment
+
+
+class FunctionDefinition(BaseModel):
+    """One key function of a programme's evaluation framework."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    key: FunctionKey
+    label: Text
+    label_fr: Text | None = None
+
+
+DEFAULT_FUNCTIONS: tuple[FunctionDefinition, ...] = (
+    FunctionDefinition(key="training", label="training", label_fr="formation"),
+    FunctionDefinition(
+        key="support",
+        label="social and professional support",
+        label_fr="accompagnement social et professionnel",
+    ),
+    FunctionDefinition(key="production", label="production", label_fr="production"),
+    FunctionDefinition(
+        key="local_development",
+        label="local and partnership development",
+        label_fr="développement local et partenarial",
+    ),
+    FunctionDefinition(key="employer", label="employer function", label_fr="fonction d'employeur"),
+)
+
+# --- programme stream -------------------------------------------------------------------
+
+
+class ProgrammeOpened(ProgrammeEvent):
+    type: Literal["ProgrammeOpened"] = "ProgrammeOpened"
+    title: Text
+    starts_on: IsoDate | None = None
+    ends_on: IsoDate | None = None
+    functions: tuple[FunctionDefinition, ...] = DEFAULT_FUNCTIONS
+    axes: tuple[Text, ...] = ()
+
+    @model_validator(mode="after")
+    def _check_functions_and_dates(self) -> ProgrammeOpened:
+        keys = [function.key for function in self.functions]
+        if not keys:
+            raise ValueError("functions: a programme needs at least one function")
+        if len(set(keys)) != len(keys):
+            raise ValueError("functions: a function key appears twice")
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValueError("ends_on: the programme ends before it starts")
+        return self
+
+
+PartnerKind = Literal[
+    "company",
+    "public_body",
+    "network",
+    "university",
+    "local_authority",
+    "association",
+    "employment_service",
+    "other",
+]
+
+
+class PartnerJoined(ProgrammeEvent):
+    type: Literal["PartnerJoined"] = "PartnerJoined"
+    partner: Slug
+    name: Text
+    kind: PartnerKind
+
+
+class PartnerLeft(ProgrammeEvent):
+    type: Literal["PartnerLeft"] = "PartnerLeft"
+    partner: Slug
+    reason: Text | None = None
+
+
+class GatheringHeld(ProgrammeEvent):
+    type: Literal["GatheringHeld"] = "GatheringHeld"
+    gathering: Slug
+    kind: Literal["seminar", "citizen_debate", "other"]
+    participants: NonNegativeInt
+    title: Text | None = None
+
+
+# --- experiment stream ------------------------------------------------------------------
+
+Scale = Literal["employment_basin", "company", "neighbourhood", "region", "network", "other"]
+
+
+class ExperimentProposed(ExperimentEvent):
+    type: Literal["ExperimentProposed"] = "ExperimentProposed"
+    programme: Slug
+    title: Text
+    carriers: tuple[Slug, ...] = Field(min_length=1)
+    partners: tuple[Slug, ...] = ()
+    scale: Scale
+    territory: Text | None = None
+    aim: Text | None = None
+
+
+class ReviewSessionHeld(ExperimentEvent):
+    type: Literal["ReviewSessionHeld"] = "ReviewSessionHeld"
+    review: Slug
+    session: PositiveInt
+    sessions_planned: PositiveInt = 2
+    reviewers: tuple[Text, ...] = ()
+    findings: tuple[Text, ...] = ()
+
+
+DecisionKind = Literal["retain", "reject", "adapt", "continue", "pause", "close"]
+
+
+class DecisionRecorded(ExperimentEvent):
+    type: Literal["DecisionRecorded"] = "DecisionRecorded"
+    decision: Slug
+    kind: DecisionKind
+    summary: Text
+    rationale: Text | None = None
+    evidence: tuple[Slug, ...] = ()
+    decided_by: Text | None = None
+
+
+class CommitmentMade(ExperimentEvent):
+    type: Literal["CommitmentMade"] = "CommitmentMade"
+    commitment: Slug
+    description: Text
+    stakeholders: NonNegativeInt | None = None
+    meetings_per_year_min: NonNegativeInt
+    meetings_per_year_max: NonNegativeInt
+    starts_on: IsoDate
+    months: PositiveInt
+
+    @model_validator(mode="after")
+    def _check_band(self) -> CommitmentMade:
+        if self.meetings_per_year_max < self.meetings_per_year_min:
+            raise ValueError(
+                f"meetings_per_year_max: {self.meetings_per_year_max} is below "
+                f"meetings_per_year_min {self.meetings_per_year_min}"
+            )
+        return self
+
+
+class MeetingHeld(ExperimentEvent):
+    type: Literal["MeetingHeld"] = "MeetingHeld"
+    kind: Literal["stakeholder", "local", "steering", "other"]
+    # Optional beyond the contract: historical records often give no head count.
+    attendees: NonNegativeInt | None = None
+    meeting: Slug | None = None
+    notes: Text | None = None
+
+
+class MilestonePlanned(ExperimentEvent):
+    type: Literal["MilestonePlanned"] = "MilestonePlanned"
+    milestone: Slug
+    title: Text
+    due_on: IsoDate
+
+
+class MilestoneRescheduled(ExperimentEvent):
+    type: Literal["MilestoneRescheduled"] = "MilestoneRescheduled"
+    milestone: Slug
+    due_on: IsoDate
+    reason: Text | None = None
+
+
+class MilestoneReached(ExperimentEvent):
+    type: Literal["MilestoneReached"] = "MilestoneReached"
+    milestone: Slug
+
+
+class MilestoneAbandoned(ExperimentEvent):
+    type: Literal["MilestoneAbandoned"] = "MilestoneAbandoned"
+    milestone: Slug
+    reason: Text | None = None
+
+
+class LearningRecorded(ExperimentEvent):
+    type: Literal["LearningRecorded"] = "LearningRecorded"
+    learning: Slug
+    observation: Text
+    insight: Text | None = None
+
+
+class FunctionEvidenced(ExperimentEvent):
+    type: Literal["FunctionEvidenced"] = "FunctionEvidenced"
+    function: FunctionKey
+    evidence: Text
+    strength: Strength = 1
+
+
+class ExperimentClosed(ExperimentEvent):
+    type: Literal["ExperimentClosed"] = "ExperimentClosed"
+    outcome: Text | None = None
+
+
+# --- either stream ----------------------------------------------------------------------
+
+
+class EventRetracted(Event):
+    type: Literal["EventRetracted"] = "EventRetracted"
+    programme: Slug | None = None
+    experiment: Slug | None = None
+    retracts: PositiveInt
+    reason: Text
+
+    @model_validator(mode="after")
+    def _one_stream(self) -> EventRetracted:
+        if (self.programme is None) == (self.experiment is None):
+            raise ValueError("programme/experiment: give exactly one of the two stream keys")
+        return self
+
+    @property
+    def stream_kind(self) -> StreamKind:
+        return "programme" if self.programme is not None else "experiment"
+
+    @property
+    def stream_key(self) -> str:
+        return self.programme if self.programme is not None else str(self.experiment)
+
+
+CATALOGUE: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (
+        ProgrammeOpened,
+        PartnerJoined,
+        PartnerLeft,
+        GatheringHeld,
+        ExperimentProposed,
+        ReviewSessionHeld,
+        DecisionRecorded,
+        CommitmentMade,
+        MeetingHeld,
+        MilestonePlanned,
+        MilestoneRescheduled,
+        MilestoneReached,
+        MilestoneAbandoned,
+        LearningRecorded,
+        FunctionEvidenced,
+        ExperimentClosed,
+        EventRetracted,
+    )
+}
+TOPICS: dict[str, type[Event]] = {cls.TOPIC: cls for cls in CATALOGUE.values()}
+
+
+def stream_kind_of(event: Event) -> StreamKind:
+    """Which kind of stream an event is appended to."""
+    if isinstance(event, EventRetracted):
+        return event.stream_kind
+    assert event.STREAM is not None
+    return event.STREAM
+
+
+def stream_id(kind: StreamKind, key: str) -> str:
+    """The aggregate id of a stream, derived from its slug: `experiment:deltameca`."""
+    return f"{kind}:{key}"

@@ -1,0 +1,206 @@
+"""Indicator definitions of CONTRACT section 4, computed from counted events (pure Python).
+
+Each function takes the counted events of one experiment in (occurred_on, version) order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from learningloop.domain import events as ev
+from learningloop.domain.recorded import Recorded
+from learningloop.domain.values import add_months
+
+
+@dataclass(frozen=True)
+class CommitmentPeriod:
+    commitment: str
+    description: str
+    period: int
+    period_start: date
+    period_end: date
+    meetings_held: int
+    expected_min: int
+    expected_max: int
+    status: str
+
+
+@dataclass(frozen=True)
+class MilestoneView:
+    milestone: str
+    title: str
+    due_on: date
+    reached_on: date | None
+    status: str
+    days_late: int
+
+
+@dataclass(frozen=True)
+class ReviewView:
+    review: str
+    sessions: tuple[int, ...]
+    sessions_planned: int
+
+    @property
+    def sessions_held(self) -> int:
+        return len(self.sessions)
+
+    @property
+    def is_complete(self) -> bool:
+        return self.sessions_held >= self.sessions_planned
+
+
+@dataclass(frozen=True)
+class LearningView:
+    learning: str
+    occurred_on: date
+    observation: str
+    insight: str | None
+    actioned_on: date | None
+
+    @property
+    def days_to_action(self) -> int | None:
+        return None if self.actioned_on is None else (self.actioned_on - self.occurred_on).days
+
+
+@dataclass(frozen=True)
+class FunctionCoverage:
+    function: str
+    label: str
+    evidence_count: int
+    max_strength: int | None
+    first_evidenced_on: date | None
+    last_evidenced_on: date | None
+    evidence: tuple[str, ...]
+
+    @property
+    def is_covered(self) -> bool:
+        return self.evidence_count >= 1
+
+
+def commitment_periods(counted: Sequence[Recorded], as_of: date) -> list[CommitmentPeriod]:
+    """Cadence: each commitment's yearly periods that start on or before D."""
+    commitments: dict[str, ev.CommitmentMade] = {}
+    for recorded in counted:
+        if isinstance(recorded.event, ev.CommitmentMade):
+            commitments[recorded.event.commitment] = recorded.event  # the latest restatement
+    meeting_days = [r.event.occurred_on for r in counted if isinstance(r.event, ev.MeetingHeld)]
+    periods = []
+    for commitment in commitments.values():
+        for number, (start, end, months) in enumerate(_periods(commitment, as_of), start=1):
+            held = sum(1 for day in meeting_days if start <= day <= end)
+            expected_min = math.floor(commitment.meetings_per_year_min * months / 12)
+            expected_max = math.ceil(commitment.meetings_per_year_max * months / 12)
+            periods.append(
+                CommitmentPeriod(
+                    commitment=commitment.commitment,
+                    description=commitment.description,
+                    period=number,
+                    period_start=start,
+                    period_end=end,
+                    meetings_held=held,
+                    expected_min=expected_min,
+                    expected_max=expected_max,
+                    status=_cadence_status(held, expected_min, expected_max, end, as_of),
+                )
+            )
+    return periods
+
+
+def _periods(commitment: ev.CommitmentMade, as_of: date) -> list[tuple[date, date, int]]:
+    """(start, end, months) of each period; bounds always computed from starts_on itself."""
+    starts_on, total = commitment.starts_on, commitment.months
+    commitment_end = add_months(starts_on, total)
+    periods = []
+    for k in range(1, math.ceil(total / 12) + 1):
+        start = add_months(starts_on, 12 * (k - 1))
+        if start > as_of:
+            break
+        end = min(add_months(starts_on, 12 * k), commitment_end) - timedelta(days=1)
+        periods.append((start, end, min(12, total - 12 * (k - 1))))
+    return periods
+
+
+def _cadence_status(held: int, low: int, high: int, period_end: date, as_of: date) -> str:
+    if held > high:
+        return "above"
+    if period_end >= as_of:
+        return "in_progress"
+    return "met" if held >= low else "below"
+
+
+def milestone_views(counted: Sequence[Recorded], as_of: date) -> list[MilestoneView]:
+    """Each planned milestone: latest due date, reached or abandoned (latest wins), lateness."""
+    titles: dict[str, str] = {}
+    due: dict[str, date] = {}
+    outcome: dict[str, tuple[str, date]] = {}
+    for recorded in counted:
+        event = recorded.event
+        if isinstance(event, ev.MilestonePlanned):
+            titles[event.milestone], due[event.milestone] = event.title, event.due_on
+        elif isinstance(event, ev.MilestoneRescheduled):
+            due[event.milestone] = event.due_on
+        elif isinstance(event, ev.MilestoneReached):
+            outcome[event.milestone] = ("reached", event.occurred_on)
+        elif isinstance(event, ev.MilestoneAbandoned):
+            outcome[event.milestone] = ("abandoned", event.occurred_on)
+    return [
+        _milestone(key, titles[key], due[key], outcome.get(key), as_of)
+        for key in titles  # a milestone exists once a counted plan exists
+    ]
+
+
+def _milestone(
+    key: str, title: str, due_on: date, outcome: tuple[str, date] | None, as_of: date
+) -> MilestoneView:
+    if outcome and outcome[0] == "reached":
+        reached_on = outcome[1]
+        late = max(0, (reached_on - due_on).days)
+        return MilestoneView(key, title, due_on, reached_on, "reached", late)
+    if outcome:
+        return MilestoneView(key, title, due_on, None, "abandoned", 0)
+    if due_on < as_of:
+        return MilestoneView(key, title, due_on, None, "overdue", (as_of - due_on).days)
+    return MilestoneView(key, title, due_on, None, "pending", 0)
+
+
+def review_views(counted: Sequence[Recorded]) -> list[ReviewView]:
+    """Sessions held (distinct numbers) against the largest number planned."""
+    sessions: dict[str, set[int]] = {}
+    planned: dict[str, int] = {}
+    for recorded in counted:
+        event = recorded.event
+        if isinstance(event, ev.ReviewSessionHeld):
+            sessions.setdefault(event.review, set()).add(event.session)
+            planned[event.review] = max(planned.get(event.review, 0), event.sessions_planned)
+    return [
+        ReviewView(review, tuple(sorted(held)), planned[review]) for review, held in sessions.items()
+    ]
+
+
+def function_coverage(
+    counted: Sequence[Recorded], functions: Sequence[ev.FunctionDefinition]
+) -> list[FunctionCoverage]:
+    """One row per function of the programme, with no evidence included as count 0."""
+    evidence: dict[str, list[ev.FunctionEvidenced]] = {f.key: [] for f in functions}
+    for recorded in counted:
+        if isinstance(recorded.event, ev.FunctionEvidenced):
+            evidence.setdefault(recorded.event.function, []).append(recorded.event)
+    rows = []
+    for function in functions:
+        items = evidence[function.key]
+        rows.append(
+            FunctionCoverage(
+                function=function.key,
+                label=function.label,
+                evidence_count=len(items),
+                max_strength=max((item.strength for item in items), default=None),
+                first_evidenced_on=min((item.occurred_on for item in items), default=None),
+                last_evidenced_on=max((item.occurred_on for item in items), default=None),
+                evidence=tuple(item.evidence for item in items),
+            )
+        )
+    return rows

@@ -1,0 +1,120 @@
+"""Turn one raw mapping (from JSON, YAML or the command line) into a validated event."""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from typing import Any
+
+from pydantic import ValidationError
+
+from learningloop.domain.events import CATALOGUE, Event
+from learningloop.errors import InvalidEventError
+
+# Set by the system, never by the user (CONTRACT section 1).
+SYSTEM_FIELDS = ("recorded_at",)
+
+
+def parse_event(raw: Any, *, default_recorded_by: str | None = None) -> Event:
+    """Validate a raw mapping against the catalogue; raise InvalidEventError naming the field."""
+    if not isinstance(raw, dict):
+        raise InvalidEventError(None, f"an event must be an object, got {type(raw).__name__}")
+    event_type = raw.get("type")
+    if event_type is None:
+        raise InvalidEventError("type", "is required")
+    event_class = CATALOGUE.get(event_type) if isinstance(event_type, str) else None
+    if event_class is None:
+        known = ", ".join(sorted(CATALOGUE))
+        raise InvalidEventError("type", f"unknown event type {event_type!r} (known: {known})")
+    for field in SYSTEM_FIELDS:
+        if field in raw:
+            raise InvalidEventError(field, "is set by the system and cannot be supplied")
+    if raw.get("recorded_by") is None and default_recorded_by is not None:
+        raw = {**raw, "recorded_by": default_recorded_by}
+    try:
+        return event_class.model_validate(raw)
+    except ValidationError as error:
+        raise _first_problem(error) from None
+
+
+def _first_problem(error: ValidationError) -> InvalidEventError:
+    """The first validation problem as one sentence naming its field."""
+    problem = error.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in problem["loc"]) or None
+    kind = problem["type"]
+    if kind == "extra_forbidden":
+        return InvalidEventError(field, "unknown field")
+    if kind == "missing":
+        return InvalidEventError(field, "is required")
+    message = problem["msg"].removeprefix("Value error, ")
+    if kind == "value_error" and field is None and ": " in message:
+        # Model-level checks name their field at the start of the message.
+        field, _, message = message.partition(": ")
+    if kind in ("literal_error", "too_short", "greater_than_equal", "less_than_equal") or (
+        kind.endswith("_type")
+    ):
+        message = f"{message}, got {problem.get('input')!r}"
+    return InvalidEventError(field, message)
+
+
+def fields_from_text(event_type: str, pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Build a raw event from command-line `--field value` pairs.
+
+    Dashes in names become underscores. A list field takes repeated options (or one JSON
+    array); an integer field takes digits; a value written as JSON `[...]`/`{...}` is parsed.
+    """
+    event_class = CATALOGUE.get(event_type)
+    if event_class is None:
+        raise InvalidEventError("type", f"unknown event type {event_type!r} (known: "
+                                f"{', '.join(sorted(CATALOGUE))})")
+    raw: dict[str, Any] = {"type": event_type}
+    for name, text in pairs:
+        field = name.replace("-", "_")
+        kind = _field_kind(event_class, field)
+        value = _value_from_text(field, text, kind)
+        if kind == "list":
+            raw.setdefault(field, []).extend(value if isinstance(value, list) else [value])
+        elif field in raw:
+            raise InvalidEventError(field, "is given twice")
+        else:
+            raw[field] = value
+    return raw
+
+
+def _field_kind(event_class: type[Event], field: str) -> str:
+    info = event_class.model_fields.get(field)
+    if info is None:
+        return "text"  # unknown fields are reported by validation
+    base = _unwrap(info.annotation)
+    if typing.get_origin(base) is tuple:
+        return "list"
+    if base is int:
+        return "int"
+    return "text"
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The type under Optional[...] and Annotated[...]."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        else:
+            return annotation
+
+
+def _value_from_text(field: str, text: str, kind: str) -> Any:
+    if text.startswith(("[", "{")):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InvalidEventError(field, f"not valid JSON ({error.msg})") from None
+    if kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise InvalidEventError(field, f"{text!r} is not a whole number") from None
+    return text

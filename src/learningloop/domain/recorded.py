@@ -1,0 +1,34 @@
+"""A recorded event: the fact plus where and when the log stored it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from learningloop.domain.events import Event
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """One stored event. Field names follow eventsourcing's domain-event protocol."""
+
+    originator_id: str  # the stream, e.g. "experiment:deltameca"
+    originator_version: int  # the stream version, from 1
+    timestamp: datetime  # recorded_at: transaction time, UTC
+    event: Event
+
+    @property
+    def stream(self) -> str:
+        return self.originator_id
+
+    @property
+    def version(self) -> int:
+        return self.originator_version
+
+    @property
+    def recorded_at(self) -> datetime:
+        return self.timestamp
+
+    @property
+    def occurred_on(self) -> date:
+        return self.event.occurred_on

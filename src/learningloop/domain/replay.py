@@ -1,0 +1,239 @@
+"""Bitemporal replay: an experiment's state as of a valid date D, as known at a time T.
+
+An event counts when occurred_on <= D, recorded_at <= T and no EventRetracted recorded at or
+before T retracts it (CONTRACT section 1). Counted events are folded in (occurred_on, version)
+order. This module is the reference for every indicator: the DuckDB projections must agree.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from learningloop.domain import events as ev
+from learningloop.domain.indicators import (
+    CommitmentPeriod,
+    FunctionCoverage,
+    LearningView,
+    MilestoneView,
+    ReviewView,
+    commitment_periods,
+    function_coverage,
+    milestone_views,
+    review_views,
+)
+from learningloop.domain.recorded import Recorded
+from learningloop.domain.timeline import TimelineEntry, summarise
+
+STATUS_BY_DECISION = {
+    "retain": "retained",
+    "continue": "retained",
+    "reject": "not_retained",
+    "pause": "paused",
+    "close": "closed",
+}
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    decision: str
+    kind: str
+    occurred_on: date
+    summary: str
+    evidence: tuple[str, ...]
+    evidence_count: int
+    cites_learning: bool
+    cycle: int
+
+
+@dataclass(frozen=True)
+class ExperimentView:
+    """Everything an evaluator sees of one experiment at (D, T)."""
+
+    experiment: str
+    as_of: date
+    known_at: datetime
+    is_proposed: bool
+    programme: str | None = None
+    title: str | None = None
+    scale: str | None = None
+    territory: str | None = None
+    aim: str | None = None
+    carriers: tuple[str, ...] = ()
+    partners: tuple[str, ...] = ()
+    proposed_on: date | None = None
+    status: str | None = None
+    commitments: list[CommitmentPeriod] = field(default_factory=list)
+    milestones: list[MilestoneView] = field(default_factory=list)
+    reviews: list[ReviewView] = field(default_factory=list)
+    decisions: list[DecisionView] = field(default_factory=list)
+    learnings: list[LearningView] = field(default_factory=list)
+    functions: list[FunctionCoverage] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+
+    @property
+    def functions_covered(self) -> int:
+        return sum(1 for function in self.functions if function.is_covered)
+
+    @property
+    def next_milestone(self) -> MilestoneView | None:
+        """The open milestone due first (overdue ones included)."""
+        open_milestones = [m for m in self.milestones if m.status in ("pending", "overdue")]
+        return min(open_milestones, key=lambda m: (m.due_on, m.milestone), default=None)
+
+    @property
+    def cycles(self) -> int:
+        return len(self.decisions)
+
+    @property
+    def median_days_to_action(self) -> float | None:
+        days = [lr.days_to_action for lr in self.learnings if lr.days_to_action is not None]
+        return float(statistics.median(days)) if days else None
+
+
+def counted_events(
+    recorded_events: Iterable[Recorded], as_of: date, known_at: datetime
+) -> list[Recorded]:
+    """The events of one stream that count at (D, T), in (occurred_on, version) order."""
+    known = [r for r in recorded_events if r.timestamp <= known_at]
+    retracted = {r.event.retracts for r in known if isinstance(r.event, ev.EventRetracted)}
+    counted = [
+        r
+        for r in known
+        if not isinstance(r.event, ev.EventRetracted)
+        and r.originator_version not in retracted
+        and r.event.occurred_on <= as_of
+    ]
+    return sorted(counted, key=lambda r: (r.event.occurred_on, r.originator_version))
+
+
+def programme_functions(
+    programme_events: Iterable[Recorded], known_at: datetime
+) -> tuple[ev.FunctionDefinition, ...]:
+    """The programme's function framework as known at T (the defaults if none is known)."""
+    opened = [
+        r.event
+        for r in counted_events(programme_events, date.max, known_at)
+        if isinstance(r.event, ev.ProgrammeOpened)
+    ]
+    return opened[0].functions if opened else ev.DEFAULT_FUNCTIONS
+
+
+def replay_experiment(
+    experiment: str,
+    experiment_events: Sequence[Recorded],
+    programme_events: Sequence[Recorded],
+    as_of: date,
+    known_at: datetime,
+) -> ExperimentView:
+    """Fold an experiment's counted events into the view an evaluator reads."""
+    counted = counted_events(experiment_events, as_of, known_at)
+    proposals = [r.event for r in counted if isinstance(r.event, ev.ExperimentProposed)]
+    if not proposals:
+        return ExperimentView(experiment, as_of, known_at, is_proposed=False)
+    proposal = proposals[0]
+    timeline = _timeline(counted)
+    return ExperimentView(
+        experiment=experiment,
+        as_of=as_of,
+        known_at=known_at,
+        is_proposed=True,
+        programme=proposal.programme,
+        title=proposal.title,
+        scale=proposal.scale,
+        territory=proposal.territory,
+        aim=proposal.aim,
+        carriers=proposal.carriers,
+        partners=proposal.partners,
+        proposed_on=proposal.occurred_on,
+        status=_status(counted),
+        commitments=commitment_periods(counted, as_of),
+        milestones=milestone_views(counted, as_of),
+        reviews=review_views(counted),
+        decisions=_decisions(counted, timeline),
+        learnings=_learnings(counted),
+        functions=function_coverage(counted, programme_functions(programme_events, known_at)),
+        timeline=timeline,
+    )
+
+
+def _status(counted: Sequence[Recorded]) -> str:
+    status = "proposed"
+    for recorded in counted:
+        event = recorded.event
+        if isinstance(event, ev.DecisionRecorded) and event.kind in STATUS_BY_DECISION:
+            status = STATUS_BY_DECISION[event.kind]
+        elif isinstance(event, ev.ExperimentClosed):
+            status = "closed"
+    return status
+
+
+def _timeline(counted: Sequence[Recorded]) -> list[TimelineEntry]:
+    """Every counted event with its learning cycle: decision k closes cycle k."""
+    entries, cycle = [], 1
+    for recorded in counted:
+        entries.append(
+            TimelineEntry(
+                version=recorded.originator_version,
+                occurred_on=recorded.event.occurred_on,
+                recorded_at=recorded.timestamp,
+                type=recorded.event.type,
+                summary=summarise(recorded.event),
+                cycle=cycle,
+            )
+        )
+        if isinstance(recorded.event, ev.DecisionRecorded):
+            cycle += 1
+    return entries
+
+
+def _decisions(counted: Sequence[Recorded], timeline: list[TimelineEntry]) -> list[DecisionView]:
+    learning_keys = {
+        r.event.learning for r in counted if isinstance(r.event, ev.LearningRecorded)
+    }
+    cycle_of = {entry.version: entry.cycle for entry in timeline}
+    return [
+        DecisionView(
+            decision=r.event.decision,
+            kind=r.event.kind,
+            occurred_on=r.event.occurred_on,
+            summary=r.event.summary,
+            evidence=r.event.evidence,
+            evidence_count=len(r.event.evidence),
+            cites_learning=any(cited in learning_keys for cited in r.event.evidence),
+            cycle=cycle_of[r.originator_version],
+        )
+        for r in counted
+        if isinstance(r.event, ev.DecisionRecorded)
+    ]
+
+
+def _learnings(counted: Sequence[Recorded]) -> list[LearningView]:
+    decisions = [r.event for r in counted if isinstance(r.event, ev.DecisionRecorded)]
+    views = []
+    for recorded in counted:
+        learning = recorded.event
+        if not isinstance(learning, ev.LearningRecorded):
+            continue
+        # Decisions are in (occurred_on, version) order, so the first match is the first action.
+        actioned_on = next(
+            (
+                decision.occurred_on
+                for decision in decisions
+                if decision.occurred_on >= learning.occurred_on
+                and learning.learning in decision.evidence
+            ),
+            None,
+        )
+        views.append(
+            LearningView(
+                learning=learning.learning,
+                occurred_on=learning.occurred_on,
+                observation=learning.observation,
+                insight=learning.insight,
+                actioned_on=actioned_on,
+            )
+        )
+    return views

@@ -1,0 +1,62 @@
+"""The learning timeline: one human line per counted event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from learningloop.domain import events as ev
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    version: int
+    occurred_on: date
+    recorded_at: datetime
+    type: str
+    summary: str
+    cycle: int
+
+
+def _count(number: int | None, noun: str) -> str:
+    if number is None:
+        return f"{noun}s not recorded"
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+_SUMMARIES: dict[type[ev.Event], Callable[[Any], str]] = {
+    ev.ExperimentProposed: lambda e: f"Proposed: {e.title} (carried by {', '.join(e.carriers)})",
+    ev.ReviewSessionHeld: lambda e: (
+        f"Review {e.review}: session {e.session} of {e.sessions_planned}"
+    ),
+    ev.DecisionRecorded: lambda e: f"Decision {e.decision} ({e.kind}): {e.summary}",
+    ev.CommitmentMade: lambda e: (
+        f"Commitment {e.commitment}: {e.meetings_per_year_min}-{e.meetings_per_year_max} "
+        f"meetings a year for {e.months} months from {e.starts_on.isoformat()}"
+    ),
+    ev.MeetingHeld: lambda e: (
+        f"Meeting ({e.kind}{', ' + e.meeting if e.meeting else ''}): "
+        f"{_count(e.attendees, 'attendee')}"
+    ),
+    ev.MilestonePlanned: lambda e: (
+        f"Milestone {e.milestone} planned: {e.title}, due {e.due_on.isoformat()}"
+    ),
+    ev.MilestoneRescheduled: lambda e: (
+        f"Milestone {e.milestone} rescheduled to {e.due_on.isoformat()}"
+    ),
+    ev.MilestoneReached: lambda e: f"Milestone {e.milestone} reached",
+    ev.MilestoneAbandoned: lambda e: f"Milestone {e.milestone} abandoned",
+    ev.LearningRecorded: lambda e: f"Learning {e.learning}: {e.observation}",
+    ev.FunctionEvidenced: lambda e: (
+        f"Function {e.function} evidenced (strength {e.strength}): {e.evidence}"
+    ),
+    ev.ExperimentClosed: lambda e: "Experiment closed" + (f": {e.outcome}" if e.outcome else ""),
+}
+
+
+def summarise(event: ev.Event) -> str:
+    """One human line for an experiment event, on a single line however long its text."""
+    line = _SUMMARIES.get(type(event), lambda e: e.type)(event)
+    return " ".join(line.split())

@@ -1,0 +1,238 @@
+"""The event store: eventsourcing's SQLite recorder in a store directory, a pydantic mapper.
+
+Stored state is compact JSON of the event's fields plus `recorded_at`, so DuckDB can read it
+directly. Topics are fixed strings (`learningloop:MeetingHeld`), never module paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import (
+    IntegrityError,
+    Mapper,
+    Notification,
+    OperationalError,
+    PersistenceError,
+    StoredEvent,
+    Transcoder,
+)
+
+from learningloop.domain.events import TOPICS
+from learningloop.domain.recorded import Recorded
+from learningloop.errors import ConcurrentWriteError, NotFoundError, StoreError
+
+DEFAULT_STORE = "./learningloop-data"
+EVENTS_FILE = "events.sqlite"
+PROJECTIONS_FILE = "projections.duckdb"
+LOCK_TIMEOUT_SECONDS = 60
+
+
+class JsonTranscoder(Transcoder):
+    """Compact UTF-8 JSON; values are already JSON-ready (the mapper dumps pydantic models)."""
+
+    def encode(self, obj: Any) -> bytes:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def decode(self, data: bytes) -> Any:
+        return json.loads(data)
+
+
+class EventMapper(Mapper[str]):
+    """Maps a `Recorded` event to a stored event and back, upcasting old class versions."""
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        recorded: Recorded = domain_event
+        state = recorded.event.model_dump(mode="json", exclude_none=True)
+        state["recorded_at"] = recorded.timestamp.isoformat()
+        if recorded.event.class_version > 1:
+            state["class_version"] = recorded.event.class_version
+        data = self.transcoder.encode(state)
+        if self.compressor:
+            data = self.compressor.compress(data)
+        if self.cipher:
+            data = self.cipher.encrypt(data)
+        return StoredEvent(
+            originator_id=recorded.originator_id,
+            originator_version=recorded.originator_version,
+            topic=recorded.event.TOPIC,
+            state=data,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        data = stored_event.state
+        if self.cipher:
+            data = self.cipher.decrypt(data)
+        if self.compressor:
+            data = self.compressor.decompress(data)
+        state: dict[str, Any] = self.transcoder.decode(data)
+        event_class = TOPICS[stored_event.topic]
+        recorded_at = datetime.fromisoformat(state.pop("recorded_at"))
+        from_version = state.pop("class_version", 1)
+        while from_version < event_class.class_version:
+            getattr(event_class, f"upcast_v{from_version}_v{from_version + 1}")(state)
+            from_version += 1
+        return Recorded(
+            originator_id=str(stored_event.originator_id),
+            originator_version=stored_event.originator_version,
+            timestamp=recorded_at,
+            event=event_class.model_validate(state),
+        )
+
+
+class EventLog(Application[str]):
+    """The append-only log of every programme and experiment stream."""
+
+    name = "learningloop"
+    env: ClassVar[dict[str, str]] = {"ORIGINATOR_ID_TYPE": "text"}
+
+    def construct_mapper(self) -> Mapper[str]:
+        return EventMapper(transcoder=JsonTranscoder())
+
+    def stream(self, stream_id: str) -> list[Recorded]:
+        """Every recorded event of one stream, in version order."""
+        return list(self.events.get(stream_id))  # type: ignore[arg-type]
+
+    def append(self, batches: Iterable[Sequence[Recorded]]) -> int:
+        """Append every batch in ONE transaction: all of them are written, or none."""
+        recorder: Any = self.recorder
+        count = 0
+        try:
+            with recorder.datastore.transaction(commit=True) as cursor:
+                for batch in batches:
+                    stored = [self.mapper.to_stored_event(recorded) for recorded in batch]
+                    recorder._insert_events(cursor, stored)
+                    count += len(stored)
+        except IntegrityError as error:
+            raise ConcurrentWriteError(
+                "another writer appended to the same stream at the same time; "
+                "nothing was written, run the command again"
+            ) from error
+        except OperationalError as error:
+            raise StoreError(f"the event store is busy or unavailable: {error}") from error
+        return count
+
+    def read_notifications(self, after: int, limit: int) -> Sequence[Notification]:
+        """Raw stored events after a log position, for projections (large pages)."""
+        return self.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+
+    def head_position(self) -> int:
+        """The position of the last stored event (0 for an empty log)."""
+        return self.recorder.max_notification_id() or 0
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where a store lives: a directory holding the SQLite log and the DuckDB projections."""
+
+    directory: Path
+
+    @classmethod
+    def resolve(cls, store: str | os.PathLike[str] | None) -> StoreLocation:
+        value = store if store is not None else os.environ.get("LEARNINGLOOP_STORE")
+        return cls(Path(value or DEFAULT_STORE))
+
+    @property
+    def events_path(self) -> Path:
+        return self.directory / EVENTS_FILE
+
+    @property
+    def projections_path(self) -> Path:
+        return self.directory / PROJECTIONS_FILE
+
+    def exists(self) -> bool:
+        return self.events_path.exists()
+
+
+class Store:
+    """Opens the event log lazily: reading a store that does not exist creates nothing."""
+
+    def __init__(self, location: StoreLocation) -> None:
+        self.location = location
+        self._log: EventLog | None = None
+
+    def log(self, *, create: bool) -> EventLog | None:
+        """The event log; created on first write, None when reading a store not yet created."""
+        if self._log is None:
+            if not self.location.exists():
+                if not create:
+                    return None
+                self._create_directory()
+            self._log = self._open_log()
+        return self._log
+
+    def writable_log(self) -> EventLog:
+        log = self.log(create=True)
+        assert log is not None
+        return log
+
+    def readable_log(self) -> EventLog:
+        log = self.log(create=False)
+        if log is None:
+            raise NotFoundError(
+                f"no store at {self.location.directory} (import events first, or give --store)"
+            )
+        return log
+
+    def stream(self, stream_id: str) -> list[Recorded]:
+        log = self.log(create=False)
+        return [] if log is None else log.stream(stream_id)
+
+    def _create_directory(self) -> None:
+        directory = self.location.directory
+        if directory.exists() and not directory.is_dir():
+            raise StoreError(f"store {directory} exists and is not a directory")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"cannot create store {directory}: {error.strerror}") from error
+
+    def _open_log(self) -> EventLog:
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(self.location.events_path),
+            "SQLITE_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
+        }
+        try:
+            return EventLog(env=env)
+        except (PersistenceError, sqlite3.Error, OSError) as error:
+            raise StoreError(f"cannot open event store {self.location.events_path}: {error}") from error
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+class Clock:
+    """Strictly increasing UTC timestamps for recorded_at within one process."""
+
+    def __init__(self) -> None:
+        self._last = datetime.min.replace(tzinfo=UTC)
+
+    def now(self) -> datetime:
+        now = datetime.now(UTC)
+        if now <= self._last:
+            now = self._last + timedelta(microseconds=1)
+        self._last = now
+        return now
+
+
+@contextmanager
+def opened(location: StoreLocation) -> Iterator[Store]:
+    store = Store(location)
+    try:
+        yield store
+    finally:
+        store.close()
