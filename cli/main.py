@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from learningloop.cli.output import emit, format_option, message
+from .output import emit, format_option, message
 
 if TYPE_CHECKING:
     from learningloop.application import LearningLoop
@@ -116,9 +116,7 @@ def import_command(ctx: click.Context, files: tuple[str, ...]) -> None:
     message(f"Imported {summary.events} events into {summary.streams} streams.")
 
 
-@main.command(
-    "record", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
-)
+@main.command("record", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("event_type", metavar="TYPE")
 @click.pass_context
 def record_command(ctx: click.Context, event_type: str) -> None:
@@ -170,7 +168,7 @@ def replay_command(
 
     Example: learningloop replay deltameca-gouvernance --as-of 2013-06-30
     """
-    from learningloop.cli.views import emit_replay
+    from .views import emit_replay
 
     view = _open(ctx).replay(experiment, _parse_date(as_of), _parse_moment(known_at))
     emit_replay(view, output_format)

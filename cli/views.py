@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
-from learningloop.cli.output import dumps, emit, print_table
 from learningloop.domain.replay import ExperimentView
+
+from .output import dumps, emit, print_table
 
 TIMELINE_COLUMNS = ["cycle", "occurred_on", "version", "type", "summary", "recorded_at"]
 HEADER_FIELDS = [
@@ -35,8 +36,11 @@ def replay_document(view: ExperimentView) -> dict[str, Any]:
         "commitments": [asdict(period) for period in view.commitments],
         "milestones": [asdict(milestone) for milestone in view.milestones],
         "reviews": [
-            {**asdict(review), "sessions_held": review.sessions_held,
-             "is_complete": review.is_complete}
+            {
+                **asdict(review),
+                "sessions_held": review.sessions_held,
+                "is_complete": review.is_complete,
+            }
             for review in view.reviews
         ],
         "decisions": [asdict(decision) for decision in view.decisions],
@@ -60,8 +64,10 @@ def emit_replay(view: ExperimentView, output_format: str) -> None:
         emit(document["timeline"], TIMELINE_COLUMNS, "csv")
         return
     if not view.is_proposed:
-        click.echo(f"{view.experiment}: not proposed as of {view.as_of} (as known at "
-                   f"{view.known_at.isoformat()})")
+        click.echo(
+            f"{view.experiment}: not proposed as of {view.as_of} (as known at "
+            f"{view.known_at.isoformat()})"
+        )
         return
     print_table(
         [{"field": name, "value": document[name]} for name in HEADER_FIELDS],

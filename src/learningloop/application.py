@@ -145,7 +145,9 @@ class LearningLoop:
         """Validate and append; on a concurrent write to the same stream, start again."""
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             admission = _Admission(self._store, self._clock)
-            recorded = (admission.admit(raw, self.recorded_by) for raw in raw_events())
+            recorded: Iterator[Recorded] = (
+                admission.admit(raw, self.recorded_by) for raw in raw_events()
+            )
             if on_recorded is not None:
                 recorded = _tap(recorded, on_recorded)
             try:
@@ -187,7 +189,9 @@ class _Admission:
         if isinstance(stream, agg.Programme):
             stream.check(event)
         elif isinstance(stream, agg.Experiment):
-            stream.check(event, self._programme(stream.programme))
+            programme = self._programme(stream.programme)
+            assert programme is not None, "an experiment's programme is never removed"
+            stream.check(event, programme)
         elif kind == "programme":
             agg.check_new_programme(event)  # type: ignore[arg-type]
         else:

@@ -207,7 +207,9 @@ class Store:
         try:
             return EventLog(env=env)
         except (PersistenceError, sqlite3.Error, OSError) as error:
-            raise StoreError(f"cannot open event store {self.location.events_path}: {error}") from error
+            raise StoreError(
+                f"cannot open event store {self.location.events_path}: {error}"
+            ) from error
 
     def close(self) -> None:
         if self._log is not None:

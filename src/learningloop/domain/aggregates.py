@@ -84,6 +84,9 @@ class Programme(Stream):
         self.advance(recorded)
 
 
+MILESTONE_CHANGES = (ev.MilestoneRescheduled, ev.MilestoneReached, ev.MilestoneAbandoned)
+
+
 @dataclass
 class Experiment(Stream):
     """An experiment's write model: its programme and what evidence may cite."""
@@ -98,7 +101,9 @@ class Experiment(Stream):
             raise InvalidEventError("experiment", f"experiment {self.key!r} is already proposed")
         if isinstance(event, ev.FunctionEvidenced):
             programme.check_function(event.function)
-        elif isinstance(event, ev.MilestoneRescheduled | ev.MilestoneReached | ev.MilestoneAbandoned):
+        elif isinstance(
+            event, ev.MilestoneRescheduled | ev.MilestoneReached | ev.MilestoneAbandoned
+        ):
             if event.milestone not in self.milestones:
                 raise InvalidEventError(
                     "milestone", f"milestone {event.milestone!r} was never planned in {self.key!r}"

@@ -177,7 +177,8 @@ def review_views(counted: Sequence[Recorded]) -> list[ReviewView]:
             sessions.setdefault(event.review, set()).add(event.session)
             planned[event.review] = max(planned.get(event.review, 0), event.sessions_planned)
     return [
-        ReviewView(review, tuple(sorted(held)), planned[review]) for review, held in sessions.items()
+        ReviewView(review, tuple(sorted(held)), planned[review])
+        for review, held in sessions.items()
     ]
 
 

@@ -66,8 +66,9 @@ def fields_from_text(event_type: str, pairs: list[tuple[str, str]]) -> dict[str,
     """
     event_class = CATALOGUE.get(event_type)
     if event_class is None:
-        raise InvalidEventError("type", f"unknown event type {event_type!r} (known: "
-                                f"{', '.join(sorted(CATALOGUE))})")
+        raise InvalidEventError(
+            "type", f"unknown event type {event_type!r} (known: {', '.join(sorted(CATALOGUE))})"
+        )
     raw: dict[str, Any] = {"type": event_type}
     for name, text in pairs:
         field = name.replace("-", "_")

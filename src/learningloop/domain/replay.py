@@ -190,9 +190,7 @@ def _timeline(counted: Sequence[Recorded]) -> list[TimelineEntry]:
 
 
 def _decisions(counted: Sequence[Recorded], timeline: list[TimelineEntry]) -> list[DecisionView]:
-    learning_keys = {
-        r.event.learning for r in counted if isinstance(r.event, ev.LearningRecorded)
-    }
+    learning_keys = {r.event.learning for r in counted if isinstance(r.event, ev.LearningRecorded)}
     cycle_of = {entry.version: entry.cycle for entry in timeline}
     return [
         DecisionView(

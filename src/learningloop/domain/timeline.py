@@ -58,5 +58,6 @@ _SUMMARIES: dict[type[ev.Event], Callable[[Any], str]] = {
 
 def summarise(event: ev.Event) -> str:
     """One human line for an experiment event, on a single line however long its text."""
-    line = _SUMMARIES.get(type(event), lambda e: e.type)(event)
+    describe = _SUMMARIES.get(type(event))
+    line = describe(event) if describe else event.type
     return " ".join(line.split())

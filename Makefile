@@ -1,0 +1,35 @@
+# Two entry points for a fresh clone:  `make demo`  and  `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: setup demo test lint types unit bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(BIN)/learningloop demo
+
+lint: setup
+	$(BIN)/ruff check src cli projections tests benchmarks
+	$(BIN)/ruff format --check src cli projections tests benchmarks
+
+types: setup
+	$(BIN)/mypy src/learningloop cli
+
+unit: setup
+	$(BIN)/pytest -q
+
+test: lint types unit
+
+bench: setup
+	$(BIN)/python benchmarks/run.py --size small
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,60 @@
+"""Shared fixtures: real temporary stores, a minimal valid programme."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from learningloop import LearningLoop
+
+
+def base_events() -> list[dict[str, Any]]:
+    """A programme with two partners and one proposed experiment."""
+    return [
+        {"type": "ProgrammeOpened", "programme": "prog", "title": "Programme",
+         "occurred_on": "2012-01-01"},
+        {"type": "PartnerJoined", "programme": "prog", "partner": "acme", "name": "Acme",
+         "kind": "company", "occurred_on": "2012-02-01"},
+        {"type": "PartnerJoined", "programme": "prog", "partner": "city", "name": "City",
+         "kind": "local_authority", "occurred_on": "2012-02-01"},
+        {"type": "ExperimentProposed", "experiment": "exp", "programme": "prog",
+         "title": "Experiment", "carriers": ["acme"], "scale": "company",
+         "occurred_on": "2013-01-10"},
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path) -> Path:
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def loop(store_dir: Path) -> Iterator[LearningLoop]:
+    with LearningLoop(store_dir, recorded_by="tester") as opened:
+        yield opened
+
+
+@pytest.fixture
+def seeded(loop: LearningLoop) -> LearningLoop:
+    loop.import_events(base_events())
+    return loop
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def store_bytes(store_dir: Path) -> dict[str, bytes]:
+    """Every file of a store with its bytes, to prove nothing was written."""
+    if not store_dir.exists():
+        return {}
+    return {
+        str(path.relative_to(store_dir)): path.read_bytes()
+        for path in sorted(store_dir.rglob("*"))
+        if path.is_file() and not path.name.endswith(("-wal", "-shm"))
+    }

@@ -1,0 +1,205 @@
+"""The command line on real temporary stores: exit codes, exact output, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from learningloop.cli.main import main
+
+from tests.conftest import base_events, store_bytes
+
+COMMANDS = ["import", "record", "replay", "demo"]
+
+
+def run(runner: CliRunner, store: Path, *args: str) -> Result:
+    return runner.invoke(main, ["--store", str(store), "--by", "cli", *args])
+
+
+def assert_clean_failure(result: Result, exit_code: int) -> None:
+    """One `Error:` line on stderr, nothing on stdout, no traceback."""
+    assert result.exit_code == exit_code, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def events_file(tmp_path: Path) -> Path:
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in base_events()), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def imported(runner: CliRunner, store_dir: Path, events_file: Path) -> Path:
+    assert run(runner, store_dir, "import", str(events_file)).exit_code == 0
+    return store_dir
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_every_command_has_help_with_an_example(runner: CliRunner, command: str) -> None:
+    result = runner.invoke(main, [*command.split(), "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.stdout
+
+
+def test_import_reports_on_stderr_and_keeps_stdout_for_data(
+    runner: CliRunner, store_dir: Path, events_file: Path
+) -> None:
+    result = run(runner, store_dir, "import", str(events_file))
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert result.stderr == "Imported 4 events into 2 streams.\n"
+
+
+def test_import_with_a_bad_date_on_line_2_exits_2_and_writes_nothing(
+    runner: CliRunner, imported: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    meeting = {"type": "MeetingHeld", "experiment": "exp", "kind": "local", "attendees": 3}
+    bad.write_text(json.dumps(meeting | {"occurred_on": "2013-05-01"}) + "\n"
+                   + json.dumps(meeting | {"occurred_on": "2013-02-30"}) + "\n")  # fmt: skip
+    before = store_bytes(imported)
+    result = run(runner, imported, "import", str(bad))
+    assert_clean_failure(result, 2)
+    assert result.stderr == (
+        f"Error: {bad}, line 2: field occurred_on: '2013-02-30' is not a real date "
+        "(expected YYYY-MM-DD)\n"
+    )
+    assert store_bytes(imported) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["import", "missing.jsonl"], "missing.jsonl: no such file"),
+        (["import", "events.txt"], "unknown file kind '.txt'"),
+        (["record", "Nope", "--occurred-on", "2013-01-01"], "unknown event type 'Nope'"),
+        (["record", "MeetingHeld", "--experiment"], "--experiment needs a value"),
+        (["record", "MeetingHeld", "stray"], "expected --field value, got 'stray'"),
+        (["record", "MeetingHeld", "--experiment", "exp", "--kind", "local",
+          "--attendees", "many", "--occurred-on", "2013-01-01"], "'many' is not a whole number"),
+        (["record", "MeetingHeld", "--experiment", "ghost", "--kind", "local",
+          "--occurred-on", "2013-01-01"], "experiment 'ghost' is not proposed"),
+        (["replay", "ghost"], "no experiment 'ghost'"),
+        (["replay", "exp", "--as-of", "2013-13-01"], "--as-of: '2013-13-01' is not a date"),
+        (["replay", "exp", "--known-at", "yesterday"], "--known-at: 'yesterday' is not an ISO"),
+    ],
+)  # fmt: skip
+def test_bad_input_exits_2_with_one_line_and_no_traceback(
+    runner: CliRunner,
+    imported: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    fragment: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "events.txt").write_text("x")
+    result = run(runner, imported, *args)
+    assert_clean_failure(result, 2)
+    assert fragment in result.stderr
+
+
+def test_usage_errors_exit_2(runner: CliRunner, store_dir: Path) -> None:
+    assert run(runner, store_dir, "import").exit_code == 2
+    assert run(runner, store_dir, "replay", "exp", "--format", "xml").exit_code == 2
+    assert runner.invoke(main, ["frobnicate"]).exit_code == 2
+
+
+def test_record_then_replay_as_csv_gives_the_exact_timeline(
+    runner: CliRunner, imported: Path
+) -> None:
+    recorded = run(runner, imported, "record", "MeetingHeld", "--experiment", "exp",
+                   "--occurred-on", "2013-04-18", "--kind", "stakeholder",
+                   "--attendees", "30")  # fmt: skip
+    assert recorded.exit_code == 0, recorded.output
+    assert recorded.stderr == "Recorded MeetingHeld as version 2 of experiment:exp.\n"
+    result = run(runner, imported, "replay", "exp", "--format", "csv")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "cycle,occurred_on,version,type,summary,recorded_at"
+    assert [line.rsplit(",", 1)[0] for line in lines[1:]] == [
+        "1,2013-01-10,1,ExperimentProposed,Proposed: Experiment (carried by acme)",
+        "1,2013-04-18,2,MeetingHeld,Meeting (stakeholder): 30 attendees",
+    ]
+
+
+def test_replay_json_is_one_object_with_every_section(runner: CliRunner, imported: Path) -> None:
+    result = run(runner, imported, "replay", "exp", "--as-of", "2013-06-30", "--format", "json")
+    assert result.exit_code == 0
+    document: dict[str, Any] = json.loads(result.stdout)
+    assert document["status"] == "proposed"
+    assert document["as_of"] == "2013-06-30"
+    assert document["carriers"] == ["acme"]
+    assert {"commitments", "milestones", "reviews", "decisions", "learnings", "functions",
+            "timeline"} <= set(document)  # fmt: skip
+    assert [f["function"] for f in document["functions"]][:2] == ["training", "support"]
+    assert document["functions"][0]["is_covered"] is False
+    assert document["functions"][0]["max_strength"] is None
+
+
+def test_replay_known_at_before_any_recording_shows_nothing_proposed(
+    runner: CliRunner, imported: Path
+) -> None:
+    result = run(runner, imported, "replay", "exp", "--known-at", "2001-01-01")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("exp: not proposed as of")
+
+
+def test_replay_table_prints_state_then_timeline(runner: CliRunner, imported: Path) -> None:
+    result = run(runner, imported, "replay", "exp")
+    assert result.exit_code == 0
+    assert result.stdout.index("Experiment exp") < result.stdout.index("Timeline")
+    assert "ExperimentProposed" in result.stdout
+
+
+def test_record_list_fields_and_store_from_the_environment(
+    runner: CliRunner, imported: Path
+) -> None:
+    result = runner.invoke(
+        main,
+        ["record", "ExperimentProposed", "--experiment", "exp2", "--programme", "prog",
+         "--title", "Second", "--carriers", "acme", "--carriers", "city", "--scale", "region",
+         "--occurred-on", "2013-02-01"],
+        env={"LEARNINGLOOP_STORE": str(imported)},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    replay = run(runner, imported, "replay", "exp2", "--format", "json")
+    assert json.loads(replay.stdout)["carriers"] == ["acme", "city"]
+
+
+def test_demo_on_a_given_store_prints_every_experiment_as_json(
+    runner: CliRunner, store_dir: Path
+) -> None:
+    result = run(runner, store_dir, "demo", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [row["experiment"] for row in rows] == [
+        "chantier-ecole-st-nazaire", "dfc2", "deltameca-gouvernance", "sncf-artemis",
+        "resovilles-creo",
+    ]  # fmt: skip
+    assert store_dir.exists()
+    again = run(runner, store_dir, "demo")
+    assert_clean_failure(again, 2)
+    assert "already holds events" in again.stderr
+
+
+def test_demo_without_store_uses_a_temporary_one(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = tmp_path / "cwd"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    result = runner.invoke(main, ["demo", "--format", "csv"],
+                           env={"LEARNINGLOOP_STORE": str(tmp_path / "env-store")})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert list(here.iterdir()) == []
+    assert not (tmp_path / "env-store").exists()
+    assert result.stdout.splitlines()[0].startswith("experiment,status,functions_covered")

@@ -1,0 +1,201 @@
+"""Each event type: a valid example, and each way it can be invalid on its own."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from learningloop.domain import events as ev
+from learningloop.domain.parsing import fields_from_text, parse_event
+from learningloop.errors import InvalidEventError
+
+VALID: dict[str, dict[str, Any]] = {
+    "ProgrammeOpened": {"programme": "p", "title": "T"},
+    "PartnerJoined": {"programme": "p", "partner": "a", "name": "A", "kind": "company"},
+    "PartnerLeft": {"programme": "p", "partner": "a", "reason": "moved"},
+    "GatheringHeld": {"programme": "p", "gathering": "g", "kind": "seminar", "participants": 40},
+    "ExperimentProposed": {"experiment": "x", "programme": "p", "title": "T", "carriers": ["a"],
+                           "scale": "company"},
+    "ReviewSessionHeld": {"experiment": "x", "review": "r", "session": 1},
+    "DecisionRecorded": {"experiment": "x", "decision": "d", "kind": "retain", "summary": "S"},
+    "CommitmentMade": {"experiment": "x", "commitment": "c", "description": "D",
+                       "meetings_per_year_min": 3, "meetings_per_year_max": 4,
+                       "starts_on": "2013-04-18", "months": 24},
+    "MeetingHeld": {"experiment": "x", "kind": "stakeholder", "attendees": 30},
+    "MilestonePlanned": {"experiment": "x", "milestone": "m", "title": "M", "due_on": "2015-01-01"},
+    "MilestoneRescheduled": {"experiment": "x", "milestone": "m", "due_on": "2016-01-01"},
+    "MilestoneReached": {"experiment": "x", "milestone": "m"},
+    "MilestoneAbandoned": {"experiment": "x", "milestone": "m"},
+    "LearningRecorded": {"experiment": "x", "learning": "l", "observation": "O"},
+    "FunctionEvidenced": {"experiment": "x", "function": "training", "evidence": "E"},
+    "ExperimentClosed": {"experiment": "x"},
+    "EventRetracted": {"experiment": "x", "retracts": 2, "reason": "typo"},
+}  # fmt: skip
+
+
+def raw(event_type: str, **changes: Any) -> dict[str, Any]:
+    data = {"type": event_type, "occurred_on": "2013-04-18", **VALID[event_type], **changes}
+    return {key: value for key, value in data.items() if value is not DROP}
+
+
+DROP = object()
+
+
+def problem(data: dict[str, Any]) -> InvalidEventError:
+    with pytest.raises(InvalidEventError) as caught:
+        parse_event(data)
+    return caught.value
+
+
+def test_the_catalogue_has_every_contract_type() -> None:
+    assert set(ev.CATALOGUE) == set(VALID)
+
+
+@pytest.mark.parametrize("event_type", sorted(VALID))
+def test_a_valid_example_of_each_type_parses_with_its_type_and_date(event_type: str) -> None:
+    event = parse_event(raw(event_type))
+    assert type(event).__name__ == event_type
+    assert event.occurred_on == date(2013, 4, 18)
+    assert f"learningloop:{event_type}" == event.TOPIC
+
+
+@pytest.mark.parametrize("event_type", sorted(VALID))
+def test_an_unknown_field_is_an_error_naming_it(event_type: str) -> None:
+    error = problem(raw(event_type, colour="blue"))
+    assert (error.field, error.reason) == ("colour", "unknown field")
+
+
+@pytest.mark.parametrize("event_type", sorted(VALID))
+def test_a_missing_occurred_on_is_an_error(event_type: str) -> None:
+    error = problem(raw(event_type, occurred_on=DROP))
+    assert (error.field, error.reason) == ("occurred_on", "is required")
+
+
+@pytest.mark.parametrize("bad", ["2013-02-30", "2013-13-01", "18/04/2013", "2013-4-18", 20130418,
+                                 "2013-04-18T10:00:00"])  # fmt: skip
+def test_a_date_that_is_not_a_real_iso_date_is_an_error(bad: object) -> None:
+    error = problem(raw("MeetingHeld", occurred_on=bad))
+    assert error.field == "occurred_on"
+    assert "date" in error.reason
+
+
+@pytest.mark.parametrize(
+    ("event_type", "field", "bad"),
+    [
+        ("PartnerJoined", "kind", "charity"),
+        ("GatheringHeld", "kind", "party"),
+        ("GatheringHeld", "participants", -1),
+        ("ExperimentProposed", "scale", "planet"),
+        ("ExperimentProposed", "carriers", []),
+        ("ExperimentProposed", "carriers", ["Not A Slug"]),
+        ("ReviewSessionHeld", "session", 0),
+        ("ReviewSessionHeld", "sessions_planned", 0),
+        ("DecisionRecorded", "kind", "maybe"),
+        ("CommitmentMade", "months", 0),
+        ("CommitmentMade", "meetings_per_year_min", -1),
+        ("CommitmentMade", "starts_on", "2013-02-29"),
+        ("MeetingHeld", "kind", "party"),
+        ("MeetingHeld", "attendees", -3),
+        ("MeetingHeld", "attendees", "thirty"),
+        ("MeetingHeld", "attendees", True),
+        ("MilestonePlanned", "due_on", "soon"),
+        ("FunctionEvidenced", "strength", 4),
+        ("FunctionEvidenced", "strength", 0),
+        ("FunctionEvidenced", "function", "Training!"),
+        ("EventRetracted", "retracts", 0),
+        ("MeetingHeld", "precision", "week"),
+        ("MeetingHeld", "experiment", "UPPER"),
+        ("MeetingHeld", "experiment", "x" * 65),
+        ("ProgrammeOpened", "programme", "-leading-dash"),
+    ],
+)
+def test_a_field_out_of_its_type_or_range_is_an_error_naming_it(
+    event_type: str, field: str, bad: object
+) -> None:
+    error = problem(raw(event_type, **{field: bad}))
+    assert error.field is not None and error.field.split(".")[0] == field
+
+
+def test_max_meetings_below_min_is_an_error_naming_the_max() -> None:
+    error = problem(raw("CommitmentMade", meetings_per_year_min=4, meetings_per_year_max=3))
+    assert error.field == "meetings_per_year_max"
+
+
+def test_a_retraction_needs_exactly_one_stream_key() -> None:
+    assert problem(raw("EventRetracted", experiment=DROP)).field == "programme/experiment"
+    assert problem(raw("EventRetracted", programme="p")).field == "programme/experiment"
+
+
+def test_recorded_at_cannot_be_supplied() -> None:
+    assert problem(raw("MeetingHeld", recorded_at="2013-01-01T00:00:00Z")).field == "recorded_at"
+
+
+def test_an_unknown_type_is_an_error_listing_known_types() -> None:
+    error = problem({"type": "MeetingCancelled", "occurred_on": "2013-01-01"})
+    assert error.field == "type" and "MeetingHeld" in error.reason
+
+
+def test_an_event_that_is_not_an_object_is_an_error() -> None:
+    assert "object" in problem(["MeetingHeld"]).reason  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("precision", "given", "stored"),
+    [
+        ("month", "2013-04-18", date(2013, 4, 1)),
+        ("quarter", "2013-05-18", date(2013, 4, 1)),
+        ("semester", "2013-04-18", date(2013, 1, 1)),
+        ("semester", "2013-09-30", date(2013, 7, 1)),
+        ("year", "2013-04-18", date(2013, 1, 1)),
+        ("day", "2013-04-18", date(2013, 4, 18)),
+    ],
+)
+def test_occurred_on_is_the_first_day_of_its_period(
+    precision: str, given: str, stored: date
+) -> None:
+    assert parse_event(raw("MeetingHeld", occurred_on=given, precision=precision)).occurred_on == (
+        stored
+    )
+
+
+def test_defaults_fill_optional_facts() -> None:
+    review = parse_event(raw("ReviewSessionHeld"))
+    assert isinstance(review, ev.ReviewSessionHeld) and review.sessions_planned == 2
+    evidence = parse_event(raw("FunctionEvidenced"))
+    assert isinstance(evidence, ev.FunctionEvidenced) and evidence.strength == 1
+    opened = parse_event(raw("ProgrammeOpened"))
+    assert isinstance(opened, ev.ProgrammeOpened)
+    assert [f.key for f in opened.functions] == [
+        "training", "support", "production", "local_development", "employer"
+    ]  # fmt: skip
+
+
+def test_recorded_by_defaults_to_the_given_recorder_but_never_overrides() -> None:
+    assert parse_event(raw("ExperimentClosed"), default_recorded_by="ana").recorded_by == "ana"
+    given = raw("ExperimentClosed", recorded_by="bo")
+    assert parse_event(given, default_recorded_by="ana").recorded_by == "bo"
+
+
+def test_a_programme_with_a_duplicated_function_key_is_invalid() -> None:
+    functions = [{"key": "a", "label": "A"}, {"key": "a", "label": "B"}]
+    assert problem(raw("ProgrammeOpened", functions=functions)).field == "functions"
+
+
+def test_command_line_fields_become_typed_values() -> None:
+    pairs = [("experiment", "x"), ("occurred-on", "2013-01-01"), ("kind", "local"),
+             ("attendees", "12")]  # fmt: skip
+    event = parse_event(fields_from_text("MeetingHeld", pairs))
+    assert isinstance(event, ev.MeetingHeld) and event.attendees == 12
+
+
+def test_command_line_list_fields_take_repeated_options() -> None:
+    pairs = [("carriers", "a"), ("carriers", "b"), ("partners", '["c", "d"]')]
+    fields = fields_from_text("ExperimentProposed", pairs)
+    assert fields["carriers"] == ["a", "b"] and fields["partners"] == ["c", "d"]
+
+
+def test_command_line_int_field_with_text_is_an_error() -> None:
+    with pytest.raises(InvalidEventError, match="attendees"):
+        fields_from_text("MeetingHeld", [("attendees", "many")])
