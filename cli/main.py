@@ -232,3 +232,94 @@ def _progress(verb: str, noun: str) -> Any:
             yield lambda count: progress.advance(task, count)
 
     return bar()
+
+
+@main.command("project")
+@click.option("--rebuild", is_flag=True, help="Rebuild every projection from the first event.")
+@click.pass_context
+def project_command(ctx: click.Context, rebuild: bool) -> None:
+    """Catch the DuckDB projections up with the event log (or rebuild them).
+
+    Example: learningloop project --rebuild
+    """
+    loop = _open(ctx)
+    with _progress("Projecting", "events") as advance:
+        added = loop.project(rebuild=rebuild, progress=advance)
+    verb = "Rebuilt projections from" if rebuild else "Projected"
+    message(f"{verb} {added} events; projections are current at log position "
+            f"{loop.event_count()}.")  # fmt: skip
+
+
+@main.command("sql")
+@click.argument("query")
+@as_of_options
+@format_option
+@click.pass_context
+def sql_command(
+    ctx: click.Context, query: str, as_of: str | None, known_at: str | None, output_format: str
+) -> None:
+    """Run one read-only SQL statement over the projections, caught up first.
+
+    Views answer as of D and as known at T (the DuckDB variables as_of and known_at).
+
+    Example: learningloop sql "select * from experiment_coverage" --as-of 2013-12-31
+    """
+    result = _open(ctx).sql(query, _parse_date(as_of), _parse_moment(known_at))
+    emit(result.records(), result.columns, output_format)
+
+
+@main.command("indicators")
+@as_of_options
+@format_option
+@click.pass_context
+def indicators_command(
+    ctx: click.Context, as_of: str | None, known_at: str | None, output_format: str
+) -> None:
+    """Function coverage, cadence against commitments, reviews, milestones, learning loops.
+
+    JSON gives one object with a list of rows per indicator.
+
+    Example: learningloop indicators --as-of 2014-12-31 --format json
+    """
+    from .views import emit_indicators
+
+    tables = _open(ctx).indicators(_parse_date(as_of), _parse_moment(known_at))
+    emit_indicators(tables, output_format)
+
+
+@main.command("timeline")
+@click.argument("experiment")
+@as_of_options
+@format_option
+@click.pass_context
+def timeline_command(
+    ctx: click.Context,
+    experiment: str,
+    as_of: str | None,
+    known_at: str | None,
+    output_format: str,
+) -> None:
+    """An experiment's learning timeline, cycle by cycle (a decision closes each cycle).
+
+    Example: learningloop timeline chantier-ecole-st-nazaire
+    """
+    from .views import emit_timeline
+
+    result = _open(ctx).timeline(experiment, _parse_date(as_of), _parse_moment(known_at))
+    emit_timeline(experiment, result.records(), result.columns, output_format)
+
+
+@main.command("export")
+@click.argument("directory", type=click.Path(file_okay=False))
+@as_of_options
+@click.pass_context
+def export_command(
+    ctx: click.Context, directory: str, as_of: str | None, known_at: str | None
+) -> None:
+    """Write every projection as a Parquet file, plus manifest.json (position, versions, D, T).
+
+    Example: learningloop export ./exports/2014 --as-of 2014-12-31
+    """
+    manifest = _open(ctx).export(directory, _parse_date(as_of), _parse_moment(known_at))
+    message(f"Exported {len(manifest['tables'])} projections at log position "
+            f"{manifest['log_position']} to {directory}.")  # fmt: skip

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from learningloop.domain.replay import ExperimentView
+from learningloop.projector import QueryResult
 
 from .output import dumps, emit, print_table
 
@@ -80,3 +81,49 @@ def emit_replay(view: ExperimentView, output_format: str) -> None:
         if rows:
             print_table(rows, list(rows[0]), title=section.capitalize())
     print_table(document["timeline"], TIMELINE_COLUMNS, title="Timeline")
+
+
+def emit_indicators(tables: dict[str, QueryResult], output_format: str) -> None:
+    """The coverage matrix first, then each indicator table."""
+    if output_format == "json":
+        click.echo(dumps({name: table.records() for name, table in tables.items()}))
+        return
+    if output_format == "csv":
+        for name, table in tables.items():
+            click.echo(f"# {name}")
+            emit(table.records(), table.columns, "csv")
+        return
+    matrix, functions = coverage_matrix(tables["function_coverage"].records())
+    print_table(matrix, ["experiment", *functions, "covered"], title="Function coverage")
+    for name, table in tables.items():
+        if name not in ("function_coverage", "experiment_coverage"):
+            print_table(table.records(), table.columns, title=name.replace("_", " ").capitalize())
+
+
+def coverage_matrix(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Experiments × functions, each cell the evidence count (· when none)."""
+    functions: list[str] = []
+    matrix: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["function"] not in functions:
+            functions.append(row["function"])
+        line = matrix.setdefault(row["experiment"], {"experiment": row["experiment"], "n": 0})
+        line[row["function"]] = row["evidence_count"] or "·"
+        line["n"] += 1 if row["is_covered"] else 0
+    for line in matrix.values():
+        line["covered"] = f"{line.pop('n')}/{sum(1 for f in functions if f in line)}"
+    return list(matrix.values()), functions
+
+
+def emit_timeline(
+    experiment: str, rows: list[dict[str, Any]], columns: list[str], output_format: str
+) -> None:
+    if output_format != "table":
+        emit(rows, columns, output_format)
+        return
+    cycles = sorted({row["cycle"] for row in rows})
+    for cycle in cycles:
+        in_cycle = [row for row in rows if row["cycle"] == cycle]
+        closed = in_cycle[-1]["type"] == "DecisionRecorded"
+        title = f"{experiment} — cycle {cycle}" + ("" if closed else " (open)")
+        print_table(in_cycle, [c for c in columns if c != "cycle"], title=title)

@@ -7,6 +7,7 @@ subprocess.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 
 from learningloop.domain import aggregates as agg
 from learningloop.domain import events as ev
+from learningloop.domain.indicators import ratio
 from learningloop.domain.parsing import parse_event
 from learningloop.domain.recorded import Recorded
 from learningloop.domain.replay import ExperimentView, replay_experiment
@@ -26,9 +28,32 @@ from learningloop.errors import (
     InvalidEventError,
     NotFoundError,
 )
+from learningloop.projector import Projector, QueryResult
 from learningloop.sources import RawEvent, check_sources, read_events
 from learningloop.store import Clock, EventLog, Store, StoreLocation
 
+# Each contract table and the order its rows are listed in.
+TABLE_ORDER = {
+    "events": "position",
+    "experiments": "experiment",
+    "timeline": "experiment, occurred_on, version",
+    "function_coverage": "experiment, ordinal",
+    "experiment_coverage": "experiment",
+    "commitment_cadence": "experiment, commitment, period",
+    "review_completion": "experiment, review",
+    "milestones": "experiment, due_on, milestone",
+    "decisions": "experiment, occurred_on, version",
+    "learning_loops": "experiment",
+    "partners": "programme, partner",
+}
+INDICATOR_TABLES = (
+    "experiment_coverage",
+    "function_coverage",
+    "commitment_cadence",
+    "review_completion",
+    "milestones",
+    "learning_loops",
+)
 BATCH_SIZE = 1000
 # Events held in memory before the first write: a bad event in a file smaller than this
 # never opens the store for writing at all.
@@ -109,7 +134,7 @@ class LearningLoop:
             experiment,
             experiment_events,
             programme_events,
-            as_of or date.today(),
+            as_of or _today(),
             _utc(known_at) if known_at else datetime.now(UTC),
         )
 
@@ -129,6 +154,79 @@ class LearningLoop:
     ) -> list[ExperimentView]:
         """Every experiment's view at (D, T), in the order they were proposed."""
         return [self.replay(key, as_of, known_at) for key in self.list_experiments()]
+
+    # --- projections (DuckDB) -----------------------------------------------------------
+
+    def project(self, *, rebuild: bool = False, progress: ProgressCallback | None = None) -> int:
+        """Catch the projections up with the log (or rebuild them); return events projected."""
+        return self._projector().catch_up(progress, rebuild=rebuild)
+
+    def sql(
+        self,
+        query: str,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+        parameters: Sequence[Any] = (),
+    ) -> QueryResult:
+        """One read-only SQL statement over current projections, at (D, T)."""
+        projector = self._current_projector()
+        return projector.query(query, parameters, as_of, _utc(known_at) if known_at else None)
+
+    def table(
+        self, name: str, as_of: date | None = None, known_at: datetime | None = None
+    ) -> QueryResult:
+        """A whole projection table at (D, T), in its natural order."""
+        if name not in TABLE_ORDER:
+            raise NotFoundError(f"no projection {name!r} (known: {', '.join(TABLE_ORDER)})")
+        return self.sql(f"select * from {name} order by {TABLE_ORDER[name]}", as_of, known_at)
+
+    def timeline(
+        self, experiment: str, as_of: date | None = None, known_at: datetime | None = None
+    ) -> QueryResult:
+        """An experiment's learning timeline at (D, T), cycle by cycle."""
+        if experiment not in self.list_experiments():
+            raise NotFoundError(f"no experiment {experiment!r} in store {self.location.directory}")
+        query = (
+            "select cycle, occurred_on, version, type, summary, recorded_at from timeline "
+            "where experiment = ? order by occurred_on, version"
+        )
+        return self.sql(query, as_of, known_at, parameters=[experiment])
+
+    def indicators(
+        self, as_of: date | None = None, known_at: datetime | None = None
+    ) -> dict[str, QueryResult]:
+        """Coverage, cadence, reviews, milestones and learning loops at (D, T)."""
+        return {name: self.table(name, as_of, known_at) for name in INDICATOR_TABLES}
+
+    def export(
+        self,
+        directory: str | os.PathLike[str],
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Write every projection as Parquet plus a manifest.json; return the manifest."""
+        target = Path(directory)
+        target.mkdir(parents=True, exist_ok=True)
+        moment_d, moment_t = as_of or _today(), _utc(known_at) if known_at else datetime.now(UTC)
+        projector = self._current_projector()
+        projector.copy_to_parquet(list(TABLE_ORDER), target, moment_d, moment_t)
+        manifest = {
+            "log_position": projector.position(),
+            "as_of": moment_d.isoformat(),
+            "known_at": moment_t.isoformat(),
+            "projection_versions": projector.versions(),
+            "tables": {name: f"{name}.parquet" for name in TABLE_ORDER},
+        }
+        (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        return manifest
+
+    def _projector(self) -> Projector:
+        return Projector(self.location.projections_path, self._store.readable_log())
+
+    def _current_projector(self) -> Projector:
+        projector = self._projector()
+        projector.catch_up()
+        return projector
 
     def event_count(self) -> int:
         log = self._store.log(create=False)
@@ -265,6 +363,11 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _today() -> date:
+    """Today in UTC, as the projections' current_date."""
+    return datetime.now(UTC).date()
+
+
 def _os_user() -> str:
     try:
         return getpass.getuser()
@@ -282,7 +385,7 @@ def experiment_summary(view: ExperimentView) -> dict[str, Any]:
         "status": view.status,
         "functions_covered": view.functions_covered,
         "functions_total": total,
-        "coverage_ratio": round(view.functions_covered / total, 3) if total else None,
+        "coverage_ratio": ratio(view.functions_covered, total),
         "reviews_complete": sum(1 for review in view.reviews if review.is_complete),
         "reviews_total": len(view.reviews),
         "meetings_held": len(meetings),

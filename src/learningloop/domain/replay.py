@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from learningloop.domain import events as ev
@@ -131,14 +131,25 @@ def replay_experiment(
     """Fold an experiment's counted events into the view an evaluator reads."""
     counted = counted_events(experiment_events, as_of, known_at)
     proposals = [r.event for r in counted if isinstance(r.event, ev.ExperimentProposed)]
-    if not proposals:
-        return ExperimentView(experiment, as_of, known_at, is_proposed=False)
-    proposal = proposals[0]
     timeline = _timeline(counted)
-    return ExperimentView(
-        experiment=experiment,
-        as_of=as_of,
-        known_at=known_at,
+    # Events that occurred before the proposal still happened; until the proposal counts
+    # the experiment has no status, coverage or learning loops.
+    history = ExperimentView(
+        experiment,
+        as_of,
+        known_at,
+        is_proposed=False,
+        commitments=commitment_periods(counted, as_of),
+        milestones=milestone_views(counted, as_of),
+        reviews=review_views(counted),
+        decisions=_decisions(counted, timeline),
+        timeline=timeline,
+    )
+    if not proposals:
+        return history
+    proposal = proposals[0]
+    return replace(
+        history,
         is_proposed=True,
         programme=proposal.programme,
         title=proposal.title,
@@ -149,13 +160,8 @@ def replay_experiment(
         partners=proposal.partners,
         proposed_on=proposal.occurred_on,
         status=_status(counted),
-        commitments=commitment_periods(counted, as_of),
-        milestones=milestone_views(counted, as_of),
-        reviews=review_views(counted),
-        decisions=_decisions(counted, timeline),
         learnings=_learnings(counted),
         functions=function_coverage(counted, programme_functions(programme_events, known_at)),
-        timeline=timeline,
     )
 
 

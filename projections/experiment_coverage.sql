@@ -1,0 +1,15 @@
+-- projection: experiment_coverage
+-- grain:      one row per experiment
+-- reads:      function_coverage
+-- respects:   as_of and known_at (through function_coverage)
+with final as (
+    select
+        experiment,
+        count(*) filter (where is_covered) as functions_covered,
+        count(*) as functions_total,
+        round(count(*) filter (where is_covered) / count(*), 3) as coverage_ratio
+    from function_coverage
+    group by experiment
+)
+
+select * from final

@@ -1,0 +1,61 @@
+-- projection: learning_loops
+-- grain:      one row per experiment
+-- reads:      experiments, counted_events (LearningRecorded, DecisionRecorded)
+-- respects:   as_of and known_at. A learning is actioned when a decision that occurred on
+--             or after it cites it; days_to_action counts to the first such decision.
+with learnings as (
+    select experiment, subject as learning, occurred_on, version
+    from counted_events
+    where type = 'LearningRecorded'
+),
+
+decisions_taken as (
+    select experiment, occurred_on, coalesce(evidence_keys, []) as evidence
+    from counted_events
+    where type = 'DecisionRecorded'
+),
+
+actions as (
+    select
+        learnings.experiment,
+        learnings.version,
+        min(decisions_taken.occurred_on - learnings.occurred_on) as days_to_action
+    from learnings
+    left join decisions_taken
+        on decisions_taken.experiment = learnings.experiment
+        and decisions_taken.occurred_on >= learnings.occurred_on
+        and list_contains(decisions_taken.evidence, learnings.learning)
+    group by learnings.experiment, learnings.version
+),
+
+per_experiment as (
+    select
+        experiment,
+        count(*) as learnings,
+        count(days_to_action) as learnings_actioned,
+        quantile_cont(days_to_action, 0.5) as median_days_to_action
+    from actions
+    group by experiment
+),
+
+cycles as (
+    select experiment, count(*) as cycles
+    from decisions_taken
+    group by experiment
+),
+
+final as (
+    select
+        experiments.experiment,
+        coalesce(cycles.cycles, 0) as cycles,
+        coalesce(per_experiment.learnings, 0) as learnings,
+        coalesce(per_experiment.learnings_actioned, 0) as learnings_actioned,
+        coalesce(per_experiment.learnings, 0) - coalesce(per_experiment.learnings_actioned, 0)
+            as open_loops,
+        per_experiment.median_days_to_action
+    from experiments
+    left join cycles using (experiment)
+    left join per_experiment using (experiment)
+)
+
+select * from final

@@ -1,0 +1,21 @@
+-- projection: programme_functions
+-- grain:      one row per (programme, function of its framework), in framework order
+-- reads:      known_events (ProgrammeOpened)
+-- respects:   known_at only: a programme's framework is structural, not dated
+with opened as (
+    select programme, functions
+    from known_events
+    where type = 'ProgrammeOpened'
+),
+
+final as (
+    select
+        programme,
+        unnest(functions).key as function,
+        unnest(functions).label as label,
+        unnest(functions).label_fr as label_fr,
+        generate_subscripts(functions, 1) as ordinal
+    from opened
+)
+
+select * from final

@@ -1,0 +1,342 @@
+"""DuckDB projections: catch up from the event log, rebuild, and answer read-only SQL.
+
+`log_events` is the one materialised table: every stored event, inserted page by page, each
+page in ONE DuckDB transaction with the tracking position, so a crash or a kill never loses or
+doubles a row. Every contract table is a view over it (one `.sql` file each) that reads the
+DuckDB variables `as_of` and `known_at`, so any DuckDB client gets the same answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from learningloop.errors import BadInputError, StoreError
+from learningloop.store import EventLog
+
+# Bump when the Python side of the mapping (what `batch` holds) changes: it forces a rebuild.
+MAPPING_VERSION = "1"
+PAGE_SIZE = 50_000
+LOCK_WAIT_SECONDS = 5.0
+INGEST_FILE = "log_events"
+CONTRACT_TABLES = (
+    "events",
+    "experiments",
+    "timeline",
+    "function_coverage",
+    "experiment_coverage",
+    "commitment_cadence",
+    "review_completion",
+    "milestones",
+    "decisions",
+    "learning_loops",
+    "partners",
+)
+BATCH_SCHEMA = pa.schema(
+    [("position", pa.int64()), ("stream", pa.string()), ("version", pa.int64()),
+     ("state", pa.string())]
+)  # fmt: skip
+ALLOWED_STATEMENTS = {"SELECT", "EXPLAIN"}
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class SqlFile:
+    """One projection: its name (= file name = table name), SQL, version and inputs."""
+
+    name: str
+    sql: str
+    reads: tuple[str, ...]
+
+    @property
+    def version(self) -> str:
+        text = self.sql + (MAPPING_VERSION if self.name == INGEST_FILE else "")
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Rows of a read-only query as plain Python values."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+def load_sql_files() -> list[SqlFile]:
+    """Every `.sql` file of the projections package, each after the views it reads."""
+    package = resources.files("learningloop.projections")
+    files = {
+        entry.name.removesuffix(".sql"): entry.read_text(encoding="utf-8")
+        for entry in package.iterdir()
+        if entry.name.endswith(".sql")
+    }
+    parsed = {name: SqlFile(name, sql, _reads(sql, set(files))) for name, sql in files.items()}
+    return _in_dependency_order(parsed)
+
+
+def _reads(sql: str, known: set[str]) -> tuple[str, ...]:
+    """Names of other projections listed in the header's `reads:` lines."""
+    header = "\n".join(line for line in sql.splitlines() if line.startswith("--"))
+    match = re.search(r"-- reads:(.*?)(?:\n-- \w+:|\Z)", header, flags=re.S)
+    words = set(re.findall(r"[a-z_]+", match.group(1) if match else ""))
+    return tuple(sorted(words & known))
+
+
+def _in_dependency_order(files: dict[str, SqlFile]) -> list[SqlFile]:
+    ordered: list[SqlFile] = []
+    placed: set[str] = set()
+
+    def place(name: str, path: tuple[str, ...]) -> None:
+        if name in placed:
+            return
+        if name in path:
+            raise RuntimeError(f"projection {name} depends on itself: {' -> '.join(path)}")
+        for dependency in files[name].reads:
+            place(dependency, (*path, name))
+        placed.add(name)
+        ordered.append(files[name])
+
+    for name in sorted(files):
+        place(name, ())
+    return ordered
+
+
+class Projector:
+    """Keeps the DuckDB projection database of one store in step with its event log."""
+
+    def __init__(self, database: Path, log: EventLog | None) -> None:
+        self.database = database
+        self.log = log
+        self.files = load_sql_files()
+
+    # --- writing ------------------------------------------------------------------------
+
+    def catch_up(self, progress: Progress | None = None, *, rebuild: bool = False) -> int:
+        """Project every stored event not yet projected; return how many were added."""
+        with self._writer() as con:
+            self._ensure_schema(con, rebuild=rebuild)
+            return self._ingest(con, progress)
+
+    def _ingest(self, con: duckdb.DuckDBPyConnection, progress: Progress | None) -> int:
+        if self.log is None:
+            return 0
+        ingest_sql = self._file(INGEST_FILE).sql
+        position, added = self._position(con), 0
+        while True:
+            page = self.log.read_notifications(position, PAGE_SIZE)
+            if not page:
+                return added
+            batch = pa.Table.from_pydict(
+                {
+                    "position": [n.id for n in page],
+                    "stream": [str(n.originator_id) for n in page],
+                    "version": [n.originator_version for n in page],
+                    "state": [n.state.decode() for n in page],
+                },
+                schema=BATCH_SCHEMA,
+            )
+            position = page[-1].id
+            self._append_page(con, ingest_sql, batch, position)
+            added += len(page)
+            if progress:
+                progress(len(page))
+
+    @staticmethod
+    def _append_page(
+        con: duckdb.DuckDBPyConnection, ingest_sql: str, batch: pa.Table, position: int
+    ) -> None:
+        """Rows and the new tracking position commit together, or not at all."""
+        con.register("batch", batch)
+        try:
+            con.execute("begin transaction")
+            con.execute("insert into log_events " + ingest_sql)
+            con.execute("update projection_tracking set position = ?", [position])
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        finally:
+            con.unregister("batch")
+
+    def _ensure_schema(self, con: duckdb.DuckDBPyConnection, *, rebuild: bool) -> None:
+        """Create or migrate: a changed mapping rebuilds log_events; changed views are replaced."""
+        con.execute(
+            "create table if not exists projection_versions "
+            "(projection varchar primary key, version varchar, applied_at timestamptz)"
+        )
+        con.execute("create table if not exists projection_tracking (position bigint)")
+        versions = dict(
+            con.execute("select projection, version from projection_versions").fetchall()
+        )
+        ingest = self._file(INGEST_FILE)
+        if rebuild or versions.get(INGEST_FILE) != ingest.version:
+            self._recreate_log_events(con, ingest)
+        stale_views = [
+            f for f in self.files if f.name != INGEST_FILE and versions.get(f.name) != f.version
+        ]
+        if stale_views:
+            # Views depend on each other: replace them all, in dependency order.
+            for sql_file in self.files:
+                if sql_file.name != INGEST_FILE:
+                    con.execute(f"create or replace view {sql_file.name} as {sql_file.sql}")
+                    self._record_version(con, sql_file)
+
+    def _recreate_log_events(self, con: duckdb.DuckDBPyConnection, ingest: SqlFile) -> None:
+        con.execute("begin transaction")
+        con.register("batch", BATCH_SCHEMA.empty_table())
+        con.execute("drop table if exists log_events cascade")
+        con.execute("create table log_events as " + ingest.sql)
+        con.unregister("batch")
+        con.execute("delete from projection_tracking")
+        con.execute("insert into projection_tracking values (0)")
+        self._record_version(con, ingest)
+        con.execute("commit")
+
+    @staticmethod
+    def _record_version(con: duckdb.DuckDBPyConnection, sql_file: SqlFile) -> None:
+        con.execute(
+            "insert or replace into projection_versions values (?, ?, now())",
+            [sql_file.name, sql_file.version],
+        )
+
+    @staticmethod
+    def _position(con: duckdb.DuckDBPyConnection) -> int:
+        rows = con.execute("select position from projection_tracking").fetchall()
+        return int(rows[0][0]) if rows else 0
+
+    def _file(self, name: str) -> SqlFile:
+        return next(f for f in self.files if f.name == name)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def query(
+        self,
+        sql: str,
+        parameters: Sequence[Any] = (),
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+    ) -> QueryResult:
+        """Run one read-only statement at (D, T) on a read-only connection."""
+        _refuse_writes(sql)
+        with self._reader(as_of, known_at) as con:
+            try:
+                cursor = con.execute(sql, list(parameters))
+            except duckdb.Error as error:
+                raise BadInputError(f"SQL error: {_first_line(error)}") from None
+            columns = [column[0] for column in cursor.description or []]
+            return QueryResult(columns, cursor.fetchall())
+
+    def position(self) -> int:
+        with self._reader(None, None) as con:
+            return self._position(con)
+
+    def versions(self) -> dict[str, str]:
+        with self._reader(None, None) as con:
+            return dict(
+                con.execute("select projection, version from projection_versions").fetchall()
+            )
+
+    def copy_to_parquet(
+        self, tables: Sequence[str], directory: Path, as_of: date | None, known_at: datetime | None
+    ) -> None:
+        """Write each table at (D, T) to `<directory>/<table>.parquet`."""
+        with self._writer() as con:
+            _set_moment(con, as_of, known_at)
+            for table in tables:
+                target = str(directory / f"{table}.parquet")
+                con.execute(f"copy (select * from {table}) to '{_quoted(target)}' (format parquet)")
+
+    # --- connections --------------------------------------------------------------------
+
+    @contextmanager
+    def _writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = self._connect(read_only=False)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def _reader(
+        self, as_of: date | None, known_at: datetime | None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = self._connect(read_only=True)
+        try:
+            _set_moment(con, as_of, known_at)
+            yield con
+        finally:
+            con.close()
+
+    def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """Open the database, waiting a little for another learningloop process to finish."""
+        # A read-only connection may not touch other files either (no COPY TO, no ATTACH).
+        config: dict[str, str | bool | int | float | list[str]] = (
+            {"enable_external_access": False} if read_only else {}
+        )
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                con = duckdb.connect(str(self.database), read_only=read_only, config=config)
+                con.execute("set TimeZone = 'UTC'")
+                return con
+            except duckdb.IOException as error:
+                if "lock" not in str(error).lower():
+                    raise StoreError(f"cannot open {self.database}: {_first_line(error)}") from None
+                if time.monotonic() > deadline:
+                    raise StoreError(_lock_message(self.database, error)) from None
+                time.sleep(0.05)
+
+
+def _set_moment(
+    con: duckdb.DuckDBPyConnection, as_of: date | None, known_at: datetime | None
+) -> None:
+    if as_of is not None:
+        con.execute("set variable as_of = ?::date", [as_of])
+    if known_at is not None:
+        con.execute("set variable known_at = ?::timestamptz", [known_at])
+
+
+def _refuse_writes(sql: str) -> None:
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as error:
+        raise BadInputError(f"SQL error: {_first_line(error)}") from None
+    if len(statements) != 1:
+        raise BadInputError("give exactly one SQL statement")
+    kind = statements[0].type.name
+    if kind not in ALLOWED_STATEMENTS:
+        raise BadInputError(
+            f"the projections are read-only: a {kind} statement is refused (use SELECT)"
+        )
+
+
+def _lock_message(database: Path, error: Exception) -> str:
+    holder = re.search(r"\(PID (\d+)\)", str(error))
+    who = f"process {holder.group(1)}" if holder else "another process"
+    return (
+        f"the projection database {database} is held by {who} (a DuckDB session left open?); "
+        "close it, or open it with read_only=True, and run the command again"
+    )
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0]
+
+
+def _quoted(path: str) -> str:
+    return path.replace("'", "''")
