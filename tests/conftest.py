@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 
@@ -58,3 +60,18 @@ def store_bytes(store_dir: Path) -> dict[str, bytes]:
         for path in sorted(store_dir.rglob("*"))
         if path.is_file() and not path.name.endswith(("-wal", "-shm"))
     }
+
+
+def read_tables(
+    loop: LearningLoop, queries: dict[str, str], as_of: date, known_at: datetime
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Run several queries on ONE read-only DuckDB connection, as any analyst's client would."""
+    loop.project()
+    con = duckdb.connect(str(loop.location.projections_path), read_only=True)
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute("set variable as_of = ?::date", [as_of])
+        con.execute("set variable known_at = ?::timestamptz", [known_at])
+        return {name: con.execute(sql).fetchall() for name, sql in queries.items()}
+    finally:
+        con.close()

@@ -169,8 +169,8 @@ class LearningLoop:
         parameters: Sequence[Any] = (),
     ) -> QueryResult:
         """One read-only SQL statement over current projections, at (D, T)."""
-        projector = self._current_projector()
-        return projector.query(query, parameters, as_of, _utc(known_at) if known_at else None)
+        moment = _utc(known_at) if known_at else None
+        return self._projector().query(query, parameters, as_of, moment)
 
     def table(
         self, name: str, as_of: date | None = None, known_at: datetime | None = None
@@ -208,13 +208,12 @@ class LearningLoop:
         target = Path(directory)
         target.mkdir(parents=True, exist_ok=True)
         moment_d, moment_t = as_of or _today(), _utc(known_at) if known_at else datetime.now(UTC)
-        projector = self._current_projector()
-        projector.copy_to_parquet(list(TABLE_ORDER), target, moment_d, moment_t)
+        written = self._projector().export_parquet(list(TABLE_ORDER), target, moment_d, moment_t)
         manifest = {
-            "log_position": projector.position(),
+            "log_position": written["log_position"],
             "as_of": moment_d.isoformat(),
             "known_at": moment_t.isoformat(),
-            "projection_versions": projector.versions(),
+            "projection_versions": written["projection_versions"],
             "tables": {name: f"{name}.parquet" for name in TABLE_ORDER},
         }
         (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
@@ -222,11 +221,6 @@ class LearningLoop:
 
     def _projector(self) -> Projector:
         return Projector(self.location.projections_path, self._store.readable_log())
-
-    def _current_projector(self) -> Projector:
-        projector = self._projector()
-        projector.catch_up()
-        return projector
 
     def event_count(self) -> int:
         log = self._store.log(create=False)

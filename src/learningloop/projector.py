@@ -231,67 +231,57 @@ class Projector:
         as_of: date | None = None,
         known_at: datetime | None = None,
     ) -> QueryResult:
-        """Run one read-only statement at (D, T) on a read-only connection."""
+        """Catch up, then run one read-only statement at (D, T) on the same connection."""
         _refuse_writes(sql)
-        with self._reader(as_of, known_at) as con:
+        with self._current() as con:
+            _lock_down(con)
+            _set_moment(con, as_of, known_at)
             try:
                 cursor = con.execute(sql, list(parameters))
+                columns = [column[0] for column in cursor.description or []]
+                return QueryResult(columns, cursor.fetchall())
             except duckdb.Error as error:
                 raise BadInputError(f"SQL error: {_first_line(error)}") from None
-            columns = [column[0] for column in cursor.description or []]
-            return QueryResult(columns, cursor.fetchall())
 
-    def position(self) -> int:
-        with self._reader(None, None) as con:
-            return self._position(con)
-
-    def versions(self) -> dict[str, str]:
-        with self._reader(None, None) as con:
-            return dict(
-                con.execute("select projection, version from projection_versions").fetchall()
-            )
-
-    def copy_to_parquet(
-        self, tables: Sequence[str], directory: Path, as_of: date | None, known_at: datetime | None
-    ) -> None:
-        """Write each table at (D, T) to `<directory>/<table>.parquet`."""
-        with self._writer() as con:
+    def export_parquet(
+        self, tables: Sequence[str], directory: Path, as_of: date, known_at: datetime
+    ) -> dict[str, Any]:
+        """Catch up, write each table at (D, T) to `<table>.parquet`; return position, versions."""
+        with self._current() as con:
             _set_moment(con, as_of, known_at)
             for table in tables:
-                target = str(directory / f"{table}.parquet")
-                con.execute(f"copy (select * from {table}) to '{_quoted(target)}' (format parquet)")
+                target = str(directory / f"{table}.parquet").replace("'", "''")
+                con.execute(f"copy (select * from {table}) to '{target}' (format parquet)")
+            versions = con.execute("select projection, version from projection_versions")
+            return {
+                "log_position": self._position(con),
+                "projection_versions": dict(versions.fetchall()),
+            }
+
+    @contextmanager
+    def _current(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection on projections caught up with the log: readers never see stale rows."""
+        with self._writer() as con:
+            self._ensure_schema(con, rebuild=False)
+            self._ingest(con, None)
+            yield con
 
     # --- connections --------------------------------------------------------------------
 
     @contextmanager
     def _writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = self._connect(read_only=False)
+        con = self._connect()
         try:
             yield con
         finally:
             con.close()
 
-    @contextmanager
-    def _reader(
-        self, as_of: date | None, known_at: datetime | None
-    ) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = self._connect(read_only=True)
-        try:
-            _set_moment(con, as_of, known_at)
-            yield con
-        finally:
-            con.close()
-
-    def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def _connect(self) -> duckdb.DuckDBPyConnection:
         """Open the database, waiting a little for another learningloop process to finish."""
-        # A read-only connection may not touch other files either (no COPY TO, no ATTACH).
-        config: dict[str, str | bool | int | float | list[str]] = (
-            {"enable_external_access": False} if read_only else {}
-        )
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while True:
             try:
-                con = duckdb.connect(str(self.database), read_only=read_only, config=config)
+                con = duckdb.connect(str(self.database))
                 con.execute("set TimeZone = 'UTC'")
                 return con
             except duckdb.IOException as error:
@@ -300,6 +290,12 @@ class Projector:
                 if time.monotonic() > deadline:
                     raise StoreError(_lock_message(self.database, error)) from None
                 time.sleep(0.05)
+
+
+def _lock_down(con: duckdb.DuckDBPyConnection) -> None:
+    """From here on the connection touches no file but its own and cannot undo this."""
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
 
 
 def _set_moment(
