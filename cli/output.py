@@ -6,8 +6,10 @@ import csv
 import io
 import json
 import sys
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import click
@@ -30,17 +32,26 @@ def json_value(value: Any) -> Any:
     """Dates as ISO strings; everything else as JSON knows it."""
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, tuple):
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, tuple | list):
         return [json_value(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): json_value(item) for key, item in value.items()}
     return value
 
 
-def text_value(value: Any) -> str:
+def text_value(value: Any, *, for_csv: bool = False) -> str:
+    """A cell: lists as JSON in CSV (unambiguous), comma-separated in a table (readable)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | dict):
+        if for_csv or isinstance(value, dict):
+            return json.dumps(json_value(value), ensure_ascii=False)
         return ", ".join(text_value(item) for item in value)
     return str(json_value(value))
 
@@ -64,7 +75,7 @@ def to_csv(rows: Sequence[Row], columns: Sequence[str]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([text_value(row.get(column)) for column in columns])
+        writer.writerow([text_value(row.get(column), for_csv=True) for column in columns])
     return buffer.getvalue()
 
 

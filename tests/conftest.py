@@ -75,3 +75,26 @@ def read_tables(
         return {name: con.execute(sql).fetchall() for name, sql in queries.items()}
     finally:
         con.close()
+
+
+LATE = date(2030, 1, 1)
+
+
+def rows_of(
+    loop: LearningLoop,
+    table: str,
+    columns: str,
+    as_of: date = LATE,
+    known_at: datetime | None = None,
+) -> list[tuple[Any, ...]]:
+    """Some columns of one projection at (D, T), through `learningloop sql`, in a stable order."""
+    return loop.sql(f"select {columns} from {table} order by all", as_of, known_at).rows
+
+
+def event(event_type: str, day: str, **fields: Any) -> dict[str, Any]:
+    """An event of the `exp` experiment of base_events()."""
+    return {"type": event_type, "experiment": "exp", "occurred_on": day, **fields}
+
+
+def recorded_times(loop: LearningLoop, stream: str = "experiment:exp") -> list[datetime]:
+    return [recorded.recorded_at for recorded in loop._store.stream(stream)]

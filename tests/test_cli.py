@@ -12,7 +12,17 @@ from learningloop.cli.main import main
 
 from tests.conftest import base_events, store_bytes
 
-COMMANDS = ["import", "record", "replay", "demo"]
+COMMANDS = [
+    "import",
+    "record",
+    "replay",
+    "demo",
+    "sql",
+    "indicators",
+    "timeline",
+    "project",
+    "export",
+]
 
 
 def run(runner: CliRunner, store: Path, *args: str) -> Result:
@@ -203,3 +213,99 @@ def test_demo_without_store_uses_a_temporary_one(
     assert list(here.iterdir()) == []
     assert not (tmp_path / "env-store").exists()
     assert result.stdout.splitlines()[0].startswith("experiment,status,functions_covered")
+
+
+def test_sql_csv_and_json_are_exact(runner: CliRunner, imported: Path) -> None:
+    query = "select experiment, carriers, status from experiments"
+    csv_result = run(runner, imported, "sql", query, "--format", "csv")
+    assert csv_result.exit_code == 0, csv_result.output
+    assert csv_result.stdout == 'experiment,carriers,status\nexp,"[""acme""]",proposed\n'
+    json_result = run(runner, imported, "sql", query, "--format", "json")
+    assert json.loads(json_result.stdout) == [
+        {"experiment": "exp", "carriers": ["acme"], "status": "proposed"}
+    ]
+
+
+def test_sql_answers_as_of_d_and_known_at_t(runner: CliRunner, imported: Path) -> None:
+    query = "select count(*) as n from experiments"
+    assert run(
+        runner, imported, "sql", query, "--as-of", "2013-01-09", "--format", "csv"
+    ).stdout == ("n\n0\n")
+    assert run(runner, imported, "sql", query, "--known-at", "2001-01-01T00:00:00+02:00",
+               "--format", "csv").stdout == "n\n0\n"  # fmt: skip
+    assert run(runner, imported, "sql", query, "--format", "csv").stdout == "n\n1\n"
+
+
+def test_sql_refuses_writes_with_exit_2(runner: CliRunner, imported: Path) -> None:
+    result = run(runner, imported, "sql", "drop table log_events")
+    assert_clean_failure(result, 2)
+    assert "read-only" in result.stderr
+
+
+def test_indicators_json_has_every_indicator(runner: CliRunner, imported: Path) -> None:
+    result = run(runner, imported, "indicators", "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert set(document) == {"experiment_coverage", "function_coverage", "commitment_cadence",
+                             "review_completion", "milestones", "learning_loops"}  # fmt: skip
+    assert document["experiment_coverage"] == [
+        {"experiment": "exp", "functions_covered": 0, "functions_total": 5, "coverage_ratio": 0.0}
+    ]
+    table = run(runner, imported, "indicators")
+    assert "Function coverage" in table.stdout and "0/5" in table.stdout
+
+
+def test_timeline_groups_by_cycle(runner: CliRunner, imported: Path) -> None:
+    run(runner, imported, "record", "DecisionRecorded", "--experiment", "exp", "--decision", "d1",
+        "--kind", "retain", "--summary", "Go on", "--occurred-on", "2013-03-01")  # fmt: skip
+    run(runner, imported, "record", "MeetingHeld", "--experiment", "exp", "--kind", "local",
+        "--occurred-on", "2013-04-01")  # fmt: skip
+    table = run(runner, imported, "timeline", "exp")
+    assert table.exit_code == 0, table.output
+    assert table.stdout.index("exp — cycle 1") < table.stdout.index("exp — cycle 2 (open)")
+    csv_result = run(runner, imported, "timeline", "exp", "--format", "csv")
+    assert [line.split(",")[:4] for line in csv_result.stdout.splitlines()] == [
+        ["cycle", "occurred_on", "version", "type"],
+        ["1", "2013-01-10", "1", "ExperimentProposed"],
+        ["1", "2013-03-01", "2", "DecisionRecorded"],
+        ["2", "2013-04-01", "3", "MeetingHeld"],
+    ]
+    assert_clean_failure(run(runner, imported, "timeline", "ghost"), 2)
+
+
+def test_project_then_rebuild_report_counts(runner: CliRunner, imported: Path) -> None:
+    first = run(runner, imported, "project")
+    assert first.exit_code == 0
+    assert first.stderr == "Projected 4 events; projections are current at log position 4.\n"
+    again = run(runner, imported, "project")
+    assert again.stderr.startswith("Projected 0 events")
+    rebuilt = run(runner, imported, "project", "--rebuild")
+    assert rebuilt.stderr.startswith("Rebuilt projections from 4 events")
+
+
+def test_export_writes_parquet_and_a_manifest(
+    runner: CliRunner, imported: Path, tmp_path: Path
+) -> None:
+    import duckdb
+
+    target = tmp_path / "out"
+    result = run(runner, imported, "export", str(target), "--as-of", "2013-06-30")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert manifest["log_position"] == 4 and manifest["as_of"] == "2013-06-30"
+    assert "experiments" in manifest["projection_versions"]
+    assert sorted(p.name for p in target.glob("*.parquet")) == sorted(
+        f"{name}.parquet" for name in manifest["tables"]
+    )
+    rows = duckdb.sql(f"select experiment, status from '{target / 'experiments.parquet'}'")
+    assert rows.fetchall() == [("exp", "proposed")]
+
+
+def test_a_store_that_does_not_exist_is_reported_for_reading_commands(
+    runner: CliRunner, store_dir: Path
+) -> None:
+    for args in (["sql", "select 1"], ["indicators"], ["project"]):
+        result = run(runner, store_dir, *args)
+        assert_clean_failure(result, 2)
+        assert "no store at" in result.stderr
+    assert not store_dir.exists()

@@ -253,10 +253,8 @@ class Projector:
                 target = str(directory / f"{table}.parquet").replace("'", "''")
                 con.execute(f"copy (select * from {table}) to '{target}' (format parquet)")
             versions = con.execute("select projection, version from projection_versions")
-            return {
-                "log_position": self._position(con),
-                "projection_versions": dict(versions.fetchall()),
-            }
+            projection_versions = dict(versions.fetchall())
+            return {"log_position": self._position(con), "projection_versions": projection_versions}
 
     @contextmanager
     def _current(self) -> Iterator[duckdb.DuckDBPyConnection]:

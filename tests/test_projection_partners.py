@@ -1,0 +1,21 @@
+"""Projection `partners`: who joined by D, and who is still active."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from learningloop import LearningLoop
+from tests.conftest import rows_of
+
+
+def test_partners_join_and_leave_as_of_d(seeded: LearningLoop) -> None:
+    seeded.record({"type": "PartnerLeft", "programme": "prog", "partner": "city",
+                   "occurred_on": "2014-06-30", "reason": "moved"})  # fmt: skip
+    assert rows_of(seeded, "partners", "*") == [
+        ("prog", "acme", "Acme", "company", date(2012, 2, 1), None, True),
+        ("prog", "city", "City", "local_authority", date(2012, 2, 1), date(2014, 6, 30), False),
+    ]
+    assert rows_of(seeded, "partners", "partner, is_active", as_of=date(2014, 6, 29)) == [
+        ("acme", True), ("city", True),
+    ]  # fmt: skip
+    assert rows_of(seeded, "partners", "partner", as_of=date(2012, 1, 31)) == []
