@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: setup demo test lint types unit bench clean
+.PHONY: setup demo test lint types unit clean
 
 setup: $(VENV)/.installed
 
@@ -17,8 +17,8 @@ demo: setup
 	$(BIN)/learningloop demo
 
 lint: setup
-	$(BIN)/ruff check src cli projections tests benchmarks
-	$(BIN)/ruff format --check src cli projections tests benchmarks
+	$(BIN)/ruff check src cli projections tests
+	$(BIN)/ruff format --check src cli projections tests
 
 types: setup
 	$(BIN)/mypy src/learningloop cli
@@ -28,8 +28,6 @@ unit: setup
 
 test: lint types unit
 
-bench: setup
-	$(BIN)/python benchmarks/run.py --size small
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
