@@ -5,6 +5,7 @@
 --             day before min(starts_on + 12k months, starts_on + months); month arithmetic
 --             clamps to the month's end and always starts from starts_on itself. A period of
 --             m months expects floor(min*m/12) to ceil(max*m/12) meetings.
+-- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with commitments as (
     select experiment, subject as commitment, meetings_min, meetings_max, starts_on, months
     from counted_events

@@ -2,6 +2,7 @@
 -- grain:      one row per counted DecisionRecorded
 -- reads:      counted_events (DecisionRecorded, LearningRecorded)
 -- respects:   as_of and known_at; cites_learning needs a counted learning of the experiment
+-- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with learnings as (
     select distinct experiment, subject as learning
     from counted_events

@@ -3,6 +3,7 @@
 --             included; is_retracted says whether a retraction known at T withdrew it
 -- reads:      log_events, moment
 -- respects:   as_of and known_at
+-- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with known as (
     select log_events.*
     from log_events

@@ -2,6 +2,7 @@
 -- grain:      one row per experiment
 -- reads:      function_coverage
 -- respects:   as_of and known_at (through function_coverage)
+-- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with final as (
     select
         experiment,

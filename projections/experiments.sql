@@ -2,6 +2,7 @@
 -- grain:      one row per experiment whose ExperimentProposed counts
 -- reads:      counted_events (ExperimentProposed, DecisionRecorded, ExperimentClosed)
 -- respects:   as_of and known_at
+-- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with proposals as (
     select experiment, programme, title, scale, territory, carriers
     from counted_events

@@ -4,6 +4,7 @@
 -- reads:      experiments, programme_functions, counted_events (FunctionEvidenced)
 -- respects:   as_of and known_at; a programme whose ProgrammeOpened is not known at T is
 --             assessed against the five default functions
+-- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with default_functions as (
     select *
     from (

@@ -3,6 +3,7 @@
 --             retraction events themselves are left out; valid time is not applied here
 -- reads:      log_events, moment
 -- respects:   known_at (a retraction counts from its own recorded_at, whatever its occurred_on)
+-- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with known as (
     select log_events.*
     from log_events

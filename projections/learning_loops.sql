@@ -3,6 +3,7 @@
 -- reads:      experiments, counted_events (LearningRecorded, DecisionRecorded)
 -- respects:   as_of and known_at. A learning is actioned when a decision that occurred on
 --             or after it cites it; days_to_action counts to the first such decision.
+-- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with learnings as (
     select experiment, subject as learning, occurred_on, version
     from counted_events

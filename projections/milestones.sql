@@ -3,6 +3,7 @@
 -- reads:      counted_events (MilestonePlanned, MilestoneRescheduled, MilestoneReached,
 --             MilestoneAbandoned), moment
 -- respects:   as_of and known_at; "latest" is by (occurred_on, version)
+-- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with plans as (
     select experiment, subject as milestone, title
     from counted_events

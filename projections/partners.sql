@@ -3,6 +3,7 @@
 -- reads:      counted_events (PartnerJoined, PartnerLeft)
 -- respects:   as_of and known_at; is_active: joined on or before D and not left on or
 --             before D
+-- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with joins as (
     select
         programme,

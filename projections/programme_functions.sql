@@ -2,6 +2,7 @@
 -- grain:      one row per (programme, function of its framework), in framework order
 -- reads:      known_events (ProgrammeOpened)
 -- respects:   known_at only: a programme's framework is structural, not dated
+-- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with opened as (
     select programme, functions
     from known_events

@@ -2,6 +2,7 @@
 -- grain:      one row per (experiment, review)
 -- reads:      counted_events (ReviewSessionHeld)
 -- respects:   as_of and known_at; sessions_planned defaults to 2 and that default counts
+-- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with sessions as (
     select experiment, subject as review, session, sessions_planned
     from counted_events

@@ -3,6 +3,7 @@
 -- reads:      counted_events
 -- respects:   as_of and known_at; cycle k holds the events after decision k-1 up to and
 --             including decision k, in (occurred_on, version) order
+-- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with experiment_events as (
     select *
     from counted_events
