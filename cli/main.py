@@ -323,3 +323,71 @@ def export_command(
     manifest = _open(ctx).export(directory, _parse_date(as_of), _parse_moment(known_at))
     message(f"Exported {len(manifest['tables'])} projections at log position "
             f"{manifest['log_position']} to {directory}.")  # fmt: skip
+
+
+@main.command("audit")
+@click.option("--strict", is_flag=True, help="Data-quality warnings fail the audit too.")
+@click.option(
+    "--digest",
+    "print_digest",
+    is_flag=True,
+    help="Print only the log's head digest (POSITION:HASH) to keep outside the store.",
+)
+@click.option("--verify", metavar="DIGEST", help="Prove the log up to that digest is unchanged.")
+@click.option(
+    "--backfill-days",
+    type=click.IntRange(min=0),
+    default=365,
+    show_default=True,
+    help="Warn about events recorded more than this many days after they occurred.",
+)
+@format_option
+@click.pass_context
+def audit_command(
+    ctx: click.Context,
+    strict: bool,
+    print_digest: bool,
+    verify: str | None,
+    backfill_days: int,
+    output_format: str,
+) -> None:
+    """Verify the log (decoding, versions, hash chains, rules, seal), the projections, and
+    data quality. Exit 0 when integrity holds, 1 when it does not.
+
+    Example: learningloop audit --verify 42:f427c0e6…  (a digest kept from audit --digest)
+    """
+    from .views import emit_audit
+
+    loop = _open(ctx)
+    if print_digest:
+        click.echo(loop.audit_log_only().head_digest)
+        return
+    report = loop.audit(verify=verify, backfill_days=backfill_days)
+    emit_audit(report, output_format, strict=strict)
+    if not report.passed(strict=strict):
+        raise click.exceptions.Exit(1)
+
+
+@main.command("why")
+@click.argument("decision")
+@click.option("--experiment", metavar="EXPERIMENT", help="Needed when several share the key.")
+@as_of_options
+@format_option
+@click.pass_context
+def why_command(
+    ctx: click.Context,
+    decision: str,
+    experiment: str | None,
+    as_of: str | None,
+    known_at: str | None,
+    output_format: str,
+) -> None:
+    """A decision's provenance: the learnings and reviews it cites, their events and sources,
+    and the learning cycle it closed.
+
+    Example: learningloop why retenu-2013-2014 --experiment deltameca-gouvernance
+    """
+    from .views import emit_provenance
+
+    provenance = _open(ctx).why(decision, experiment, _parse_date(as_of), _parse_moment(known_at))
+    emit_provenance(provenance, output_format)

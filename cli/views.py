@@ -7,10 +7,12 @@ from typing import Any
 
 import click
 
+from learningloop.audit import AuditReport
+from learningloop.domain.provenance import Provenance
 from learningloop.domain.replay import ExperimentView
 from learningloop.projector import QueryResult
 
-from .output import dumps, emit, print_table
+from .output import dumps, emit, message, print_table
 
 TIMELINE_COLUMNS = ["cycle", "occurred_on", "version", "type", "summary", "recorded_at"]
 HEADER_FIELDS = [
@@ -127,3 +129,41 @@ def emit_timeline(
         closed = in_cycle[-1]["type"] == "DecisionRecorded"
         title = f"{experiment} — cycle {cycle}" + ("" if closed else " (open)")
         print_table(in_cycle, [c for c in columns if c != "cycle"], title=title)
+
+
+def emit_audit(report: AuditReport, output_format: str, *, strict: bool) -> None:
+    document = report.as_document(strict=strict)
+    if output_format == "json":
+        click.echo(dumps(document))
+        return
+    columns = ["check", "severity", "stream", "version", "position", "message"]
+    if output_format == "csv":
+        emit(document["findings"], columns, "csv")
+        return
+    print_table(document["checks"], ["check", "status"], title="Audit checks")
+    if document["findings"]:
+        print_table(document["findings"], columns, title="Findings")
+    verdict = "integrity holds" if document["ok"] else "AUDIT FAILED"
+    message(f"{verdict}: {report.events} events in {report.streams} streams, "
+            f"head {report.head_digest}")  # fmt: skip
+
+
+def emit_provenance(provenance: Provenance, output_format: str) -> None:
+    document = provenance.as_document()
+    columns = ["stream", "version", "type", "occurred_on", "recorded_at", "recorded_by",
+               "source", "summary"]  # fmt: skip
+    if output_format == "json":
+        click.echo(dumps(document))
+        return
+    if output_format == "csv":
+        emit(document["evidence"], ["cites", *columns], "csv")
+        return
+    decision = document["decision"]
+    print_table([{"field": k, "value": v} for k, v in decision.items()], ["field", "value"],
+                title=f"Decision {provenance.decision.summary}")  # fmt: skip
+    print_table(document["evidence"], ["cites", *columns], title="Evidence it cites")
+    if provenance.uncounted_evidence:
+        message(
+            f"cited but not counted at this D and T: {', '.join(provenance.uncounted_evidence)}"
+        )
+    print_table(document["cycle"]["events"], columns, title=f"Cycle {provenance.cycle} it closed")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -16,10 +17,21 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from learningloop.audit import (
+    QUALITY_CHECKS,
+    QUALITY_QUERY,
+    AuditReport,
+    Finding,
+    check_log,
+    projection_findings,
+    quality_findings,
+)
 from learningloop.domain import aggregates as agg
 from learningloop.domain import events as ev
+from learningloop.domain.chain import GENESIS, chain_hash, stored_state
 from learningloop.domain.indicators import ratio
 from learningloop.domain.parsing import parse_event
+from learningloop.domain.provenance import Provenance, trace_decision
 from learningloop.domain.recorded import Recorded
 from learningloop.domain.replay import ExperimentView, replay_experiment
 from learningloop.errors import (
@@ -28,7 +40,7 @@ from learningloop.errors import (
     InvalidEventError,
     NotFoundError,
 )
-from learningloop.projector import Projector, QueryResult
+from learningloop.projector import ProjectionError, Projector, QueryResult
 from learningloop.sources import RawEvent, check_sources, read_events
 from learningloop.store import Clock, EventLog, Store, StoreLocation
 
@@ -219,6 +231,73 @@ class LearningLoop:
         (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         return manifest
 
+    def why(
+        self,
+        decision: str,
+        experiment: str | None = None,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+    ) -> Provenance:
+        """A decision's provenance: its event and source, what it cites, the cycle it closed."""
+        experiment = experiment or self._experiment_of_decision(decision)
+        recorded = self._store.stream(ev.stream_id("experiment", experiment))
+        moment_d, moment_t = as_of or _today(), _utc(known_at) if known_at else datetime.now(UTC)
+        provenance = trace_decision(experiment, decision, recorded, moment_d, moment_t)
+        if provenance is None:
+            raise NotFoundError(
+                f"no decision {decision!r} in experiment {experiment!r} as of {moment_d} "
+                f"(as known at {moment_t.isoformat()})"
+            )
+        return provenance
+
+    def _experiment_of_decision(self, decision: str) -> str:
+        found = self.sql(
+            "select distinct experiment from log_events "
+            "where type = 'DecisionRecorded' and subject = ? order by experiment",
+            parameters=[decision],
+        )
+        experiments = [row[0] for row in found.rows]
+        if not experiments:
+            raise NotFoundError(f"no decision {decision!r} in store {self.location.directory}")
+        if len(experiments) > 1:
+            raise BadInputError(
+                f"decision {decision!r} exists in {', '.join(experiments)}: give --experiment"
+            )
+        return str(experiments[0])
+
+    # --- audit --------------------------------------------------------------------------
+
+    def audit(self, *, verify: str | None = None, backfill_days: int = 365) -> AuditReport:
+        """Check the log (decoding, versions, chains, rules, seal, digest), the projections
+        against a fresh rebuild, and data quality (warnings)."""
+        log = self._store.readable_log()
+        report = check_log(log, verify)
+        as_of, known_at = _today(), datetime.now(UTC)
+        report.findings.extend(self._projection_agreement(log, as_of, known_at))
+        report.checks_run.append("projections")
+        if report.passed():
+            quality = self.sql(QUALITY_QUERY, as_of, known_at, parameters=[backfill_days])
+            report.findings.extend(quality_findings(quality.records()))
+            report.checks_run.extend(QUALITY_CHECKS)
+        return report
+
+    def audit_log_only(self, verify: str | None = None) -> AuditReport:
+        """The log checks alone (no projections, no data quality): fast, for --digest."""
+        return check_log(self._store.readable_log(), verify)
+
+    def _projection_agreement(
+        self, log: EventLog, as_of: date, known_at: datetime
+    ) -> list[Finding]:
+        tables = ["log_events", *TABLE_ORDER]
+        try:
+            live = self._projector().checksums(tables, as_of, known_at)
+            with tempfile.TemporaryDirectory(prefix="learningloop-audit-") as scratch:
+                fresh = Projector(Path(scratch) / "projections.duckdb", log)
+                rebuilt = fresh.checksums(tables, as_of, known_at)
+        except ProjectionError as error:
+            return [Finding("projections", "error", str(error))]
+        return projection_findings(live, rebuilt)
+
     def _projector(self) -> Projector:
         return Projector(self.location.projections_path, self._store.readable_log())
 
@@ -291,7 +370,10 @@ class _Admission:
             agg.check_new_experiment(event, self._programme(programme_key))  # type: ignore[arg-type]
         stream_id = ev.stream_id(kind, event.stream_key)
         version = stream.version + 1 if stream else 1
-        recorded = Recorded(stream_id, version, self._clock.now(), event)
+        recorded_at = self._clock.now()
+        state = stored_state(event, recorded_at)
+        chain = chain_hash(stream.chain if stream else GENESIS, stream_id, version, state)
+        recorded = Recorded(stream_id, version, recorded_at, event, chain)
         if stream is None:
             stream = agg.new_stream(recorded)
             self._streams[stream_id] = stream

@@ -116,6 +116,10 @@ def _in_dependency_order(files: dict[str, SqlFile]) -> list[SqlFile]:
     return ordered
 
 
+class ProjectionError(StoreError):
+    """Stored events that cannot be projected (corrupt or tampered): run `learningloop audit`."""
+
+
 class Projector:
     """Keeps the DuckDB projection database of one store in step with its event log."""
 
@@ -146,7 +150,7 @@ class Projector:
                     "position": [n.id for n in page],
                     "stream": [str(n.originator_id) for n in page],
                     "version": [n.originator_version for n in page],
-                    "state": [n.state.decode() for n in page],
+                    "state": [self._text_of(n) for n in page],
                 },
                 schema=BATCH_SCHEMA,
             )
@@ -155,6 +159,18 @@ class Projector:
             added += len(page)
             if progress:
                 progress(len(page))
+
+    def _text_of(self, notification: Any) -> str:
+        """The stored JSON of one event as text, decrypted when the store is encrypted."""
+        try:
+            data = notification.state
+            cipher = self.log.mapper.cipher if self.log is not None else None
+            return str((cipher.decrypt(data) if cipher else data).decode())
+        except Exception as error:  # corrupt bytes: the audit names them, projecting stops
+            raise ProjectionError(
+                f"the event at position {notification.id} cannot be read ({error}); "
+                "run learningloop audit"
+            ) from None
 
     @staticmethod
     def _append_page(
@@ -167,6 +183,12 @@ class Projector:
             con.execute("insert into log_events " + ingest_sql)
             con.execute("update projection_tracking set position = ?", [position])
             con.execute("commit")
+        except duckdb.Error as error:
+            con.execute("rollback")
+            raise ProjectionError(
+                f"stored events up to position {position} cannot be projected "
+                f"({_first_line(error)}); run learningloop audit"
+            ) from None
         except BaseException:
             con.execute("rollback")
             raise
@@ -255,6 +277,18 @@ class Projector:
             versions = con.execute("select projection, version from projection_versions")
             projection_versions = dict(versions.fetchall())
             return {"log_position": self._position(con), "projection_versions": projection_versions}
+
+    def checksums(self, tables: Sequence[str], as_of: date, known_at: datetime) -> dict[str, str]:
+        """One checksum per table at (D, T), independent of row order."""
+        with self._current() as con:
+            _set_moment(con, as_of, known_at)
+            return {
+                table: str(con.execute(
+                    f"select md5(coalesce(string_agg(row_text, '\n' order by row_text), '')) "
+                    f"from (select t::varchar as row_text from {table} as t)"
+                ).fetchall()[0][0])
+                for table in tables
+            }  # fmt: skip
 
     @contextmanager
     def _current(self) -> Iterator[duckdb.DuckDBPyConnection]:

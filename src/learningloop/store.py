@@ -27,6 +27,7 @@ from eventsourcing.persistence import (
     Transcoder,
 )
 
+from learningloop.domain.chain import GENESIS, digest_step, stored_state
 from learningloop.domain.events import TOPICS
 from learningloop.domain.recorded import Recorded
 from learningloop.errors import ConcurrentWriteError, NotFoundError, StoreError
@@ -35,6 +36,7 @@ DEFAULT_STORE = "./learningloop-data"
 EVENTS_FILE = "events.sqlite"
 PROJECTIONS_FILE = "projections.duckdb"
 LOCK_TIMEOUT_SECONDS = 60
+SEAL_TABLE = "learningloop_seal"
 
 
 class JsonTranscoder(Transcoder):
@@ -52,10 +54,8 @@ class EventMapper(Mapper[str]):
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         recorded: Recorded = domain_event
-        state = recorded.event.model_dump(mode="json", exclude_none=True)
-        state["recorded_at"] = recorded.timestamp.isoformat()
-        if recorded.event.class_version > 1:
-            state["class_version"] = recorded.event.class_version
+        state = stored_state(recorded.event, recorded.timestamp)
+        state["chain"] = recorded.chain
         data = self.transcoder.encode(state)
         if self.compressor:
             data = self.compressor.compress(data)
@@ -76,6 +76,7 @@ class EventMapper(Mapper[str]):
             data = self.compressor.decompress(data)
         state: dict[str, Any] = self.transcoder.decode(data)
         event_class = TOPICS[stored_event.topic]
+        chain = state.pop("chain", "")
         recorded_at = datetime.fromisoformat(state.pop("recorded_at"))
         from_version = state.pop("class_version", 1)
         while from_version < event_class.class_version:
@@ -86,6 +87,7 @@ class EventMapper(Mapper[str]):
             originator_version=stored_event.originator_version,
             timestamp=recorded_at,
             event=event_class.model_validate(state),
+            chain=chain,
         )
 
 
@@ -95,8 +97,30 @@ class EventLog(Application[str]):
     name = "learningloop"
     env: ClassVar[dict[str, str]] = {"ORIGINATOR_ID_TYPE": "text"}
 
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._create_seal()
+
     def construct_mapper(self) -> Mapper[str]:
         return EventMapper(transcoder=JsonTranscoder())
+
+    def _create_seal(self) -> None:
+        """The seal: last position, event count and log digest, kept beside the events."""
+        with self._datastore().transaction(commit=True) as cursor:
+            cursor.execute(
+                f"create table if not exists {SEAL_TABLE} (id integer primary key check (id = 1),"
+                " position integer not null, events integer not null, digest text not null)"
+            )
+            cursor.execute(f"insert or ignore into {SEAL_TABLE} values (1, 0, 0, ?)", (GENESIS,))
+
+    def seal(self) -> Seal:
+        with self._datastore().transaction(commit=False) as cursor:
+            cursor.execute(f"select position, events, digest from {SEAL_TABLE}")
+            position, events, digest = cursor.fetchone()
+        return Seal(position, events, digest)
+
+    def _datastore(self) -> Any:
+        return self.recorder.datastore  # type: ignore[attr-defined]
 
     def stream(self, stream_id: str) -> list[Recorded]:
         """Every recorded event of one stream, in version order."""
@@ -105,13 +129,21 @@ class EventLog(Application[str]):
     def append(self, batches: Iterable[Sequence[Recorded]]) -> int:
         """Append every batch in ONE transaction: all of them are written, or none."""
         recorder: Any = self.recorder
-        count = 0
+        count, seal = 0, None
         try:
             with recorder.datastore.transaction(commit=True) as cursor:
                 for batch in batches:
                     stored = [self.mapper.to_stored_event(recorded) for recorded in batch]
-                    recorder._insert_events(cursor, stored)
+                    positions = recorder._insert_events(cursor, stored)
+                    # Read the seal only once this transaction holds the write lock.
+                    seal = seal or self._read_seal(cursor)
+                    seal = seal.extended(zip(positions, batch, strict=True))
                     count += len(stored)
+                if seal is not None:
+                    cursor.execute(
+                        f"update {SEAL_TABLE} set position = ?, events = ?, digest = ?",
+                        (seal.position, seal.events, seal.digest),
+                    )
         except IntegrityError as error:
             raise ConcurrentWriteError(
                 "another writer appended to the same stream at the same time; "
@@ -120,6 +152,12 @@ class EventLog(Application[str]):
         except OperationalError as error:
             raise StoreError(f"the event store is busy or unavailable: {error}") from error
         return count
+
+    @staticmethod
+    def _read_seal(cursor: Any) -> Seal:
+        cursor.execute(f"select position, events, digest from {SEAL_TABLE}")
+        position, events, digest = cursor.fetchone()
+        return Seal(position, events, digest)
 
     def read_notifications(self, after: int, limit: int) -> Sequence[Notification]:
         """Raw stored events after a log position, for projections (large pages)."""
@@ -130,6 +168,24 @@ class EventLog(Application[str]):
     def head_position(self) -> int:
         """The position of the last stored event (0 for an empty log)."""
         return self.recorder.max_notification_id() or 0
+
+
+@dataclass(frozen=True)
+class Seal:
+    """The log's head as the writers left it: checked by `audit` against the events."""
+
+    position: int
+    events: int
+    digest: str
+
+    def extended(self, appended: Iterable[tuple[int, Recorded]]) -> Seal:
+        position, events, digest = self.position, self.events, self.digest
+        for position, recorded in appended:
+            digest = digest_step(
+                digest, position, recorded.stream, recorded.version, recorded.chain
+            )
+            events += 1
+        return Seal(position, events, digest)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from learningloop.domain import events as ev
+from learningloop.domain.chain import GENESIS
 from learningloop.domain.recorded import Recorded
 from learningloop.errors import InvalidEventError
 
@@ -27,6 +28,7 @@ class Stream:
     types: list[str] = field(default_factory=list)
     created_on: datetime | None = None
     modified_on: datetime | None = None
+    chain: str = GENESIS
 
     def check_retraction(self, event: ev.EventRetracted) -> None:
         if event.retracts > self.version:
@@ -40,6 +42,7 @@ class Stream:
 
     def advance(self, recorded: Recorded) -> None:
         self.version = recorded.originator_version
+        self.chain = recorded.chain
         self.types.append(recorded.event.type)
         self.created_on = self.created_on or recorded.timestamp
         self.modified_on = recorded.timestamp
@@ -101,6 +104,8 @@ class Experiment(Stream):
             raise InvalidEventError("experiment", f"experiment {self.key!r} is already proposed")
         if isinstance(event, ev.FunctionEvidenced):
             programme.check_function(event.function)
+        elif isinstance(event, ev.MeetingHeld):
+            programme.check_partners("participants", event.participants)
         elif isinstance(
             event, ev.MilestoneRescheduled | ev.MilestoneReached | ev.MilestoneAbandoned
         ):

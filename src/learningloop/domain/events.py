@@ -226,12 +226,22 @@ class CommitmentMade(ExperimentEvent):
 
 
 class MeetingHeld(ExperimentEvent):
+    """Version 2 adds `participants`, the partners who took part (version 1 had none)."""
+
+    class_version: ClassVar[int] = 2
+
     type: Literal["MeetingHeld"] = "MeetingHeld"
     kind: Literal["stakeholder", "local", "steering", "other"]
     # Optional beyond the contract: historical records often give no head count.
     attendees: NonNegativeInt | None = None
     meeting: Slug | None = None
     notes: Text | None = None
+    participants: tuple[Slug, ...] = ()
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A version 1 meeting names no participating partners."""
+        state.setdefault("participants", [])
 
 
 class MilestonePlanned(ExperimentEvent):

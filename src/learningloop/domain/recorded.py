@@ -16,6 +16,7 @@ class Recorded:
     originator_version: int  # the stream version, from 1
     timestamp: datetime  # recorded_at: transaction time, UTC
     event: Event
+    chain: str = ""  # hash chained to the previous event of the stream (domain.chain)
 
     @property
     def stream(self) -> str:

@@ -1,0 +1,282 @@
+"""Audit: is the log intact, complete and valid, and do the projections agree with it?
+
+Integrity findings are errors (exit 1); data-quality findings are warnings, errors only with
+`strict`. Every finding names the stream, version and log position it is about.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from learningloop.domain import aggregates as agg
+from learningloop.domain import events as ev
+from learningloop.domain.chain import GENESIS, chain_hash, digest_step
+from learningloop.domain.recorded import Recorded
+from learningloop.errors import BadInputError, InvalidEventError, LearningLoopError
+from learningloop.store import EventLog
+
+PAGE = 10_000
+QUALITY_CHECKS = (
+    "review_sessions_missing",
+    "commitment_below_cadence",
+    "milestone_overdue",
+    "decision_without_evidence",
+    "learning_never_actioned",
+    "backfill",
+    "date_out_of_programme_range",
+)
+QUALITY_QUERY = (
+    "select * from data_quality where \"check\" <> 'backfill' or lag_days > ? "
+    'order by position, "check"'
+)
+INTEGRITY_CHECKS = ("decode", "versions", "chain", "rules", "seal", "verify", "projections")
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    severity: str  # "error" or "warning"
+    message: str
+    stream: str | None = None
+    version: int | None = None
+    position: int | None = None
+
+
+@dataclass
+class AuditReport:
+    """Everything an auditor needs, in a shape that stays stable for CI."""
+
+    head_position: int
+    events: int
+    streams: int
+    digest: str
+    findings: list[Finding] = field(default_factory=list)
+    checks_run: list[str] = field(default_factory=list)
+
+    @property
+    def head_digest(self) -> str:
+        return f"{self.head_position}:{self.digest}"
+
+    def passed(self, *, strict: bool = False) -> bool:
+        failing = {"error", "warning"} if strict else {"error"}
+        return not any(finding.severity in failing for finding in self.findings)
+
+    def as_document(self, *, strict: bool = False) -> dict[str, Any]:
+        return {
+            "ok": self.passed(strict=strict),
+            "strict": strict,
+            "head": {"position": self.head_position, "digest": self.head_digest},
+            "events": self.events,
+            "streams": self.streams,
+            "checks": [
+                {"check": check, "status": self._status(check)} for check in self.checks_run
+            ],
+            "findings": [asdict(finding) for finding in self.findings],
+        }
+
+    def _status(self, check: str) -> str:
+        severities = {f.severity for f in self.findings if f.check == check}
+        return "fail" if "error" in severities else "warn" if severities else "pass"
+
+
+@dataclass
+class _Walk:
+    """State carried along the log while checking it, one event at a time."""
+
+    chains: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
+    streams: dict[str, agg.Programme | agg.Experiment] = field(default_factory=dict)
+    digest: str = GENESIS
+    digests: dict[int, str] = field(default_factory=dict)
+    position: int = 0
+    events: int = 0
+
+
+def check_log(log: EventLog, verify: str | None = None) -> AuditReport:
+    """Walk the whole log once: decoding, versions, hash chains, rules, seal and digest."""
+    walk, findings = _Walk(), []
+    verify_position = _verify_position(verify)
+    for notification in _notifications(log):
+        findings.extend(_check_event(log, walk, notification))
+        if notification.id == verify_position:
+            walk.digests[notification.id] = walk.digest
+    findings.extend(_check_seal(log, walk))
+    if verify is not None:
+        findings.extend(_check_verify(walk, verify, verify_position))
+    report = AuditReport(walk.position, walk.events, len(walk.versions), walk.digest, findings)
+    report.checks_run = [c for c in INTEGRITY_CHECKS if c != "projections"]
+    if verify is None:
+        report.checks_run.remove("verify")
+    return report
+
+
+def _notifications(log: EventLog) -> Iterator[Any]:
+    position = 0
+    while page := log.read_notifications(position, PAGE):
+        yield from page
+        position = page[-1].id
+
+
+def _check_event(log: EventLog, walk: _Walk, notification: Any) -> list[Finding]:
+    stream, version, position = (
+        str(notification.originator_id),
+        notification.originator_version,
+        notification.id,
+    )
+    where = {"stream": stream, "version": version, "position": position}
+    findings: list[Finding] = []
+    expected = walk.versions.get(stream, 0) + 1
+    if version != expected:
+        problem = f"version {version} where {expected} was expected (missing or out of order)"
+        findings.append(Finding("versions", "error", problem, **where))
+    walk.versions[stream] = max(version, walk.versions.get(stream, 0))
+    walk.position, walk.events = position, walk.events + 1
+    state = _raw_state(log, notification, findings, where)
+    stored_chain = str(state.pop("chain", "")) if state is not None else ""
+    walk.digest = digest_step(walk.digest, position, stream, version, stored_chain)
+    if state is None:
+        return findings
+    recomputed = chain_hash(walk.chains.get(stream, GENESIS), stream, version, state)
+    if recomputed != stored_chain:
+        problem = "hash chain broken: this event or one before it was altered, removed or moved"
+        findings.append(Finding("chain", "error", problem, **where))
+    walk.chains[stream] = stored_chain
+    recorded = _decoded(log, notification, findings, where)
+    if recorded is not None:
+        findings.extend(_check_rules(walk, recorded, where))
+    return findings
+
+
+def _raw_state(
+    log: EventLog, notification: Any, findings: list[Finding], where: dict[str, Any]
+) -> dict[str, Any] | None:
+    try:
+        data = notification.state
+        if log.mapper.cipher:
+            data = log.mapper.cipher.decrypt(data)
+        state = json.loads(data)
+        if not isinstance(state, dict):
+            raise ValueError("not a JSON object")
+        return state
+    except Exception as error:  # any corruption of the bytes is a finding, never a crash
+        findings.append(Finding("decode", "error", f"stored bytes do not decode: {error}", **where))
+        return None
+
+
+def _decoded(
+    log: EventLog, notification: Any, findings: list[Finding], where: dict[str, Any]
+) -> Recorded | None:
+    try:
+        recorded: Recorded = log.mapper.to_domain_event(notification)  # type: ignore[assignment]
+    except Exception as error:
+        message = str(error).strip().splitlines()[0]
+        findings.append(Finding("decode", "error", f"does not validate: {message}", **where))
+        return None
+    if notification.topic != recorded.event.TOPIC:
+        findings.append(Finding("decode", "error", "topic does not match the event type", **where))
+    return recorded
+
+
+def _check_rules(walk: _Walk, recorded: Recorded, where: dict[str, Any]) -> list[Finding]:
+    """Re-apply the contract's rules in log order, as the writers did."""
+    event, stream = recorded.event, walk.streams.get(recorded.stream)
+    try:
+        if isinstance(stream, agg.Programme):
+            stream.check(event)
+        elif isinstance(stream, agg.Experiment):
+            programme = walk.streams.get(ev.stream_id("programme", stream.programme))
+            if isinstance(programme, agg.Programme):
+                stream.check(event, programme)
+        elif isinstance(event, ev.ExperimentProposed):
+            programme = walk.streams.get(ev.stream_id("programme", event.programme))
+            agg.check_new_experiment(
+                event, programme if isinstance(programme, agg.Programme) else None
+            )
+        elif isinstance(event, ev.ProgrammeEvent):
+            agg.check_new_programme(event)
+        else:
+            raise InvalidEventError(
+                None, f"{recorded.stream} does not start with its opening event"
+            )
+    except InvalidEventError as error:
+        return [Finding("rules", "error", f"breaks a rule: {error}", **where)]
+    if stream is None:
+        stream = agg.new_stream(recorded)
+        walk.streams[recorded.stream] = stream
+    stream.apply(recorded)
+    return []
+
+
+def _check_seal(log: EventLog, walk: _Walk) -> list[Finding]:
+    seal = log.seal()
+    if (seal.position, seal.events, seal.digest) == (walk.position, walk.events, walk.digest):
+        return []
+    return [Finding(
+        "seal", "error",
+        f"the log does not match its seal: {walk.events} events up to position {walk.position}, "
+        f"sealed {seal.events} events up to position {seal.position} (events were removed, "
+        "added or altered outside learningloop)",
+        position=walk.position,
+    )]  # fmt: skip
+
+
+def _verify_position(verify: str | None) -> int | None:
+    if verify is None:
+        return None
+    position, _, digest = verify.partition(":")
+    if not position.isdigit() or len(digest) != 64:
+        raise BadInputError(
+            f"--verify: {verify!r} is not a digest (POSITION:HASH from audit --digest)"
+        )
+    return int(position)
+
+
+def _check_verify(walk: _Walk, verify: str, position: int | None) -> list[Finding]:
+    expected = verify.partition(":")[2]
+    if position == 0 and expected == GENESIS:
+        return []
+    actual = walk.digests.get(position or 0)
+    if actual is None:
+        return [Finding("verify", "error", f"the log has no event at position {position}: "
+                        "events up to the digest were removed", position=position)]  # fmt: skip
+    if actual != expected:
+        return [Finding("verify", "error", f"the log up to position {position} is not the one "
+                        "digested: it was rewritten", position=position)]  # fmt: skip
+    return []
+
+
+def projection_findings(live: dict[str, str], rebuilt: dict[str, str]) -> list[Finding]:
+    """Compare per-table checksums of the live projections with a fresh rebuild."""
+    return [
+        Finding(
+            "projections",
+            "error",
+            f"projection {table} disagrees with the log (checksum "
+            f"{live.get(table, 'missing')[:12]} live, {checksum[:12]} rebuilt)",
+        )
+        for table, checksum in rebuilt.items()
+        if live.get(table) != checksum
+    ]
+
+
+def quality_findings(rows: list[dict[str, Any]]) -> list[Finding]:
+    """Rows of the data_quality projection as warnings."""
+    return [
+        Finding(
+            row["check"], "warning", row["message"], row["stream"], row["version"], row["position"]
+        )
+        for row in rows
+    ]
+
+
+__all__ = [
+    "AuditReport",
+    "Finding",
+    "LearningLoopError",
+    "check_log",
+    "projection_findings",
+    "quality_findings",
+]

@@ -1,0 +1,42 @@
+"""Tamper evidence: each event's hash chains to the previous event of its stream.
+
+chain(n) = sha256(chain(n-1) + canonical JSON of {stream, version, state}), where `state` is
+exactly what is stored for the event (its fields, recorded_at, class_version when above 1).
+The log digest chains every event in log order: it is what an auditor keeps outside the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from learningloop.domain.events import Event
+
+GENESIS = "0" * 64
+
+
+def stored_state(event: Event, recorded_at: datetime) -> dict[str, Any]:
+    """The JSON object stored for an event, without its chain hash."""
+    state = event.model_dump(mode="json", exclude_none=True)
+    state["recorded_at"] = recorded_at.isoformat()
+    if event.class_version > 1:
+        state["class_version"] = event.class_version
+    return state
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_hash(previous: str, stream: str, version: int, state: dict[str, Any]) -> str:
+    """The hash of one event, chained to the hash of the previous event of its stream."""
+    content = canonical({"stream": stream, "version": version, "state": state})
+    return hashlib.sha256((previous + content).encode()).hexdigest()
+
+
+def digest_step(previous: str, position: int, stream: str, version: int, chain: str) -> str:
+    """The log digest after one more event, in log (position) order."""
+    link = f"{previous}|{position}|{stream}|{version}|{chain}"
+    return hashlib.sha256(link.encode()).hexdigest()
