@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -76,7 +77,9 @@ def as_of_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def _open(ctx: click.Context) -> LearningLoop:
     from learningloop.application import LearningLoop
 
-    loop = LearningLoop(ctx.obj["store"], recorded_by=ctx.obj["by"])
+    loop = LearningLoop(
+        ctx.obj["store"], recorded_by=ctx.obj["by"], cipher_key=ctx.obj["cipher_key"]
+    )
     ctx.call_on_close(loop.close)
     return loop
 
@@ -90,8 +93,15 @@ def _open(ctx: click.Context) -> LearningLoop:
     help="Store directory (SQLite log + DuckDB projections). Default: ./learningloop-data.",
 )
 @click.option("--by", metavar="NAME", help="Who records (recorded_by). Default: the OS user.")
+@click.option(
+    "--cipher-key-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="File holding the store's AES key (else LEARNINGLOOP_CIPHER_KEY). See keygen.",
+)
 @click.pass_context
-def main(ctx: click.Context, store: str | None, by: str | None) -> None:
+def main(
+    ctx: click.Context, store: str | None, by: str | None, cipher_key_file: str | None
+) -> None:
     """An event-sourced evaluation engine for iterative learning.
 
     Record what happens in a programme's experiments as immutable events, replay any
@@ -99,7 +109,8 @@ def main(ctx: click.Context, store: str | None, by: str | None) -> None:
 
     Example: learningloop --store ./eval import events.jsonl
     """
-    ctx.obj = {"store": store, "by": by}
+    key = Path(cipher_key_file).read_text(encoding="utf-8").strip() if cipher_key_file else None
+    ctx.obj = {"store": store, "by": by, "cipher_key": key}
 
 
 @main.command("import")
@@ -391,3 +402,14 @@ def why_command(
 
     provenance = _open(ctx).why(decision, experiment, _parse_date(as_of), _parse_moment(known_at))
     emit_provenance(provenance, output_format)
+
+
+@main.command("keygen")
+def keygen_command() -> None:
+    """Print a new random AES-256 key for encrypting a store's event payloads at rest.
+
+    Example: learningloop keygen > store.key && chmod 600 store.key
+    """
+    from learningloop.store import new_cipher_key
+
+    click.echo(new_cipher_key())

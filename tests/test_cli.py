@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from learningloop.cli.main import main
 
+from learningloop.cli.main import main
 from tests.conftest import base_events, store_bytes
 
 COMMANDS = [

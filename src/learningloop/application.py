@@ -87,11 +87,20 @@ class LearningLoop:
     """An evaluation store: an append-only event log and the views built from it."""
 
     def __init__(
-        self, store: str | os.PathLike[str] | None = None, *, recorded_by: str | None = None
+        self,
+        store: str | os.PathLike[str] | None = None,
+        *,
+        recorded_by: str | None = None,
+        cipher_key: str | None = None,
     ) -> None:
+        """Open a store (nothing is created before the first write).
+
+        `cipher_key` (or LEARNINGLOOP_CIPHER_KEY) encrypts event payloads at rest.
+        """
         self.location = StoreLocation.resolve(store)
         self.recorded_by = recorded_by or _os_user()
-        self._store = Store(self.location)
+        key = cipher_key or os.environ.get("LEARNINGLOOP_CIPHER_KEY") or None
+        self._store = Store(self.location, key)
         self._clock = Clock()
 
     def __enter__(self) -> LearningLoop:

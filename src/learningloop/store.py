@@ -6,9 +6,11 @@ directly. Topics are fixed strings (`learningloop:MeetingHeld`), never module pa
 
 from __future__ import annotations
 
+import binascii
 import json
 import os
 import sqlite3
+from base64 import b64decode, b64encode
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from typing import Any, ClassVar
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import (
+    Cipher,
     IntegrityError,
     Mapper,
     Notification,
@@ -26,17 +29,21 @@ from eventsourcing.persistence import (
     StoredEvent,
     Transcoder,
 )
+from eventsourcing.utils import Environment, EnvType
 
 from learningloop.domain.chain import GENESIS, digest_step, stored_state
 from learningloop.domain.events import TOPICS
 from learningloop.domain.recorded import Recorded
-from learningloop.errors import ConcurrentWriteError, NotFoundError, StoreError
+from learningloop.errors import BadInputError, ConcurrentWriteError, NotFoundError, StoreError
 
 DEFAULT_STORE = "./learningloop-data"
 EVENTS_FILE = "events.sqlite"
 PROJECTIONS_FILE = "projections.duckdb"
 LOCK_TIMEOUT_SECONDS = 60
 SEAL_TABLE = "learningloop_seal"
+META_TABLE = "learningloop_meta"
+KEY_CHECK = b"learningloop key check"
+CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
 
 
 class JsonTranscoder(Transcoder):
@@ -100,9 +107,38 @@ class EventLog(Application[str]):
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self._create_seal()
+        self._check_cipher()
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Only our own settings: the user's environment never configures the store."""
+        return Environment(name, {**type(self).env, **dict(env or {})})
 
     def construct_mapper(self) -> Mapper[str]:
-        return EventMapper(transcoder=JsonTranscoder())
+        return EventMapper(transcoder=JsonTranscoder(), cipher=self.factory.cipher())
+
+    def _check_cipher(self) -> None:
+        """A store remembers whether it is encrypted, and refuses a missing or wrong key."""
+        cipher = self.mapper.cipher
+        with self._datastore().transaction(commit=True) as cursor:
+            cursor.execute(
+                f"create table if not exists {META_TABLE} (name text primary key, value text)"
+            )
+            cursor.execute(f"select value from {META_TABLE} where name = 'key_check'")
+            row = cursor.fetchone()
+            if row is None:
+                check = b64encode(cipher.encrypt(KEY_CHECK)).decode() if cipher else ""
+                cursor.execute(f"insert into {META_TABLE} values ('key_check', ?)", (check,))
+                return
+        stored_check = row[0]
+        if stored_check and cipher is None:
+            raise StoreError(
+                "the store is encrypted: give its key (LEARNINGLOOP_CIPHER_KEY or "
+                "--cipher-key-file)"
+            )
+        if not stored_check and cipher is not None:
+            raise StoreError("the store is not encrypted, but a cipher key was given")
+        if cipher is not None and not _opens(cipher, stored_check):
+            raise StoreError("the cipher key given does not open this store")
 
     def _create_seal(self) -> None:
         """The seal: last position, event count and log digest, kept beside the events."""
@@ -170,6 +206,32 @@ class EventLog(Application[str]):
         return self.recorder.max_notification_id() or 0
 
 
+def _opens(cipher: Cipher, stored_check: str) -> bool:
+    try:
+        return cipher.decrypt(b64decode(stored_check)) == KEY_CHECK
+    except Exception:  # a wrong key fails authentication inside the cipher
+        return False
+
+
+def check_cipher_key(key: str) -> str:
+    """An AES key as eventsourcing's AESCipher takes it: base64 of 16, 24 or 32 bytes."""
+    try:
+        size = len(b64decode(key.strip(), validate=True))
+    except (ValueError, binascii.Error):
+        size = -1
+    if size not in (16, 24, 32):
+        raise BadInputError(
+            "the cipher key is not base64 of 16, 24 or 32 bytes (make one: learningloop keygen)"
+        )
+    return key.strip()
+
+
+def new_cipher_key() -> str:
+    from eventsourcing.cryptography import AESCipher
+
+    return AESCipher.create_key(32)
+
+
 @dataclass(frozen=True)
 class Seal:
     """The log's head as the writers left it: checked by `audit` against the events."""
@@ -214,8 +276,9 @@ class StoreLocation:
 class Store:
     """Opens the event log lazily: reading a store that does not exist creates nothing."""
 
-    def __init__(self, location: StoreLocation) -> None:
+    def __init__(self, location: StoreLocation, cipher_key: str | None = None) -> None:
         self.location = location
+        self.cipher_key = check_cipher_key(cipher_key) if cipher_key else None
         self._log: EventLog | None = None
 
     def log(self, *, create: bool) -> EventLog | None:
@@ -260,8 +323,12 @@ class Store:
             "SQLITE_DBNAME": str(self.location.events_path),
             "SQLITE_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
         }
+        if self.cipher_key:
+            env |= {"CIPHER_TOPIC": CIPHER_TOPIC, "CIPHER_KEY": self.cipher_key}
         try:
             return EventLog(env=env)
+        except StoreError as error:
+            raise StoreError(f"{self.location.directory}: {error}") from None
         except (PersistenceError, sqlite3.Error, OSError) as error:
             raise StoreError(
                 f"cannot open event store {self.location.events_path}: {error}"

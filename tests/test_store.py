@@ -1,0 +1,114 @@
+"""The SQLite event store: encryption at rest, key errors, isolation from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from learningloop import LearningLoop
+from learningloop.cli.main import main
+from learningloop.errors import BadInputError, StoreError
+from learningloop.store import new_cipher_key
+from tests.conftest import base_events, event
+
+SECRET = "Confidential stakeholder notes"
+
+
+@pytest.fixture
+def key() -> str:
+    return new_cipher_key()
+
+
+@pytest.fixture
+def encrypted(store_dir: Path, key: str) -> Path:
+    with LearningLoop(store_dir, cipher_key=key) as loop:
+        loop.import_events([*base_events(), event("MeetingHeld", "2013-04-18", kind="local",
+                                                  notes=SECRET)])  # fmt: skip
+    return store_dir
+
+
+def test_payloads_are_encrypted_but_ids_types_and_positions_stay_clear(encrypted: Path) -> None:
+    raw = (encrypted / "events.sqlite").read_bytes()
+    assert SECRET.encode() not in raw and b"Acme" not in raw
+    assert b"learningloop:MeetingHeld" in raw and b"experiment:exp" in raw
+
+
+def test_an_encrypted_store_replays_projects_and_audits_with_its_key(
+    encrypted: Path, key: str
+) -> None:
+    with LearningLoop(encrypted, cipher_key=key) as loop:
+        assert loop.replay("exp").timeline[-1].type == "MeetingHeld"
+        assert loop.sql(
+            "select payload ->> '$.notes' from events where type = 'MeetingHeld'"
+        ).rows == [(SECRET,)]
+        assert loop.audit().passed()
+        loop.record(event("MeetingHeld", "2013-05-01", kind="local"))
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (None, "the store is encrypted: give its key"),
+        ("wrong", "the cipher key given does not open this store"),
+    ],
+)
+def test_a_missing_or_wrong_key_is_refused(
+    encrypted: Path, given: str | None, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LEARNINGLOOP_CIPHER_KEY", raising=False)
+    with LearningLoop(encrypted, cipher_key=new_cipher_key() if given else None) as loop:
+        with pytest.raises(StoreError, match=message):
+            loop.replay("exp")
+        with pytest.raises(StoreError, match=message):
+            loop.record(event("MeetingHeld", "2013-05-01", kind="local"))
+
+
+def test_a_key_for_a_plain_store_and_a_malformed_key_are_refused(seeded: LearningLoop) -> None:
+    with (
+        LearningLoop(seeded.location.directory, cipher_key=new_cipher_key()) as other,
+        pytest.raises(StoreError, match="not encrypted"),
+    ):
+        other.replay("exp")
+    with pytest.raises(BadInputError, match="not base64 of 16, 24 or 32 bytes"):
+        LearningLoop(seeded.location.directory, cipher_key="c2hvcnQ=")
+
+
+def test_the_key_can_come_from_the_environment(
+    encrypted: Path, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEARNINGLOOP_CIPHER_KEY", key)
+    with LearningLoop(encrypted) as loop:
+        assert loop.replay("exp").is_proposed
+
+
+def test_eventsourcing_settings_in_the_environment_do_not_leak_into_a_store(
+    seeded: LearningLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CIPHER_KEY", new_cipher_key())
+    monkeypatch.setenv("PERSISTENCE_MODULE", "eventsourcing.popo")
+    with LearningLoop(seeded.location.directory) as loop:
+        assert loop.replay("exp").is_proposed
+        loop.record(event("MeetingHeld", "2013-05-01", kind="local"))
+    assert (seeded.location.directory / "events.sqlite").exists()
+
+
+def test_cli_key_errors_exit_1_and_a_bad_key_file_exits_2(
+    encrypted: Path, key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LEARNINGLOOP_CIPHER_KEY", raising=False)
+    runner = CliRunner()
+    missing = runner.invoke(main, ["--store", str(encrypted), "replay", "exp"])
+    assert missing.exit_code == 1
+    assert missing.stderr.startswith("Error: ") and "encrypted" in missing.stderr
+    key_file = tmp_path / "store.key"
+    key_file.write_text(key + "\n")
+    good = runner.invoke(main, ["--store", str(encrypted), "--cipher-key-file", str(key_file),
+                                "replay", "exp", "--format", "csv"])  # fmt: skip
+    assert good.exit_code == 0, good.output
+    key_file.write_text("not a key")
+    bad = runner.invoke(main, ["--store", str(encrypted), "--cipher-key-file", str(key_file),
+                               "replay", "exp"])  # fmt: skip
+    assert bad.exit_code == 2 and "Traceback" not in bad.stderr
+    assert len(runner.invoke(main, ["keygen"]).stdout.strip()) == 44
