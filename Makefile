@@ -17,8 +17,8 @@ demo: setup
 	$(BIN)/learningloop demo
 
 lint: setup
-	$(BIN)/ruff check src cli projections tests
-	$(BIN)/ruff format --check src cli projections tests
+	$(BIN)/ruff check src cli projections tests benchmarks
+	$(BIN)/ruff format --check src cli projections tests benchmarks
 
 types: setup
 	$(BIN)/mypy src/learningloop cli

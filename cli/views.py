@@ -54,7 +54,7 @@ def replay_document(view: ExperimentView) -> dict[str, Any]:
         "functions": [
             {**asdict(function), "is_covered": function.is_covered} for function in view.functions
         ],
-        "timeline": [asdict(entry) for entry in view.timeline],
+        "timeline": [entry.as_row() for entry in view.timeline],
     }
 
 

@@ -16,21 +16,30 @@ recorded_decisions as (
     where type = 'DecisionRecorded'
 ),
 
+citations as (
+    -- one row per (decision, cited key): a join, not a scan per decision
+    select experiment, version, unnest(evidence) as cited
+    from recorded_decisions
+),
+
+citing_learning as (
+    select distinct citations.experiment, citations.version
+    from citations
+    join learnings
+        on learnings.experiment = citations.experiment and learnings.learning = citations.cited
+),
+
 final as (
     select
-        experiment,
-        decision,
-        kind,
-        occurred_on,
-        len(evidence) as evidence_count,
-        exists (
-            select 1
-            from learnings
-            where learnings.experiment = recorded_decisions.experiment
-                and list_contains(recorded_decisions.evidence, learnings.learning)
-        ) as cites_learning,
-        version
+        recorded_decisions.experiment,
+        recorded_decisions.decision,
+        recorded_decisions.kind,
+        recorded_decisions.occurred_on,
+        len(recorded_decisions.evidence) as evidence_count,
+        citing_learning.version is not null as cites_learning,
+        recorded_decisions.version
     from recorded_decisions
+    left join citing_learning using (experiment, version)
 )
 
 select * from final

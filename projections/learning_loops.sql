@@ -16,16 +16,21 @@ decisions_taken as (
     where type = 'DecisionRecorded'
 ),
 
+citations as (
+    select experiment, occurred_on, unnest(evidence) as cited
+    from decisions_taken
+),
+
 actions as (
     select
         learnings.experiment,
         learnings.version,
-        min(decisions_taken.occurred_on - learnings.occurred_on) as days_to_action
+        min(citations.occurred_on - learnings.occurred_on) as days_to_action
     from learnings
-    left join decisions_taken
-        on decisions_taken.experiment = learnings.experiment
-        and decisions_taken.occurred_on >= learnings.occurred_on
-        and list_contains(decisions_taken.evidence, learnings.learning)
+    left join citations
+        on citations.experiment = learnings.experiment
+        and citations.cited = learnings.learning
+        and citations.occurred_on >= learnings.occurred_on
     group by learnings.experiment, learnings.version
 ),
 

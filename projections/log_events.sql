@@ -1,15 +1,30 @@
 -- projection: log_events
 -- grain:      one row per stored event, retractions included, whatever D and T
--- reads:      batch (one page of the event store: position, stream, version, topic, state)
+-- reads:      batch (one page of the event store: position, stream, version, state)
 -- rebuilt:    incrementally; each page is inserted with the new tracking position in ONE
 --             DuckDB transaction, so a crash never loses or doubles a row. Every other
---             projection is a view over this table that applies as_of and known_at.
-with stored as (
+--             projection is a view over this table that applies as_of and known_at. Each
+--             event's JSON is parsed once, into a struct (json_transform), for speed.
+with parsed as (
     select
         position,
         stream,
         version,
-        state::json as j
+        state,
+        json_transform(state, '{
+            "type": "VARCHAR", "programme": "VARCHAR", "experiment": "VARCHAR",
+            "occurred_on": "DATE", "precision": "VARCHAR", "recorded_at": "TIMESTAMPTZ",
+            "recorded_by": "VARCHAR", "source": "VARCHAR", "retracts": "INTEGER",
+            "review": "VARCHAR", "decision": "VARCHAR", "commitment": "VARCHAR",
+            "milestone": "VARCHAR", "learning": "VARCHAR", "partner": "VARCHAR",
+            "gathering": "VARCHAR", "function": "VARCHAR", "kind": "VARCHAR",
+            "title": "VARCHAR", "name": "VARCHAR", "scale": "VARCHAR", "territory": "VARCHAR",
+            "carriers": ["VARCHAR"], "evidence": "JSON", "session": "INTEGER",
+            "sessions_planned": "INTEGER", "attendees": "INTEGER", "strength": "INTEGER",
+            "meetings_per_year_min": "INTEGER", "meetings_per_year_max": "INTEGER",
+            "months": "INTEGER", "starts_on": "DATE", "due_on": "DATE",
+            "functions": [{"key": "VARCHAR", "label": "VARCHAR", "label_fr": "VARCHAR"}]
+        }') as e
     from batch
 ),
 
@@ -18,49 +33,40 @@ final as (
         position,
         stream,
         version::integer as version,
-        j ->> '$.type' as type,
-        j ->> '$.programme' as programme,
-        j ->> '$.experiment' as experiment,
-        (j ->> '$.occurred_on')::date as occurred_on,
-        j ->> '$.precision' as precision,
-        (j ->> '$.recorded_at')::timestamptz as recorded_at,
-        j ->> '$.recorded_by' as recorded_by,
-        j ->> '$.source' as source,
-        j as payload,
-        (j ->> '$.retracts')::integer as retracts,
+        e.type,
+        e.programme,
+        e.experiment,
+        e.occurred_on,
+        e.precision,
+        e.recorded_at,
+        e.recorded_by,
+        e.source,
+        state::json as payload,
+        e.retracts,
         -- the key an event is about: its review, decision, commitment, milestone, learning,
         -- partner, gathering or function
         coalesce(
-            j ->> '$.review',
-            j ->> '$.decision',
-            j ->> '$.commitment',
-            j ->> '$.milestone',
-            j ->> '$.learning',
-            j ->> '$.partner',
-            j ->> '$.gathering',
-            j ->> '$.function'
+            e.review, e.decision, e.commitment, e.milestone, e.learning, e.partner, e.gathering,
+            e.function
         ) as subject,
-        j ->> '$.kind' as kind,
-        coalesce(j ->> '$.title', j ->> '$.name') as title,
-        j ->> '$.scale' as scale,
-        j ->> '$.territory' as territory,
-        (j -> '$.carriers')::varchar[] as carriers,
+        e.kind,
+        coalesce(e.title, e.name) as title,
+        e.scale,
+        e.territory,
+        e.carriers,
         -- a decision's evidence is a list of keys; a function's evidence is text
-        case when j ->> '$.type' = 'DecisionRecorded' then (j -> '$.evidence')::varchar[] end
-            as evidence_keys,
-        (j ->> '$.session')::integer as session,
-        (j ->> '$.sessions_planned')::integer as sessions_planned,
-        (j ->> '$.attendees')::integer as attendees,
-        (j ->> '$.strength')::integer as strength,
-        (j ->> '$.meetings_per_year_min')::integer as meetings_min,
-        (j ->> '$.meetings_per_year_max')::integer as meetings_max,
-        (j ->> '$.months')::integer as months,
-        (j ->> '$.starts_on')::date as starts_on,
-        (j ->> '$.due_on')::date as due_on,
-        json_transform(
-            j -> '$.functions', '[{"key": "VARCHAR", "label": "VARCHAR", "label_fr": "VARCHAR"}]'
-        ) as functions
-    from stored
+        case when e.type = 'DecisionRecorded' then e.evidence::varchar[] end as evidence_keys,
+        e.session,
+        e.sessions_planned,
+        e.attendees,
+        e.strength,
+        e.meetings_per_year_min as meetings_min,
+        e.meetings_per_year_max as meetings_max,
+        e.months,
+        e.starts_on,
+        e.due_on,
+        e.functions
+    from parsed
 )
 
 select * from final

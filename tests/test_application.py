@@ -190,3 +190,16 @@ def test_an_error_after_batches_were_written_rolls_every_batch_back(
     assert seeded.event_count() == 4
     seeded.close()
     assert store_bytes(store_dir) == before
+
+
+def test_a_failed_import_leaves_no_trace_in_the_cached_write_models(seeded: LearningLoop) -> None:
+    planned = {"type": "MilestonePlanned", "experiment": "exp", "milestone": "m", "title": "M",
+               "due_on": "2014-01-01", "occurred_on": "2013-02-01"}  # fmt: skip
+    with pytest.raises(BadInputError):
+        seeded.import_events([planned, meeting(kind="party")])
+    reached = {"type": "MilestoneReached", "experiment": "exp", "milestone": "m",
+               "occurred_on": "2013-12-01"}  # fmt: skip
+    with pytest.raises(BadInputError, match="never planned"):
+        seeded.record(reached)
+    seeded.record(planned)
+    assert seeded.record(reached).version == 3

@@ -188,9 +188,10 @@ def _streams(loop: LearningLoop, key: str) -> tuple[list[Recorded], list[Recorde
     return loop._store.stream(f"experiment:{key}"), loop._store.stream("programme:prog")
 
 
-def _without_times(result: ExperimentView) -> ExperimentView:
-    timeline = [replace(entry, recorded_at=T0) for entry in result.timeline]
-    return replace(result, timeline=timeline, known_at=T0)
+def _without_times(result: ExperimentView) -> tuple[ExperimentView, list[tuple[Any, ...]]]:
+    """The view with its recording times set aside (two stores record at different times)."""
+    timeline = [(e.version, e.occurred_on, e.type, e.summary, e.cycle) for e in result.timeline]
+    return replace(result, timeline=[], known_at=T0), timeline
 
 
 @PROPERTY_SETTINGS

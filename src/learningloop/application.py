@@ -28,7 +28,7 @@ from learningloop.audit import (
 )
 from learningloop.domain import aggregates as agg
 from learningloop.domain import events as ev
-from learningloop.domain.chain import GENESIS, chain_hash, stored_state
+from learningloop.domain.chain import GENESIS, sealed_state
 from learningloop.domain.indicators import ratio
 from learningloop.domain.parsing import parse_event
 from learningloop.domain.provenance import Provenance, trace_decision
@@ -101,6 +101,7 @@ class LearningLoop:
         self.recorded_by = recorded_by or _os_user()
         key = cipher_key or os.environ.get("LEARNINGLOOP_CIPHER_KEY") or None
         self._store = Store(self.location, key)
+        self._cache = _StreamCache(self._store)
         self._clock = Clock()
 
     def __enter__(self) -> LearningLoop:
@@ -146,11 +147,11 @@ class LearningLoop:
         known_at: datetime | None = None,
     ) -> ExperimentView:
         """An experiment's state and timeline as of D (default today), as known at T (now)."""
-        experiment_events = self._store.stream(ev.stream_id("experiment", experiment))
+        experiment_events = self._cache.events(ev.stream_id("experiment", experiment))
         if not experiment_events:
             raise NotFoundError(f"no experiment {experiment!r} in store {self.location.directory}")
         programme_key = experiment_events[0].event.programme  # type: ignore[attr-defined]
-        programme_events = self._store.stream(ev.stream_id("programme", programme_key))
+        programme_events = self._cache.events(ev.stream_id("programme", programme_key))
         return replay_experiment(
             experiment,
             experiment_events,
@@ -324,7 +325,7 @@ class LearningLoop:
     ) -> ImportSummary:
         """Validate and append; on a concurrent write to the same stream, start again."""
         for attempt in range(1, WRITE_ATTEMPTS + 1):
-            admission = _Admission(self._store, self._clock)
+            admission = _Admission(self._cache, self._clock)
             recorded: Iterator[Recorded] = (
                 admission.admit(raw, self.recorded_by) for raw in raw_events()
             )
@@ -336,6 +337,7 @@ class LearningLoop:
                 if attempt == WRITE_ATTEMPTS:
                     raise
                 continue
+            admission.commit()
             return ImportSummary(events=count, streams=len(admission.touched))
         raise AssertionError("unreachable")
 
@@ -347,14 +349,53 @@ class LearningLoop:
         return self._store.writable_log().append(batches)
 
 
+class _StreamCache:
+    """Committed write models and decoded streams, fast-forwarded from the store on each use,
+    as eventsourcing's repository cache does: a 10,000-event stream is decoded once."""
+
+    MAX_STREAMS = 256
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.models: dict[str, agg.Programme | agg.Experiment] = {}
+        self._events: dict[str, list[Recorded]] = {}
+
+    def model(self, stream_id: str) -> agg.Programme | agg.Experiment | None:
+        """A private copy of the stream's write model, up to date with the store."""
+        cached = self.models.get(stream_id)
+        model = cached.clone() if cached else None
+        after = model.version if model else None
+        return agg.project_stream(model, self._store.stream(stream_id, after))
+
+    def committed(self, models: dict[str, agg.Programme | agg.Experiment | None]) -> None:
+        self.models.update({key: model for key, model in models.items() if model is not None})
+        self._trim(self.models)
+
+    def events(self, stream_id: str) -> list[Recorded]:
+        cached = self._events.get(stream_id, [])
+        after = cached[-1].version if cached else None
+        events = cached + self._store.stream(stream_id, after)
+        self._events[stream_id] = events
+        self._trim(self._events)
+        return events
+
+    def _trim(self, entries: dict[str, Any]) -> None:
+        while len(entries) > self.MAX_STREAMS:
+            entries.pop(next(iter(entries)))
+
+
 class _Admission:
     """Checks each new event against its stream's write model and gives it a version."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
-        self._store = store
+    def __init__(self, cache: _StreamCache, clock: Clock) -> None:
+        self._cache = cache
         self._clock = clock
         self._streams: dict[str, agg.Programme | agg.Experiment | None] = {}
         self.touched: set[str] = set()
+
+    def commit(self) -> None:
+        """The writes landed: later admissions may start from these write models."""
+        self._cache.committed(self._streams)
 
     def admit(self, raw: RawEvent, recorded_by: str) -> Recorded:
         try:
@@ -380,9 +421,9 @@ class _Admission:
         stream_id = ev.stream_id(kind, event.stream_key)
         version = stream.version + 1 if stream else 1
         recorded_at = self._clock.now()
-        state = stored_state(event, recorded_at)
-        chain = chain_hash(stream.chain if stream else GENESIS, stream_id, version, state)
-        recorded = Recorded(stream_id, version, recorded_at, event, chain)
+        previous = stream.chain if stream else GENESIS
+        chain, stored = sealed_state(previous, stream_id, version, event, recorded_at)
+        recorded = Recorded(stream_id, version, recorded_at, event, chain, stored)
         if stream is None:
             stream = agg.new_stream(recorded)
             self._streams[stream_id] = stream
@@ -398,7 +439,7 @@ class _Admission:
     def _load(self, kind: ev.StreamKind, key: str) -> agg.Programme | agg.Experiment | None:
         stream_id = ev.stream_id(kind, key)
         if stream_id not in self._streams:
-            self._streams[stream_id] = agg.project_stream(None, self._store.stream(stream_id))
+            self._streams[stream_id] = self._cache.model(stream_id)
         return self._streams[stream_id]
 
 

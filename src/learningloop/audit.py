@@ -6,10 +6,11 @@ Integrity findings are errors (exit 1); data-quality findings are warnings, erro
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+import orjson
 
 from learningloop.domain import aggregates as agg
 from learningloop.domain import events as ev
@@ -157,7 +158,7 @@ def _raw_state(
         data = notification.state
         if log.mapper.cipher:
             data = log.mapper.cipher.decrypt(data)
-        state = json.loads(data)
+        state = orjson.loads(data)
         if not isinstance(state, dict):
             raise ValueError("not a JSON object")
         return state

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
+from queue import Queue
+from threading import Event, Thread
 from typing import Any
 
 import duckdb
@@ -27,7 +29,8 @@ from learningloop.store import EventLog
 
 # Bump when the Python side of the mapping (what `batch` holds) changes: it forces a rebuild.
 MAPPING_VERSION = "1"
-PAGE_SIZE = 50_000
+PAGE_SIZE = 100_000
+BATCH_ROWS = 20_000
 LOCK_WAIT_SECONDS = 5.0
 INGEST_FILE = "log_events"
 CONTRACT_TABLES = (
@@ -140,25 +143,31 @@ class Projector:
         if self.log is None:
             return 0
         ingest_sql = self._file(INGEST_FILE).sql
-        position, added = self._position(con), 0
-        while True:
-            page = self.log.read_notifications(position, PAGE_SIZE)
-            if not page:
-                return added
-            batch = pa.Table.from_pydict(
-                {
-                    "position": [n.id for n in page],
-                    "stream": [str(n.originator_id) for n in page],
-                    "version": [n.originator_version for n in page],
-                    "state": [self._text_of(n) for n in page],
-                },
-                schema=BATCH_SCHEMA,
-            )
-            position = page[-1].id
+        added = 0
+        for batch in _prefetched(self._batches(self._position(con))):
+            position = batch.column("position")[-1].as_py()
             self._append_page(con, ingest_sql, batch, position)
-            added += len(page)
+            added += batch.num_rows
             if progress:
-                progress(len(page))
+                progress(batch.num_rows)
+        return added
+
+    def _batches(self, after: int) -> Iterator[pa.Table]:
+        """Pages of stored events as Arrow tables, decrypted in Python only when encrypted."""
+        assert self.log is not None
+        if self.log.mapper.cipher is not None:
+            for page in self._decrypted_pages(after):
+                yield _arrow_page(page)
+            return
+        for rows in self.log.raw_pages(after, PAGE_SIZE):
+            yield _arrow_page(rows)
+
+    def _decrypted_pages(self, after: int) -> Iterator[list[tuple[int, str, int, bytes]]]:
+        assert self.log is not None
+        while page := self.log.read_notifications(after, PAGE_SIZE):
+            yield [(n.id, str(n.originator_id), n.originator_version, self._text_of(n).encode())
+                   for n in page]  # fmt: skip
+            after = page[-1].id
 
     def _text_of(self, notification: Any) -> str:
         """The stored JSON of one event as text, decrypted when the store is encrypted."""
@@ -322,6 +331,53 @@ class Projector:
                 if time.monotonic() > deadline:
                     raise StoreError(_lock_message(self.database, error)) from None
                 time.sleep(0.05)
+
+
+def _arrow_page(rows: list[tuple[int, str, int, bytes]]) -> pa.Table:
+    """One page as an Arrow table in small record batches, so DuckDB parses them in parallel."""
+    try:
+        states = pa.array([row[3] for row in rows], pa.binary()).cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise ProjectionError(
+            f"stored events between positions {rows[0][0]} and {rows[-1][0]} are not UTF-8 "
+            f"JSON ({error}); run learningloop audit"
+        ) from None
+    table = pa.table(
+        {
+            "position": pa.array([row[0] for row in rows], pa.int64()),
+            "stream": pa.array([row[1] for row in rows], pa.string()),
+            "version": pa.array([row[2] for row in rows], pa.int64()),
+            "state": states,
+        }
+    )
+    return pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS))
+
+
+def _prefetched(pages: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    """Read the next page in a thread while DuckDB (which releases the GIL) ingests this one."""
+    queue: Queue[pa.Table | BaseException | None] = Queue(maxsize=2)
+    stop = Event()
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                if stop.is_set():
+                    return
+                queue.put(page)
+            queue.put(None)
+        except BaseException as error:  # handed to the consumer, raised there
+            queue.put(error)
+
+    Thread(target=produce, daemon=True, name="learningloop-prefetch").start()
+    try:
+        while (item := queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while not queue.empty():  # unblock a producer waiting to put
+            queue.get_nowait()
 
 
 def _lock_down(con: duckdb.DuckDBPyConnection) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+import orjson
 import yaml
 
 from learningloop.errors import BadInputError, NotFoundError
@@ -59,8 +60,8 @@ def _read_json_lines(path: Path) -> Iterator[RawEvent]:
                 continue
             location = f"{path}, line {number}"
             try:
-                yield RawEvent(location, json.loads(line))
-            except json.JSONDecodeError as error:
+                yield RawEvent(location, orjson.loads(line))
+            except orjson.JSONDecodeError as error:
                 raise BadInputError(f"{location}: not valid JSON ({error.msg})") from None
 
 

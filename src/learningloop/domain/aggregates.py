@@ -8,9 +8,9 @@ remember the log order, not the valid time: "never planned" means no plan in the
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from learningloop.domain import events as ev
 from learningloop.domain.chain import GENESIS
@@ -29,6 +29,14 @@ class Stream:
     created_on: datetime | None = None
     modified_on: datetime | None = None
     chain: str = GENESIS
+
+    def clone(self) -> Self:
+        """An independent copy, so a failed write never corrupts a cached write model."""
+        copy = replace(self)
+        for name, value in vars(self).items():
+            if isinstance(value, list | set):
+                setattr(copy, name, value.copy())
+        return copy
 
     def check_retraction(self, event: ev.EventRetracted) -> None:
         if event.retracts > self.version:

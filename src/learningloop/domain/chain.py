@@ -8,9 +8,10 @@ The log digest chains every event in log order: it is what an auditor keeps outs
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from learningloop.domain.events import Event
 
@@ -26,14 +27,25 @@ def stored_state(event: Event, recorded_at: datetime) -> dict[str, Any]:
     return state
 
 
-def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def canonical(value: Any) -> bytes:
+    """Compact UTF-8 JSON with sorted keys (the same bytes as json.dumps would give)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def chain_hash(previous: str, stream: str, version: int, state: dict[str, Any]) -> str:
     """The hash of one event, chained to the hash of the previous event of its stream."""
     content = canonical({"stream": stream, "version": version, "state": state})
-    return hashlib.sha256((previous + content).encode()).hexdigest()
+    return hashlib.sha256(previous.encode() + content).hexdigest()
+
+
+def sealed_state(
+    previous: str, stream: str, version: int, event: Event, recorded_at: datetime
+) -> tuple[str, bytes]:
+    """An event's chain hash and the exact JSON bytes to store for it (chain included)."""
+    state = stored_state(event, recorded_at)
+    chain = chain_hash(previous, stream, version, state)
+    state["chain"] = chain
+    return chain, orjson.dumps(state)
 
 
 def digest_step(previous: str, position: int, stream: str, version: int, chain: str) -> str:

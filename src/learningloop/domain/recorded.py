@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from learningloop.domain.events import Event
@@ -17,6 +17,8 @@ class Recorded:
     timestamp: datetime  # recorded_at: transaction time, UTC
     event: Event
     chain: str = ""  # hash chained to the previous event of the stream (domain.chain)
+    # The JSON bytes to store, when the writer already made them (not part of the fact).
+    stored: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def stream(self) -> str:

@@ -8,6 +8,7 @@ order. This module is the reference for every indicator: the DuckDB projections 
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -25,7 +26,7 @@ from learningloop.domain.indicators import (
     review_views,
 )
 from learningloop.domain.recorded import Recorded
-from learningloop.domain.timeline import TimelineEntry, summarise
+from learningloop.domain.timeline import TimelineEntry
 
 STATUS_BY_DECISION = {
     "retain": "retained",
@@ -180,16 +181,7 @@ def _timeline(counted: Sequence[Recorded]) -> list[TimelineEntry]:
     """Every counted event with its learning cycle: decision k closes cycle k."""
     entries, cycle = [], 1
     for recorded in counted:
-        entries.append(
-            TimelineEntry(
-                version=recorded.originator_version,
-                occurred_on=recorded.event.occurred_on,
-                recorded_at=recorded.timestamp,
-                type=recorded.event.type,
-                summary=summarise(recorded.event),
-                cycle=cycle,
-            )
-        )
+        entries.append(TimelineEntry(recorded, cycle))
         if isinstance(recorded.event, ev.DecisionRecorded):
             cycle += 1
     return entries
@@ -215,22 +207,20 @@ def _decisions(counted: Sequence[Recorded], timeline: list[TimelineEntry]) -> li
 
 
 def _learnings(counted: Sequence[Recorded]) -> list[LearningView]:
-    decisions = [r.event for r in counted if isinstance(r.event, ev.DecisionRecorded)]
+    # For each cited key, the dates of the decisions citing it, in (occurred_on, version) order.
+    citing: dict[str, list[date]] = {}
+    for recorded in counted:
+        if isinstance(recorded.event, ev.DecisionRecorded):
+            for cited in recorded.event.evidence:
+                citing.setdefault(cited, []).append(recorded.event.occurred_on)
     views = []
     for recorded in counted:
         learning = recorded.event
         if not isinstance(learning, ev.LearningRecorded):
             continue
-        # Decisions are in (occurred_on, version) order, so the first match is the first action.
-        actioned_on = next(
-            (
-                decision.occurred_on
-                for decision in decisions
-                if decision.occurred_on >= learning.occurred_on
-                and learning.learning in decision.evidence
-            ),
-            None,
-        )
+        dates = citing.get(learning.learning, [])
+        first = bisect_left(dates, learning.occurred_on)  # the first action on or after it
+        actioned_on = dates[first] if first < len(dates) else None
         views.append(
             LearningView(
                 learning=learning.learning,

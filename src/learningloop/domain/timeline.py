@@ -5,19 +5,44 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 from learningloop.domain import events as ev
+from learningloop.domain.recorded import Recorded
 
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    version: int
-    occurred_on: date
-    recorded_at: datetime
-    type: str
-    summary: str
+    """One counted event in its learning cycle; its summary line is made when first read."""
+
+    recorded: Recorded
     cycle: int
+
+    @property
+    def version(self) -> int:
+        return self.recorded.originator_version
+
+    @property
+    def occurred_on(self) -> date:
+        return self.recorded.event.occurred_on
+
+    @property
+    def recorded_at(self) -> datetime:
+        return self.recorded.timestamp
+
+    @property
+    def type(self) -> str:
+        return self.recorded.event.type
+
+    @cached_property
+    def summary(self) -> str:
+        return summarise(self.recorded.event)
+
+    def as_row(self) -> dict[str, Any]:
+        return {"version": self.version, "occurred_on": self.occurred_on,
+                "recorded_at": self.recorded_at, "type": self.type, "summary": self.summary,
+                "cycle": self.cycle}  # fmt: skip
 
 
 def _count(number: int | None, noun: str) -> str:

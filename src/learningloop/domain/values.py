@@ -32,6 +32,14 @@ def _as_iso_date(value: Any) -> date:
     raise ValueError(f"{value!r} is not a real date (expected YYYY-MM-DD)")
 
 
+def _check_text(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("contains a character that is not valid Unicode text") from None
+    return value
+
+
 def _check_slug(value: str) -> str:
     if not re.match(SLUG_PATTERN, value):
         raise ValueError(f"{value!r} is not a slug (lowercase letters, digits and '-', 1-64 chars)")
@@ -47,7 +55,7 @@ def _check_function_key(value: str) -> str:
 IsoDate = Annotated[date, BeforeValidator(_as_iso_date)]
 Slug = Annotated[str, Strict(), AfterValidator(_check_slug)]
 FunctionKey = Annotated[str, Strict(), AfterValidator(_check_function_key)]
-Text = Annotated[str, Strict()]
+Text = Annotated[str, Strict(), AfterValidator(_check_text)]
 NonNegativeInt = Annotated[int, Strict(), Field(ge=0)]
 PositiveInt = Annotated[int, Strict(), Field(ge=1)]
 Strength = Annotated[int, Strict(), Field(ge=1, le=3)]

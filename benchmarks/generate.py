@@ -1,0 +1,147 @@
+"""A deterministic generator of synthetic programmes with the contract's full event mix.
+
+    python benchmarks/generate.py 1000000 events.jsonl
+
+The first experiment holds exactly `replay_events` events (10,000 by default) so a replay can
+be timed on a known size; the rest are spread over experiments of about 5,000 events each.
+Every event obeys the contract's rules, so the file imports through the real import path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+FUNCTIONS = ("training", "support", "production", "local_development", "employer")
+PARTNER_KINDS = ("company", "public_body", "network", "university", "local_authority",
+                 "association", "employment_service")  # fmt: skip
+START = date(2012, 1, 1)
+EVENTS_PER_EXPERIMENT = 5_000
+# (event type, weight) of the experiment events after each proposal
+MIX = (
+    ("MeetingHeld", 30), ("FunctionEvidenced", 15), ("LearningRecorded", 14),
+    ("ReviewSessionHeld", 10), ("DecisionRecorded", 8), ("MilestonePlanned", 5),
+    ("MilestoneRescheduled", 3), ("MilestoneReached", 3), ("CommitmentMade", 3),
+    ("MilestoneAbandoned", 1), ("EventRetracted", 2),
+)  # fmt: skip
+
+
+def day(offset: int) -> str:
+    return (START + timedelta(days=offset)).isoformat()
+
+
+class _Experiment:
+    def __init__(self, key: str, programme: str, size: int, rng: random.Random) -> None:
+        self.key, self.programme, self.size, self.rng = key, programme, size, rng
+        self.version = 0
+        self.retractable: list[int] = []
+        self.learnings: list[str] = []
+        self.milestones: list[str] = []
+        self.clock = rng.randrange(0, 200)
+
+    def events(self, partners: list[str]) -> Iterator[dict[str, Any]]:
+        carriers = self.rng.sample(partners, 2)
+        yield self._emit({"type": "ExperimentProposed", "programme": self.programme,
+                          "title": f"Experiment {self.key}", "scale": "company",
+                          "carriers": carriers, "territory": "Loire"})  # fmt: skip
+        types, weights = zip(*MIX, strict=True)
+        while self.version < self.size:
+            yield self._emit(self._facts(self.rng.choices(types, weights)[0]))
+
+    def _emit(self, facts: dict[str, Any]) -> dict[str, Any]:
+        self.version += 1
+        self.clock += self.rng.randrange(0, 3)
+        if facts["type"] != "EventRetracted":
+            self.retractable.append(self.version)
+        return {"experiment": self.key, "occurred_on": day(self.clock), **facts}
+
+    def _facts(self, kind: str) -> dict[str, Any]:
+        rng = self.rng
+        if kind == "EventRetracted" and len(self.retractable) > 1:
+            return {"type": kind, "retracts": rng.choice(self.retractable[1:]), "reason": "error"}
+        if kind in ("MilestoneRescheduled", "MilestoneReached", "MilestoneAbandoned"):
+            if not self.milestones:
+                kind = "MilestonePlanned"
+            else:
+                extra = {"due_on": day(self.clock + 200)} if kind == "MilestoneRescheduled" else {}
+                return {"type": kind, "milestone": rng.choice(self.milestones)} | extra
+        if kind == "MilestonePlanned":
+            key = f"m{len(self.milestones)}"
+            self.milestones.append(key)
+            return {"type": kind, "milestone": key, "title": f"Milestone {key}",
+                    "due_on": day(self.clock + rng.randrange(30, 400))}  # fmt: skip
+        if kind == "LearningRecorded":
+            key = f"l{len(self.learnings)}"
+            self.learnings.append(key)
+            return {"type": kind, "learning": key, "observation": "Partners meet more often"}
+        if kind == "DecisionRecorded":
+            cited = self.learnings[-2:] if rng.random() < 0.7 else []
+            return {"type": kind, "decision": f"d{self.version}",
+                    "kind": rng.choice(("retain", "adapt", "continue", "pause", "adapt")),
+                    "summary": "Carry on with the partners", "evidence": cited}  # fmt: skip
+        if kind == "ReviewSessionHeld":
+            return {"type": kind, "review": f"r{self.version // 50}",
+                    "session": rng.randrange(1, 3)}  # fmt: skip
+        if kind == "CommitmentMade":
+            return {"type": kind, "commitment": f"c{self.version // 500}",
+                    "description": "Meet the stakeholders", "stakeholders": 30,
+                    "meetings_per_year_min": 3, "meetings_per_year_max": 4,
+                    "starts_on": day(self.clock), "months": 24}  # fmt: skip
+        if kind == "FunctionEvidenced":
+            return {"type": kind, "function": rng.choice(FUNCTIONS),
+                    "evidence": "Observed on site", "strength": rng.randrange(1, 4)}  # fmt: skip
+        return {"type": "MeetingHeld", "kind": rng.choice(("stakeholder", "local", "steering")),
+                "attendees": rng.randrange(5, 40)}  # fmt: skip
+
+
+def programme_events(
+    total: int, seed: int = 2013, replay_events: int = 10_000
+) -> Iterator[dict[str, Any]]:
+    """About `total` valid events: programmes, partners, then experiments one after another."""
+    rng = random.Random(seed)
+    partners = [f"partner-{n:02d}" for n in range(12)]
+    programmes = max(1, total // 200_000)
+    for p in range(programmes):
+        programme = f"programme-{p:03d}"
+        yield {"type": "ProgrammeOpened", "programme": programme, "title": f"Programme {p}",
+               "occurred_on": day(0), "starts_on": day(0), "ends_on": day(2000)}  # fmt: skip
+        for n, partner in enumerate(partners):
+            yield {"type": "PartnerJoined", "programme": programme, "partner": partner,
+                   "name": partner.title(), "kind": PARTNER_KINDS[n % len(PARTNER_KINDS)],
+                   "occurred_on": day(n)}  # fmt: skip
+    remaining = total - programmes * (1 + len(partners))
+    sizes = [min(replay_events, remaining)] if remaining >= 2 * replay_events else []
+    remaining -= sum(sizes)
+    while remaining > 0:
+        sizes.append(min(EVENTS_PER_EXPERIMENT, remaining))
+        remaining -= sizes[-1]
+    for n, size in enumerate(sizes):
+        programme = f"programme-{n % programmes:03d}"
+        yield from _Experiment(f"exp-{n:05d}", programme, size, rng).events(partners)
+
+
+def write_jsonl(path: Path, total: int, seed: int = 2013) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        for event in programme_events(total, seed):
+            out.write(json.dumps(event, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("events", type=int)
+    parser.add_argument("path", type=Path)
+    parser.add_argument("--seed", type=int, default=2013)
+    arguments = parser.parse_args()
+    print(write_jsonl(arguments.path, arguments.events, arguments.seed))
+
+
+if __name__ == "__main__":
+    main()
