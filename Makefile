@@ -23,8 +23,9 @@ lint: setup
 types: setup
 	$(BIN)/mypy src/learningloop cli
 
+# The tests need a PostgreSQL server: .ci/with-postgres starts (and installs) one.
 unit: setup
-	$(BIN)/pytest -q
+	bash .ci/with-postgres $(BIN)/pytest -q
 
 test: lint types unit
 

@@ -78,7 +78,10 @@ def _open(ctx: click.Context) -> LearningLoop:
     from learningloop.application import LearningLoop
 
     loop = LearningLoop(
-        ctx.obj["store"], recorded_by=ctx.obj["by"], cipher_key=ctx.obj["cipher_key"]
+        ctx.obj["store"],
+        recorded_by=ctx.obj["by"],
+        cipher_key=ctx.obj["cipher_key"],
+        projections=ctx.obj["projections"],
     )
     ctx.call_on_close(loop.close)
     return loop
@@ -94,13 +97,23 @@ def _open(ctx: click.Context) -> LearningLoop:
 )
 @click.option("--by", metavar="NAME", help="Who records (recorded_by). Default: the OS user.")
 @click.option(
+    "--projections",
+    metavar="PATH",
+    envvar="LEARNINGLOOP_PROJECTIONS",
+    help="DuckDB projection file. Default: in the store directory, or per user for a URL.",
+)
+@click.option(
     "--cipher-key-file",
     type=click.Path(exists=True, dir_okay=False),
     help="File holding the store's AES key (else LEARNINGLOOP_CIPHER_KEY). See keygen.",
 )
 @click.pass_context
 def main(
-    ctx: click.Context, store: str | None, by: str | None, cipher_key_file: str | None
+    ctx: click.Context,
+    store: str | None,
+    by: str | None,
+    projections: str | None,
+    cipher_key_file: str | None,
 ) -> None:
     """An event-sourced evaluation engine for iterative learning.
 
@@ -110,7 +123,7 @@ def main(
     Example: learningloop --store ./eval import events.jsonl
     """
     key = Path(cipher_key_file).read_text(encoding="utf-8").strip() if cipher_key_file else None
-    ctx.obj = {"store": store, "by": by, "cipher_key": key}
+    ctx.obj = {"store": store, "by": by, "cipher_key": key, "projections": projections}
 
 
 @main.command("import")
@@ -258,7 +271,7 @@ def project_command(ctx: click.Context, rebuild: bool) -> None:
         added = loop.project(rebuild=rebuild, progress=advance)
     verb = "Rebuilt projections from" if rebuild else "Projected"
     message(f"{verb} {added} events; projections are current at log position "
-            f"{loop.event_count()}.")  # fmt: skip
+            f"{loop.head_position()}.")  # fmt: skip
 
 
 @main.command("sql")
@@ -413,3 +426,34 @@ def keygen_command() -> None:
     from learningloop.store import new_cipher_key
 
     click.echo(new_cipher_key())
+
+
+@main.command("copy")
+@click.option("--from", "source", required=True, metavar="STORE", help="Directory or URL.")
+@click.option("--to", "target", required=True, metavar="STORE", help="An empty store.")
+@click.option(
+    "--to-cipher-key-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Encrypt the copy with this key (default: the key of the source, if any).",
+)
+@click.pass_context
+def copy_command(
+    ctx: click.Context, source: str, target: str, to_cipher_key_file: str | None
+) -> None:
+    """Copy a whole log into an empty store (for example SQLite to PostgreSQL), keeping
+    streams, versions, recorded_at and the audit chain.
+
+    Example: learningloop copy --from ./eval --to postgresql://me@db:5432/evaluations
+    """
+    from learningloop.application import LearningLoop
+
+    key = ctx.obj["cipher_key"]
+    target_key = Path(to_cipher_key_file).read_text().strip() if to_cipher_key_file else key
+    with (
+        LearningLoop(source, cipher_key=key) as origin,
+        LearningLoop(target, cipher_key=target_key) as destination,
+        _progress("Copying", "events") as advance,
+    ):
+        copied = origin.copy_to(destination, progress=advance)
+        names = origin.location.describe(), destination.location.describe()
+    message(f"Copied {copied} events from {names[0]} to {names[1]}.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -98,3 +100,38 @@ def event(event_type: str, day: str, **fields: Any) -> dict[str, Any]:
 
 def recorded_times(loop: LearningLoop, stream: str = "experiment:exp") -> list[datetime]:
     return [recorded.recorded_at for recorded in loop._store.stream(stream)]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The test server's URL (.ci/with-postgres starts one). Under CI a missing server fails."""
+    url = os.environ.get("LEARNINGLOOP_TEST_POSTGRES")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail(
+                "LEARNINGLOOP_TEST_POSTGRES is not set: run the tests via .ci/with-postgres"
+            )
+        pytest.skip("no PostgreSQL server (run the tests via .ci/with-postgres)")
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh schema of the test database for one test, dropped afterwards."""
+    import psycopg
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as con:
+        con.execute(f"create schema {schema}")
+    yield f"{postgres_server}?schema={schema}"
+    with psycopg.connect(postgres_server, autocommit=True) as con:
+        con.execute(f"drop schema {schema} cascade")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Path]:
+    """A store target and its projection file, on each backend (store contract tests)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store"), tmp_path / "store" / "projections.duckdb"
+    url = request.getfixturevalue("postgres_url")
+    return url, tmp_path / "projections.duckdb"

@@ -51,7 +51,7 @@ def test_killing_the_projector_at_random_moments_loses_and_doubles_nothing(
 ) -> None:
     with LearningLoop(store_dir) as loop:
         loop.import_events(many_events(30_000))
-        head = loop.event_count()
+        head = loop.head_position()
     rng = random.Random(20130418)
     kills = 0
     for _ in range(5):

@@ -9,9 +9,11 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import random
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from itertools import chain
 from pathlib import Path
@@ -70,7 +72,8 @@ BATCH_SIZE = 1000
 # Events held in memory before the first write: a bad event in a file smaller than this
 # never opens the store for writing at all.
 BUFFERED_EVENTS = 50_000
-WRITE_ATTEMPTS = 3
+# A write that lost a race for a stream version is validated again and retried this often.
+WRITE_ATTEMPTS = 8
 
 ProgressCallback = Callable[[int], None]
 
@@ -92,12 +95,15 @@ class LearningLoop:
         *,
         recorded_by: str | None = None,
         cipher_key: str | None = None,
+        projections: str | os.PathLike[str] | None = None,
     ) -> None:
         """Open a store (nothing is created before the first write).
 
-        `cipher_key` (or LEARNINGLOOP_CIPHER_KEY) encrypts event payloads at rest.
+        `store` is a directory or a postgresql:// URL; `projections` a DuckDB file (default: in
+        the directory, or a per-user file keyed by the URL). `cipher_key` (or
+        LEARNINGLOOP_CIPHER_KEY) encrypts event payloads at rest.
         """
-        self.location = StoreLocation.resolve(store)
+        self.location = StoreLocation.resolve(store, projections)
         self.recorded_by = recorded_by or _os_user()
         key = cipher_key or os.environ.get("LEARNINGLOOP_CIPHER_KEY") or None
         self._store = Store(self.location, key)
@@ -149,7 +155,7 @@ class LearningLoop:
         """An experiment's state and timeline as of D (default today), as known at T (now)."""
         experiment_events = self._cache.events(ev.stream_id("experiment", experiment))
         if not experiment_events:
-            raise NotFoundError(f"no experiment {experiment!r} in store {self.location.directory}")
+            raise NotFoundError(f"no experiment {experiment!r} in store {self.location.describe()}")
         programme_key = experiment_events[0].event.programme  # type: ignore[attr-defined]
         programme_events = self._cache.events(ev.stream_id("programme", programme_key))
         return replay_experiment(
@@ -207,7 +213,7 @@ class LearningLoop:
     ) -> QueryResult:
         """An experiment's learning timeline at (D, T), cycle by cycle."""
         if experiment not in self.list_experiments():
-            raise NotFoundError(f"no experiment {experiment!r} in store {self.location.directory}")
+            raise NotFoundError(f"no experiment {experiment!r} in store {self.location.describe()}")
         query = (
             "select cycle, occurred_on, version, type, summary, recorded_at from timeline "
             "where experiment = ? order by occurred_on, version"
@@ -268,12 +274,23 @@ class LearningLoop:
         )
         experiments = [row[0] for row in found.rows]
         if not experiments:
-            raise NotFoundError(f"no decision {decision!r} in store {self.location.directory}")
+            raise NotFoundError(f"no decision {decision!r} in store {self.location.describe()}")
         if len(experiments) > 1:
             raise BadInputError(
                 f"decision {decision!r} exists in {', '.join(experiments)}: give --experiment"
             )
         return str(experiments[0])
+
+    # --- moving a log ---------------------------------------------------------------------
+
+    def copy_to(self, target: LearningLoop, progress: ProgressCallback | None = None) -> int:
+        """Copy this whole log into an empty store: same streams, versions, recorded_at and
+        stored JSON, so every hash chain (and, from an empty store, the digest) is kept."""
+        source = self._store.readable_log()
+        if target.event_count():
+            raise BadInputError(f"store {target.location.describe()} is not empty: copy needs an "
+                                "empty target")  # fmt: skip
+        return target._store.writable_log().append(_copied_pages(source), progress)
 
     # --- audit --------------------------------------------------------------------------
 
@@ -312,6 +329,12 @@ class LearningLoop:
         return Projector(self.location.projections_path, self._store.readable_log())
 
     def event_count(self) -> int:
+        """How many events the log holds (from its seal)."""
+        log = self._store.log(create=False)
+        return 0 if log is None else log.seal().events
+
+    def head_position(self) -> int:
+        """The log position of the last event (PostgreSQL positions may skip numbers)."""
         log = self._store.log(create=False)
         return 0 if log is None else log.head_position()
 
@@ -336,6 +359,7 @@ class LearningLoop:
             except ConcurrentWriteError:
                 if attempt == WRITE_ATTEMPTS:
                     raise
+                time.sleep(random.uniform(0, 0.01 * attempt))  # let the other writer finish
                 continue
             admission.commit()
             return ImportSummary(events=count, streams=len(admission.touched))
@@ -443,6 +467,20 @@ class _Admission:
         return self._streams[stream_id]
 
 
+def _copied_pages(source: EventLog) -> Iterator[list[Recorded]]:
+    """The source's events in log order, each carrying its exact stored JSON."""
+    position = 0
+    while page := source.read_notifications(position, BATCH_SIZE):
+        batch = []
+        for notification in page:
+            recorded: Recorded = source.mapper.to_domain_event(notification)  # type: ignore[assignment]
+            data = notification.state
+            plain = source.mapper.cipher.decrypt(data) if source.mapper.cipher else data
+            batch.append(replace(recorded, stored=plain))
+        yield batch
+        position = page[-1].id
+
+
 def _take(items: Iterator[Recorded], count: int) -> list[Recorded]:
     taken = []
     for item in items:
@@ -528,7 +566,7 @@ def run_demo(store: str | os.PathLike[str], recorded_by: str | None = None) -> l
     with LearningLoop(store, recorded_by=recorded_by or "learningloop-demo") as loop:
         if loop.event_count():
             raise BadInputError(
-                f"store {loop.location.directory} already holds events; demo needs a fresh store"
+                f"store {loop.location.describe()} already holds events; demo needs a fresh store"
             )
         loop.import_files([demo_path()])
         return [view for view in loop.list_views() if view.is_proposed]

@@ -153,9 +153,10 @@ class Projector:
         return added
 
     def _batches(self, after: int) -> Iterator[pa.Table]:
-        """Pages of stored events as Arrow tables, decrypted in Python only when encrypted."""
+        """Pages of stored events as Arrow tables: SQLite read directly; PostgreSQL and
+        encrypted stores through the recorder (decrypted in Python)."""
         assert self.log is not None
-        if self.log.mapper.cipher is not None:
+        if self.log.mapper.cipher is not None or self.log.is_postgres:
             for page in self._decrypted_pages(after):
                 yield _arrow_page(page)
             return
@@ -320,6 +321,7 @@ class Projector:
     def _connect(self) -> duckdb.DuckDBPyConnection:
         """Open the database, waiting a little for another learningloop process to finish."""
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        self.database.parent.mkdir(parents=True, exist_ok=True)
         while True:
             try:
                 con = duckdb.connect(str(self.database))

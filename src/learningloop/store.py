@@ -7,21 +7,25 @@ directly. Topics are fixed strings (`learningloop:MeetingHeld`), never module pa
 from __future__ import annotations
 
 import binascii
+import getpass
+import hashlib
 import os
 import sqlite3
 from base64 import b64decode, b64encode
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 from eventsourcing.application import Application
 from eventsourcing.persistence import (
     Cipher,
     IntegrityError,
+    InterfaceError,
     Mapper,
     Notification,
     OperationalError,
@@ -40,6 +44,8 @@ DEFAULT_STORE = "./learningloop-data"
 EVENTS_FILE = "events.sqlite"
 PROJECTIONS_FILE = "projections.duckdb"
 LOCK_TIMEOUT_SECONDS = 60
+# Seconds to wait for a PostgreSQL server before saying it cannot be reached.
+CONNECT_TIMEOUT = os.environ.get("LEARNINGLOOP_CONNECT_TIMEOUT", "5")
 SEAL_TABLE = "learningloop_seal"
 META_TABLE = "learningloop_meta"
 KEY_CHECK = b"learningloop key check"
@@ -108,8 +114,9 @@ class EventLog(Application[str]):
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
-        self._create_seal()
-        self._check_cipher()
+        if self.env.get("CREATE_TABLE", "yes") != "no":
+            self._create_seal()
+            self._check_cipher()
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only our own settings: the user's environment never configures the store."""
@@ -118,19 +125,26 @@ class EventLog(Application[str]):
     def construct_mapper(self) -> Mapper[str]:
         return EventMapper(transcoder=JsonTranscoder(), cipher=self.factory.cipher())
 
+    @property
+    def is_postgres(self) -> bool:
+        return self.env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
+
     def _check_cipher(self) -> None:
         """A store remembers whether it is encrypted, and refuses a missing or wrong key."""
         cipher = self.mapper.cipher
-        with self._datastore().transaction(commit=True) as cursor:
-            cursor.execute(
-                f"create table if not exists {META_TABLE} (name text primary key, value text)"
-            )
-            cursor.execute(f"select value from {META_TABLE} where name = 'key_check'")
-            row = cursor.fetchone()
-            if row is None:
+        meta = self._table(META_TABLE)
+        row = self._key_check()
+        if row is None:
+            # Only a new store writes here; an existing one is read, so openers never contend.
+            with self._datastore().transaction(commit=True) as cursor:
                 check = b64encode(cipher.encrypt(KEY_CHECK)).decode() if cipher else ""
-                cursor.execute(f"insert into {META_TABLE} values ('key_check', ?)", (check,))
-                return
+                self._execute(
+                    cursor,
+                    f"insert into {meta} values ('key_check', ?) on conflict do nothing",
+                    (check,),
+                )
+            row = self._key_check()
+            assert row is not None
         stored_check = row[0]
         if stored_check and cipher is None:
             raise StoreError(
@@ -142,20 +156,45 @@ class EventLog(Application[str]):
         if cipher is not None and not _opens(cipher, stored_check):
             raise StoreError("the cipher key given does not open this store")
 
+    def _key_check(self) -> tuple[Any, ...] | None:
+        with self._datastore().transaction(commit=False) as cursor:
+            meta = self._table(META_TABLE)
+            self._execute(cursor, f"select value from {meta} where name = 'key_check'")
+            return _first_row(cursor)
+
     def _create_seal(self) -> None:
-        """The seal: last position, event count and log digest, kept beside the events."""
+        """The seal (last position, event count, log digest) and the store's metadata table."""
+        seal, meta = self._table(SEAL_TABLE), self._table(META_TABLE)
+        if self._has_tables(seal, meta):
+            return
         with self._datastore().transaction(commit=True) as cursor:
-            cursor.execute(
-                f"create table if not exists {SEAL_TABLE} (id integer primary key check (id = 1),"
-                " position integer not null, events integer not null, digest text not null)"
+            self._execute(
+                cursor,
+                f"create table if not exists {seal} (id integer primary key check (id = 1), "
+                "position bigint not null, events bigint not null, digest text not null)",
             )
-            cursor.execute(f"insert or ignore into {SEAL_TABLE} values (1, 0, 0, ?)", (GENESIS,))
+            self._execute(
+                cursor, f"insert into {seal} values (1, 0, 0, ?) on conflict do nothing", (GENESIS,)
+            )
+            self._execute(
+                cursor, f"create table if not exists {meta} (name text primary key, value text)"
+            )
+
+    def _has_tables(self, *tables: str) -> bool:
+        with self._datastore().transaction(commit=False) as cursor:
+            for table in tables:
+                if self.is_postgres:
+                    cursor.execute("select to_regclass(%s) is not null", (table,))
+                else:
+                    cursor.execute("select count(*) from sqlite_master where name = ?", (table,))
+                row = _first_row(cursor)
+                if not (row and row[0]):
+                    return False
+        return True
 
     def seal(self) -> Seal:
         with self._datastore().transaction(commit=False) as cursor:
-            cursor.execute(f"select position, events, digest from {SEAL_TABLE}")
-            position, events, digest = cursor.fetchone()
-        return Seal(position, events, digest)
+            return self._read_seal(cursor)
 
     def _datastore(self) -> Any:
         return self.recorder.datastore  # type: ignore[attr-defined]
@@ -164,22 +203,27 @@ class EventLog(Application[str]):
         """The recorded events of one stream (after a version), in version order."""
         return list(self.events.get(stream_id, gt=after))  # type: ignore[arg-type]
 
-    def append(self, batches: Iterable[Sequence[Recorded]]) -> int:
+    def append(
+        self, batches: Iterable[Sequence[Recorded]], progress: Callable[[int], None] | None = None
+    ) -> int:
         """Append every batch in ONE transaction: all of them are written, or none."""
-        recorder: Any = self.recorder
         count, seal = 0, None
         try:
-            with recorder.datastore.transaction(commit=True) as cursor:
+            with self._datastore().transaction(commit=True) as cursor:
                 for batch in batches:
                     stored = [self.mapper.to_stored_event(recorded) for recorded in batch]
-                    positions = recorder._insert_events(cursor, stored)
+                    positions = self._insert(cursor, stored)
                     # Read the seal only once this transaction holds the write lock.
                     seal = seal or self._read_seal(cursor)
                     seal = seal.extended(zip(positions, batch, strict=True))
                     count += len(stored)
+                    if progress:
+                        progress(len(stored))
                 if seal is not None:
-                    cursor.execute(
-                        f"update {SEAL_TABLE} set position = ?, events = ?, digest = ?",
+                    self._execute(
+                        cursor,
+                        f"update {self._table(SEAL_TABLE)} set position = ?, events = ?, "
+                        "digest = ?",
                         (seal.position, seal.events, seal.digest),
                     )
         except IntegrityError as error:
@@ -187,15 +231,32 @@ class EventLog(Application[str]):
                 "another writer appended to the same stream at the same time; "
                 "nothing was written, run the command again"
             ) from error
-        except OperationalError as error:
+        except (OperationalError, InterfaceError) as error:
             raise StoreError(f"the event store is busy or unavailable: {error}") from error
         return count
 
-    @staticmethod
-    def _read_seal(cursor: Any) -> Seal:
-        cursor.execute(f"select position, events, digest from {SEAL_TABLE}")
-        position, events, digest = cursor.fetchone()
-        return Seal(position, events, digest)
+    def _insert(self, cursor: Any, stored: list[StoredEvent]) -> list[int]:
+        """Insert stored events on the transaction's cursor; their log positions, in order."""
+        recorder: Any = self.recorder
+        if self.is_postgres:
+            # The recorder locks the events table first, so positions commit in order.
+            recorder._insert_stored_events(cursor, stored)
+            return list(recorder._fetch_ids_after_insert_events(cursor, stored))
+        return list(recorder._insert_events(cursor, stored))
+
+    def _read_seal(self, cursor: Any) -> Seal:
+        self._execute(cursor, f"select position, events, digest from {self._table(SEAL_TABLE)}")
+        row = _first_row(cursor)
+        assert row is not None, "the seal row is created with the store"
+        position, events, digest = row
+        return Seal(int(position), int(events), str(digest))
+
+    def _table(self, name: str) -> str:
+        schema = self.env.get("POSTGRES_SCHEMA") if self.is_postgres else None
+        return f"{schema}.{name}" if schema else name
+
+    def _execute(self, cursor: Any, sql: str, parameters: tuple[Any, ...] = ()) -> None:
+        cursor.execute(sql.replace("?", "%s") if self.is_postgres else sql, parameters)
 
     def raw_pages(self, after: int, size: int) -> Iterator[list[tuple[int, str, int, bytes]]]:
         """(position, stream, version, stored bytes) after a position, in pages, fast.
@@ -226,6 +287,14 @@ class EventLog(Application[str]):
     def head_position(self) -> int:
         """The position of the last stored event (0 for an empty log)."""
         return self.recorder.max_notification_id() or 0
+
+
+def _first_row(cursor: Any) -> tuple[Any, ...] | None:
+    """The next row as a tuple, from SQLite's rows or psycopg's dict rows."""
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
 
 
 def _opens(cipher: Cipher, stored_check: str) -> bool:
@@ -274,14 +343,28 @@ class Seal:
 
 @dataclass(frozen=True)
 class StoreLocation:
-    """Where a store lives: a directory holding the SQLite log and the DuckDB projections."""
+    """Where a store lives: a directory (SQLite log + DuckDB projections) or a PostgreSQL URL
+    (the shared log) with the projections in a local DuckDB file."""
 
-    directory: Path
+    target: str
+    projections_override: Path | None = None
 
     @classmethod
-    def resolve(cls, store: str | os.PathLike[str] | None) -> StoreLocation:
+    def resolve(
+        cls, store: str | os.PathLike[str] | None, projections: str | os.PathLike[str] | None = None
+    ) -> StoreLocation:
         value = store if store is not None else os.environ.get("LEARNINGLOOP_STORE")
-        return cls(Path(value or DEFAULT_STORE))
+        override = Path(projections) if projections is not None else None
+        return cls(str(value or DEFAULT_STORE), override)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.target.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def directory(self) -> Path:
+        """The SQLite store's directory (for PostgreSQL, the projections' directory)."""
+        return self.projections_path.parent if self.is_postgres else Path(self.target)
 
     @property
     def events_path(self) -> Path:
@@ -289,10 +372,86 @@ class StoreLocation:
 
     @property
     def projections_path(self) -> Path:
-        return self.directory / PROJECTIONS_FILE
+        if self.projections_override is not None:
+            return self.projections_override
+        if not self.is_postgres:
+            return Path(self.target) / PROJECTIONS_FILE
+        # One read model per user and per shared log, keyed by the URL without its password.
+        key = hashlib.sha256(self.postgres.public_url.encode()).hexdigest()[:16]
+        home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+        return home / "learningloop" / f"{key}.duckdb"
+
+    @property
+    def postgres(self) -> PostgresURL:
+        return PostgresURL.parse(self.target)
+
+    def describe(self) -> str:
+        return self.postgres.public_url if self.is_postgres else str(self.target)
 
     def exists(self) -> bool:
-        return self.events_path.exists()
+        # A PostgreSQL store is created on the server on first use, like eventsourcing does.
+        return self.is_postgres or self.events_path.exists()
+
+
+@dataclass(frozen=True)
+class PostgresURL:
+    """postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME]"""
+
+    user: str
+    password: str
+    host: str
+    port: int
+    database: str
+    schema: str
+
+    @classmethod
+    def parse(cls, url: str) -> PostgresURL:
+        parts = urlsplit(url)
+        database = parts.path.lstrip("/")
+        try:
+            port = parts.port or 5432
+        except ValueError:
+            raise BadInputError(
+                f"--store: the port of {cls._hidden(url)} is not a number"
+            ) from None
+        if not parts.hostname or not database:
+            raise BadInputError(
+                f"--store: {cls._hidden(url)} needs a host and a database "
+                "(postgresql://USER@HOST:PORT/DATABASE)"
+            )
+        schema = parse_qs(parts.query).get("schema", [""])[0]
+        password = unquote(parts.password or "") or os.environ.get("PGPASSWORD", "")
+        user = unquote(parts.username or "") or os.environ.get("PGUSER", getpass.getuser())
+        return cls(user, password, parts.hostname, port, database, schema)
+
+    @staticmethod
+    def _hidden(url: str) -> str:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        return url.replace(f":{parts.password}@", ":***@", 1)
+
+    @property
+    def public_url(self) -> str:
+        """The URL without its password, safe to print and to key a cache with."""
+        query = f"?schema={self.schema}" if self.schema else ""
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}{query}"
+
+    def env(self) -> dict[str, str]:
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.database,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_CONNECT_TIMEOUT": CONNECT_TIMEOUT,
+            "POSTGRES_POOL_OPEN_TIMEOUT": CONNECT_TIMEOUT,
+            "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
+        }
+        if self.schema:
+            env["POSTGRES_SCHEMA"] = self.schema
+        return env
 
 
 class Store:
@@ -310,6 +469,14 @@ class Store:
                 if not create:
                     return None
                 self._create_directory()
+            elif self.location.is_postgres:
+                # Creating eventsourcing's tables again from several processes at once races
+                # in PostgreSQL's catalog: create them only when the log does not exist yet.
+                present = self._server_has_log()
+                if not present and not create:
+                    return None
+                self._log = self._open_log(create_tables=not present)
+                return self._log
             self._log = self._open_log()
         return self._log
 
@@ -322,13 +489,28 @@ class Store:
         log = self.log(create=False)
         if log is None:
             raise NotFoundError(
-                f"no store at {self.location.directory} (import events first, or give --store)"
+                f"no store at {self.location.describe()} (import events first, or give --store)"
             )
         return log
 
     def stream(self, stream_id: str, after: int | None = None) -> list[Recorded]:
         log = self.log(create=False)
         return [] if log is None else log.stream(stream_id, after)
+
+    def _server_has_log(self) -> bool:
+        """Whether the PostgreSQL database already holds a learningloop log (a read creates
+        nothing there either)."""
+        log = self._open_log(create_tables=False)
+        try:
+            with log._datastore().transaction(commit=False) as cursor:
+                cursor.execute(
+                    "select to_regclass(%s) is not null and to_regclass(%s) is not null",
+                    (log._table(SEAL_TABLE), log._table(META_TABLE)),
+                )
+                row = _first_row(cursor)
+            return bool(row and row[0])
+        finally:
+            log.close()
 
     def _create_directory(self) -> None:
         directory = self.location.directory
@@ -339,22 +521,36 @@ class Store:
         except OSError as error:
             raise StoreError(f"cannot create store {directory}: {error.strerror}") from error
 
-    def _open_log(self) -> EventLog:
-        env = {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(self.location.events_path),
-            "SQLITE_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
-        }
+    def _open_log(self, *, create_tables: bool = True) -> EventLog:
+        if self.location.is_postgres:
+            env = self.location.postgres.env()
+            env["CREATE_TABLE"] = "yes" if create_tables else "no"
+        else:
+            env = {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.location.events_path),
+                "SQLITE_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
+            }
         if self.cipher_key:
             env |= {"CIPHER_TOPIC": CIPHER_TOPIC, "CIPHER_KEY": self.cipher_key}
         try:
             return EventLog(env=env)
         except StoreError as error:
-            raise StoreError(f"{self.location.directory}: {error}") from None
+            raise StoreError(f"{self.location.describe()}: {error}") from None
         except (PersistenceError, sqlite3.Error, OSError) as error:
-            raise StoreError(
-                f"cannot open event store {self.location.events_path}: {error}"
-            ) from error
+            raise StoreError(self._cannot_open(error)) from None
+
+    def _cannot_open(self, error: Exception) -> str:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if not self.location.is_postgres:
+            return f"cannot open event store {self.location.events_path}: {reason}"
+        url = self.location.postgres
+        if url.password:
+            reason = reason.replace(url.password, "***")
+        return (
+            f"cannot open the PostgreSQL store on host {url.host} port {url.port}, "
+            f"database {url.database}: {reason}"
+        )
 
     def close(self) -> None:
         if self._log is not None:
