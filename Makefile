@@ -23,8 +23,10 @@ lint: setup
 types: setup
 	$(BIN)/mypy src/learningloop cli
 
-# The tests need a PostgreSQL server: .ci/with-postgres starts (and installs) one.
+# The tests need a PostgreSQL server (.ci/with-postgres starts, and installs, one) and
+# Debian's Chromium for the report (.ci/ensure-chromium installs it when missing).
 unit: setup
+	bash .ci/ensure-chromium
 	bash .ci/with-postgres $(BIN)/pytest -q
 
 test: lint types unit

@@ -457,3 +457,20 @@ def copy_command(
         copied = origin.copy_to(destination, progress=advance)
         names = origin.location.describe(), destination.location.describe()
     message(f"Copied {copied} events from {names[0]} to {names[1]}.")
+
+
+@main.command("report")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The HTML file.")
+@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True)
+@as_of_options
+@click.pass_context
+def report_command(
+    ctx: click.Context, out: str, lang: str, as_of: str | None, known_at: str | None
+) -> None:
+    """Write one self-contained HTML report: overview, coverage heatmap, learning timelines,
+    cadence and milestones. No network request; the same log gives the same bytes.
+
+    Example: learningloop report --out report.html --lang fr --as-of 2014-12-31
+    """
+    path = _open(ctx).report(out, _parse_date(as_of), _parse_moment(known_at), lang)
+    message(f"Wrote {path}.")

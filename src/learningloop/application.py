@@ -281,6 +281,24 @@ class LearningLoop:
             )
         return str(experiments[0])
 
+    def report(
+        self,
+        out: str | os.PathLike[str],
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+        lang: str = "en",
+    ) -> Path:
+        """Write the self-contained HTML report; the same log, D and T give the same bytes."""
+        from learningloop.report import build_report
+
+        if lang not in ("en", "fr"):
+            raise BadInputError(f"--lang: {lang!r} is not en or fr")
+        target = Path(out)
+        document = build_report(self, as_of, _utc(known_at) if known_at else None, lang)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(document, encoding="utf-8")
+        return target
+
     # --- moving a log ---------------------------------------------------------------------
 
     def copy_to(self, target: LearningLoop, progress: ProgressCallback | None = None) -> int:

@@ -1,0 +1,112 @@
+"""The HTML report: self-contained, deterministic, and checked in a real headless Chromium."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from learningloop import LearningLoop
+from learningloop.application import run_demo
+from learningloop.cli.main import main
+from tests.conftest import event
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    store = tmp_path_factory.mktemp("report") / "store"
+    run_demo(store)
+    with LearningLoop(store) as loop:  # a retraction, to be struck through
+        loop.record(event("MeetingHeld", "2013-06-01", kind="local") | {
+            "experiment": "chantier-ecole-st-nazaire"})  # fmt: skip
+        retraction = {
+            "type": "EventRetracted",
+            "experiment": "chantier-ecole-st-nazaire",
+            "retracts": 9,
+            "reason": "never held",
+            "occurred_on": "2013-06-02",
+        }
+        loop.record(retraction)
+    return store
+
+
+@pytest.fixture(scope="module")
+def report(demo_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("html") / "report.html"
+    result = CliRunner().invoke(main, ["--store", str(demo_store), "report", "--out", str(out),
+                                       "--as-of", "2014-12-31"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_two_runs_on_the_same_log_give_the_same_bytes(
+    demo_store: Path, report: Path, tmp_path: Path
+) -> None:
+    with LearningLoop(demo_store) as loop:
+        again = loop.report(tmp_path / "again.html", as_of=date(2014, 12, 31))
+    assert again.read_bytes() == report.read_bytes()
+
+
+def test_the_report_is_self_contained_and_strikes_retracted_events(report: Path) -> None:
+    text = report.read_text(encoding="utf-8")
+    assert "<script" not in text and "<link" not in text and "src=" not in text
+    assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
+        'xmlns:xlink="http://www.w3.org/1999/xlink"', ""
+    )
+    assert "<del>2013-06-01 — MeetingHeld</del>" in text
+    assert "Log head digest:" in text and "D = 2014-12-31" in text
+
+
+def test_french_headings_and_function_labels(demo_store: Path, tmp_path: Path) -> None:
+    with LearningLoop(demo_store) as loop:
+        text = loop.report(tmp_path / "fr.html", lang="fr").read_text(encoding="utf-8")
+    assert "Couverture des cinq fonctions clés" in text
+    assert "développement local et partenarial" in text and 'lang="fr"' in text
+
+
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and os.environ.get("CI") != "true",
+    reason="Debian's chromium is not installed (.ci/ensure-chromium installs it)",
+)
+def test_the_report_loads_in_headless_chromium_offline(report: Path, tmp_path: Path) -> None:
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    assert shutil.which(CHROMIUM), "CI installs Chromium with .ci/ensure-chromium"
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(report.as_uri())
+        headings = page.locator("h2").all_inner_texts()
+        charts_per_section = [
+            page.locator("section").nth(i).locator("figure svg").count()
+            for i in range(page.locator("body > section").count())
+        ]
+        page.locator("details").first.click()
+        evidence_shown = page.locator("details[open] li").count()
+        screenshot = page.screenshot(full_page=True)
+        browser.close()
+    assert errors == []
+    assert requests == [report.as_uri()], "the report must make no request of its own"
+    assert headings[:3] == ["Programme overview", "Coverage of the five key functions",
+                            "Learning timelines"]  # fmt: skip
+    assert all(count >= 1 for count in charts_per_section), charts_per_section
+    assert evidence_shown >= 1
+    image = Image.open(io.BytesIO(screenshot)).convert("L")
+    darkest, lightest = image.getextrema()
+    assert lightest - darkest > 100, "the screenshot is blank"
