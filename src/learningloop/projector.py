@@ -30,6 +30,7 @@ from learningloop.store import EventLog
 # Bump when the Python side of the mapping (what `batch` holds) changes: it forces a rebuild.
 MAPPING_VERSION = "1"
 PAGE_SIZE = 100_000
+MEMORY_LIMIT = "512MB"
 BATCH_ROWS = 20_000
 LOCK_WAIT_SECONDS = 5.0
 INGEST_FILE = "log_events"
@@ -326,6 +327,8 @@ class Projector:
             try:
                 con = duckdb.connect(str(self.database))
                 con.execute("set TimeZone = 'UTC'")
+                # Bounded memory however long the log: DuckDB spills to disk past this.
+                con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
                 return con
             except duckdb.IOException as error:
                 if "lock" not in str(error).lower():

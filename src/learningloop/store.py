@@ -266,7 +266,7 @@ class EventLog(Application[str]):
         """
         database = self.env.get("SQLITE_DBNAME")
         with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as con:
-            con.execute("pragma mmap_size = 1073741824")
+            con.execute("pragma mmap_size = 268435456")  # 256 MiB: counted in resident memory
             while True:
                 rows = con.execute(
                     "select rowid, originator_id, originator_version, state from stored_events "
