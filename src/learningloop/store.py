@@ -7,18 +7,13 @@ directly. Topics are fixed strings (`learningloop:MeetingHeld`), never module pa
 from __future__ import annotations
 
 import binascii
-import getpass
-import hashlib
-import os
 import sqlite3
 from base64 import b64decode, b64encode
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 from eventsourcing.application import Application
@@ -39,13 +34,8 @@ from learningloop.domain.chain import GENESIS, digest_step, stored_state
 from learningloop.domain.events import TOPICS
 from learningloop.domain.recorded import Recorded
 from learningloop.errors import BadInputError, ConcurrentWriteError, NotFoundError, StoreError
+from learningloop.locations import LOCK_TIMEOUT_SECONDS, StoreLocation
 
-DEFAULT_STORE = "./learningloop-data"
-EVENTS_FILE = "events.sqlite"
-PROJECTIONS_FILE = "projections.duckdb"
-LOCK_TIMEOUT_SECONDS = 60
-# Seconds to wait for a PostgreSQL server before saying it cannot be reached.
-CONNECT_TIMEOUT = os.environ.get("LEARNINGLOOP_CONNECT_TIMEOUT", "5")
 SEAL_TABLE = "learningloop_seal"
 META_TABLE = "learningloop_meta"
 KEY_CHECK = b"learningloop key check"
@@ -341,119 +331,6 @@ class Seal:
         return Seal(position, events, digest)
 
 
-@dataclass(frozen=True)
-class StoreLocation:
-    """Where a store lives: a directory (SQLite log + DuckDB projections) or a PostgreSQL URL
-    (the shared log) with the projections in a local DuckDB file."""
-
-    target: str
-    projections_override: Path | None = None
-
-    @classmethod
-    def resolve(
-        cls, store: str | os.PathLike[str] | None, projections: str | os.PathLike[str] | None = None
-    ) -> StoreLocation:
-        value = store if store is not None else os.environ.get("LEARNINGLOOP_STORE")
-        override = Path(projections) if projections is not None else None
-        return cls(str(value or DEFAULT_STORE), override)
-
-    @property
-    def is_postgres(self) -> bool:
-        return self.target.startswith(("postgresql://", "postgres://"))
-
-    @property
-    def directory(self) -> Path:
-        """The SQLite store's directory (for PostgreSQL, the projections' directory)."""
-        return self.projections_path.parent if self.is_postgres else Path(self.target)
-
-    @property
-    def events_path(self) -> Path:
-        return self.directory / EVENTS_FILE
-
-    @property
-    def projections_path(self) -> Path:
-        if self.projections_override is not None:
-            return self.projections_override
-        if not self.is_postgres:
-            return Path(self.target) / PROJECTIONS_FILE
-        # One read model per user and per shared log, keyed by the URL without its password.
-        key = hashlib.sha256(self.postgres.public_url.encode()).hexdigest()[:16]
-        home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-        return home / "learningloop" / f"{key}.duckdb"
-
-    @property
-    def postgres(self) -> PostgresURL:
-        return PostgresURL.parse(self.target)
-
-    def describe(self) -> str:
-        return self.postgres.public_url if self.is_postgres else str(self.target)
-
-    def exists(self) -> bool:
-        # A PostgreSQL store is created on the server on first use, like eventsourcing does.
-        return self.is_postgres or self.events_path.exists()
-
-
-@dataclass(frozen=True)
-class PostgresURL:
-    """postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME]"""
-
-    user: str
-    password: str
-    host: str
-    port: int
-    database: str
-    schema: str
-
-    @classmethod
-    def parse(cls, url: str) -> PostgresURL:
-        parts = urlsplit(url)
-        database = parts.path.lstrip("/")
-        try:
-            port = parts.port or 5432
-        except ValueError:
-            raise BadInputError(
-                f"--store: the port of {cls._hidden(url)} is not a number"
-            ) from None
-        if not parts.hostname or not database:
-            raise BadInputError(
-                f"--store: {cls._hidden(url)} needs a host and a database "
-                "(postgresql://USER@HOST:PORT/DATABASE)"
-            )
-        schema = parse_qs(parts.query).get("schema", [""])[0]
-        password = unquote(parts.password or "") or os.environ.get("PGPASSWORD", "")
-        user = unquote(parts.username or "") or os.environ.get("PGUSER", getpass.getuser())
-        return cls(user, password, parts.hostname, port, database, schema)
-
-    @staticmethod
-    def _hidden(url: str) -> str:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        return url.replace(f":{parts.password}@", ":***@", 1)
-
-    @property
-    def public_url(self) -> str:
-        """The URL without its password, safe to print and to key a cache with."""
-        query = f"?schema={self.schema}" if self.schema else ""
-        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}{query}"
-
-    def env(self) -> dict[str, str]:
-        env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": self.database,
-            "POSTGRES_HOST": self.host,
-            "POSTGRES_PORT": str(self.port),
-            "POSTGRES_USER": self.user,
-            "POSTGRES_PASSWORD": self.password,
-            "POSTGRES_CONNECT_TIMEOUT": CONNECT_TIMEOUT,
-            "POSTGRES_POOL_OPEN_TIMEOUT": CONNECT_TIMEOUT,
-            "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
-        }
-        if self.schema:
-            env["POSTGRES_SCHEMA"] = self.schema
-        return env
-
-
 class Store:
     """Opens the event log lazily: reading a store that does not exist creates nothing."""
 
@@ -570,12 +447,3 @@ class Clock:
             now = self._last + timedelta(microseconds=1)
         self._last = now
         return now
-
-
-@contextmanager
-def opened(location: StoreLocation) -> Iterator[Store]:
-    store = Store(location)
-    try:
-        yield store
-    finally:
-        store.close()

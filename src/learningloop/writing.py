@@ -1,0 +1,158 @@
+"""Writing: admit events against cached write models, in batches, all or nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from typing import Any
+
+from learningloop.domain import aggregates as agg
+from learningloop.domain import events as ev
+from learningloop.domain.chain import GENESIS, sealed_state
+from learningloop.domain.parsing import parse_event
+from learningloop.domain.recorded import Recorded
+from learningloop.errors import InvalidEventError
+from learningloop.sources import RawEvent
+from learningloop.store import Clock, EventLog, Store
+
+ProgressCallback = Callable[[int], None]
+
+
+class StreamCache:
+    """Committed write models and decoded streams, fast-forwarded from the store on each use,
+    as eventsourcing's repository cache does: a 10,000-event stream is decoded once."""
+
+    MAX_STREAMS = 256
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.models: dict[str, agg.Programme | agg.Experiment] = {}
+        self._events: dict[str, list[Recorded]] = {}
+
+    def model(self, stream_id: str) -> agg.Programme | agg.Experiment | None:
+        """A private copy of the stream's write model, up to date with the store."""
+        cached = self.models.get(stream_id)
+        model = cached.clone() if cached else None
+        after = model.version if model else None
+        return agg.project_stream(model, self._store.stream(stream_id, after))
+
+    def committed(self, models: dict[str, agg.Programme | agg.Experiment | None]) -> None:
+        self.models.update({key: model for key, model in models.items() if model is not None})
+        self._trim(self.models)
+
+    def events(self, stream_id: str) -> list[Recorded]:
+        cached = self._events.get(stream_id, [])
+        after = cached[-1].version if cached else None
+        events = cached + self._store.stream(stream_id, after)
+        self._events[stream_id] = events
+        self._trim(self._events)
+        return events
+
+    def _trim(self, entries: dict[str, Any]) -> None:
+        while len(entries) > self.MAX_STREAMS:
+            entries.pop(next(iter(entries)))
+
+
+class Admission:
+    """Checks each new event against its stream's write model and gives it a version."""
+
+    def __init__(self, cache: StreamCache, clock: Clock) -> None:
+        self._cache = cache
+        self._clock = clock
+        self._streams: dict[str, agg.Programme | agg.Experiment | None] = {}
+        self.touched: set[str] = set()
+
+    def commit(self) -> None:
+        """The writes landed: later admissions may start from these write models."""
+        self._cache.committed(self._streams)
+
+    def admit(self, raw: RawEvent, recorded_by: str) -> Recorded:
+        try:
+            event = parse_event(raw.data, default_recorded_by=recorded_by)
+            return self._admit(event)
+        except InvalidEventError as error:
+            raise error.at(raw.location) from None
+
+    def _admit(self, event: ev.Event) -> Recorded:
+        kind = ev.stream_kind_of(event)
+        stream = self._load(kind, event.stream_key)
+        if isinstance(stream, agg.Programme):
+            stream.check(event)
+        elif isinstance(stream, agg.Experiment):
+            programme = self._programme(stream.programme)
+            assert programme is not None, "an experiment's programme is never removed"
+            stream.check(event, programme)
+        elif kind == "programme":
+            agg.check_new_programme(event)  # type: ignore[arg-type]
+        else:
+            programme_key = getattr(event, "programme", None) or ""
+            agg.check_new_experiment(event, self._programme(programme_key))  # type: ignore[arg-type]
+        stream_id = ev.stream_id(kind, event.stream_key)
+        version = stream.version + 1 if stream else 1
+        recorded_at = self._clock.now()
+        previous = stream.chain if stream else GENESIS
+        chain, stored = sealed_state(previous, stream_id, version, event, recorded_at)
+        recorded = Recorded(stream_id, version, recorded_at, event, chain, stored)
+        if stream is None:
+            stream = agg.new_stream(recorded)
+            self._streams[stream_id] = stream
+        stream.apply(recorded)
+        self.touched.add(stream_id)
+        return recorded
+
+    def _programme(self, key: str) -> agg.Programme | None:
+        programme = self._load("programme", key)
+        assert programme is None or isinstance(programme, agg.Programme)
+        return programme
+
+    def _load(self, kind: ev.StreamKind, key: str) -> agg.Programme | agg.Experiment | None:
+        stream_id = ev.stream_id(kind, key)
+        if stream_id not in self._streams:
+            self._streams[stream_id] = self._cache.model(stream_id)
+        return self._streams[stream_id]
+
+
+def copied_pages(source: EventLog, page_size: int) -> Iterator[list[Recorded]]:
+    """The source's events in log order, each carrying its exact stored JSON."""
+    position = 0
+    while page := source.read_notifications(position, page_size):
+        batch = []
+        for notification in page:
+            recorded: Recorded = source.mapper.to_domain_event(notification)  # type: ignore[assignment]
+            data = notification.state
+            plain = source.mapper.cipher.decrypt(data) if source.mapper.cipher else data
+            batch.append(replace(recorded, stored=plain))
+        yield batch
+        position = page[-1].id
+
+
+def take(items: Iterator[Recorded], count: int) -> list[Recorded]:
+    taken = []
+    for item in items:
+        taken.append(item)
+        if len(taken) >= count:
+            break
+    return taken
+
+
+def batches(
+    items: Iterable[Recorded], size: int, progress: ProgressCallback | None
+) -> Iterator[list[Recorded]]:
+    batch: list[Recorded] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            if progress:
+                progress(len(batch))
+            batch = []
+    if batch:
+        yield batch
+        if progress:
+            progress(len(batch))
+
+
+def tap(items: Iterator[Recorded], see: Callable[[Recorded], None]) -> Iterator[Recorded]:
+    for item in items:
+        see(item)
+        yield item
