@@ -22,6 +22,11 @@ COMMANDS = [
     "timeline",
     "project",
     "export",
+    "audit",
+    "why",
+    "copy",
+    "report",
+    "keygen",
 ]
 
 
