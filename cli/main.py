@@ -41,6 +41,11 @@ class LearningLoopGroup(click.Group):
             raise click.ClickException(str(error)) from None
 
 
+def _read_key(path: str | None) -> str | None:
+    """An AES key file's text (checked when the store is opened)."""
+    return Path(path).read_text(encoding="utf-8").strip() if path else None
+
+
 def _parse_date(value: str | None) -> date | None:
     if value is None:
         return None
@@ -122,7 +127,7 @@ def main(
 
     Example: learningloop --store ./eval import events.jsonl
     """
-    key = Path(cipher_key_file).read_text(encoding="utf-8").strip() if cipher_key_file else None
+    key = _read_key(cipher_key_file)
     ctx.obj = {"store": store, "by": by, "cipher_key": key, "projections": projections}
 
 
@@ -448,7 +453,7 @@ def copy_command(
     from learningloop.application import LearningLoop
 
     key = ctx.obj["cipher_key"]
-    target_key = Path(to_cipher_key_file).read_text().strip() if to_cipher_key_file else key
+    target_key = _read_key(to_cipher_key_file) or key
     with (
         LearningLoop(source, cipher_key=key) as origin,
         LearningLoop(target, cipher_key=target_key) as destination,
