@@ -306,7 +306,7 @@ def indicators_command(
 ) -> None:
     """Function coverage, cadence against commitments, reviews, milestones, learning loops.
 
-    JSON gives one object with a list of rows per indicator.
+    CSV and JSON give one list of rows, each naming its `indicator` (the projection table).
 
     Example: learningloop indicators --as-of 2014-12-31 --format json
     """

@@ -12,7 +12,7 @@ from learningloop.domain.provenance import Provenance
 from learningloop.domain.replay import ExperimentView
 from learningloop.projector import QueryResult
 
-from .output import dumps, emit, message, print_table
+from .output import dumps, emit, json_value, message, print_table
 
 TIMELINE_COLUMNS = ["cycle", "occurred_on", "version", "type", "summary", "recorded_at"]
 HEADER_FIELDS = [
@@ -86,14 +86,19 @@ def emit_replay(view: ExperimentView, output_format: str) -> None:
 
 
 def emit_indicators(tables: dict[str, QueryResult], output_format: str) -> None:
-    """The coverage matrix first, then each indicator table."""
-    if output_format == "json":
-        click.echo(dumps({name: table.records() for name, table in tables.items()}))
-        return
-    if output_format == "csv":
-        for name, table in tables.items():
-            click.echo(f"# {name}")
-            emit(table.records(), table.columns, "csv")
+    """Tables: the coverage matrix, then each indicator. CSV and JSON: one list of rows, each
+    naming its `indicator` (the projection it comes from) before that table's columns."""
+    if output_format != "table":
+        rows = [{"indicator": name, **row} for name, table in tables.items()
+                for row in table.records()]  # fmt: skip
+        if output_format == "json":  # each object keeps its own table's columns
+            click.echo(dumps([{key: json_value(value) for key, value in row.items()}
+                              for row in rows]))  # fmt: skip
+            return
+        columns = ["indicator"]
+        for table in tables.values():
+            columns += [column for column in table.columns if column not in columns]
+        emit(rows, columns, "csv")
         return
     matrix, functions = coverage_matrix(tables["function_coverage"].records())
     print_table(matrix, ["experiment", *functions, "covered"], title="Function coverage")

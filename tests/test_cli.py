@@ -250,12 +250,17 @@ def test_sql_refuses_writes_with_exit_2(runner: CliRunner, imported: Path) -> No
 def test_indicators_json_has_every_indicator(runner: CliRunner, imported: Path) -> None:
     result = run(runner, imported, "indicators", "--format", "json")
     assert result.exit_code == 0, result.output
-    document = json.loads(result.stdout)
-    assert set(document) == {"experiment_coverage", "function_coverage", "commitment_cadence",
-                             "review_completion", "milestones", "learning_loops"}  # fmt: skip
-    assert document["experiment_coverage"] == [
-        {"experiment": "exp", "functions_covered": 0, "functions_total": 5, "coverage_ratio": 0.0}
-    ]
+    rows = json.loads(result.stdout)
+    assert isinstance(rows, list)
+    assert {row["indicator"] for row in rows} == {"experiment_coverage", "function_coverage",
+                                                  "learning_loops"}  # fmt: skip
+    assert [row for row in rows if row["indicator"] == "experiment_coverage"] == [
+        {"indicator": "experiment_coverage", "experiment": "exp", "functions_covered": 0,
+         "functions_total": 5, "coverage_ratio": 0.0}
+    ]  # fmt: skip
+    csv_lines = run(runner, imported, "indicators", "--format", "csv").stdout.splitlines()
+    assert csv_lines[0].startswith("indicator,experiment,functions_covered")
+    assert len(csv_lines) == 1 + len(rows)
     table = run(runner, imported, "indicators")
     assert "Function coverage" in table.stdout and "0/5" in table.stdout
 
