@@ -51,7 +51,7 @@ def text_value(value: Any, *, for_csv: bool = False) -> str:
         return "true" if value else "false"
     if isinstance(value, list | tuple | dict):
         if for_csv or isinstance(value, dict):
-            return json.dumps(json_value(value), ensure_ascii=False)
+            return json.dumps(json_value(value), ensure_ascii=False, separators=(",", ":"))
         return ", ".join(text_value(item) for item in value)
     return str(json_value(value))
 

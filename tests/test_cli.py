@@ -319,3 +319,12 @@ def test_a_store_that_does_not_exist_is_reported_for_reading_commands(
         assert_clean_failure(result, 2)
         assert "no store at" in result.stderr
     assert not store_dir.exists()
+
+
+def test_json_columns_come_out_as_json_objects(runner: CliRunner, imported: Path) -> None:
+    query = "select payload from events where type = 'PartnerJoined' order by position"
+    rows = json.loads(run(runner, imported, "sql", query, "--format", "json").stdout)
+    assert rows[0]["payload"]["partner"] == "acme"
+    assert rows[0]["payload"]["kind"] == "company"
+    csv_text = run(runner, imported, "sql", query, "--format", "csv").stdout
+    assert '""partner"":""acme""' in csv_text

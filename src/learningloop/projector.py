@@ -22,6 +22,7 @@ from threading import Event, Thread
 from typing import Any
 
 import duckdb
+import orjson
 import pyarrow as pa
 
 from learningloop.errors import BadInputError, StoreError
@@ -271,10 +272,14 @@ class Projector:
             _set_moment(con, as_of, known_at)
             try:
                 cursor = con.execute(sql, list(parameters))
-                columns = [column[0] for column in cursor.description or []]
-                return QueryResult(columns, cursor.fetchall())
+                description = cursor.description or []
+                rows = cursor.fetchall()
             except duckdb.Error as error:
                 raise BadInputError(f"SQL error: {_first_line(error)}") from None
+            json_columns = [i for i, column in enumerate(description) if str(column[1]) == "JSON"]
+            if json_columns:  # JSON values as Python objects, not as text
+                rows = [_parsed(row, json_columns) for row in rows]
+            return QueryResult([column[0] for column in description], rows)
 
     def export_parquet(
         self, tables: Sequence[str], directory: Path, as_of: date, known_at: datetime
@@ -383,6 +388,14 @@ def _prefetched(pages: Iterator[pa.Table]) -> Iterator[pa.Table]:
         stop.set()
         while not queue.empty():  # unblock a producer waiting to put
             queue.get_nowait()
+
+
+def _parsed(row: tuple[Any, ...], json_columns: list[int]) -> tuple[Any, ...]:
+    values = list(row)
+    for index in json_columns:
+        if isinstance(values[index], str):
+            values[index] = orjson.loads(values[index])
+    return tuple(values)
 
 
 def _lock_down(con: duckdb.DuckDBPyConnection) -> None:
