@@ -96,9 +96,20 @@ def visible_after_record(loop: LearningLoop) -> float:
     """One event recorded, then visible to `sql` in the same process (catch-up included)."""
 
     def record_then_query() -> None:
-        loop.record({"type": "MeetingHeld", "experiment": "exp-00000", "kind": "local",
-                     "occurred_on": "2013-06-01", "attendees": 3})  # fmt: skip
-        loop.sql("select count(*) from log_events where type = 'MeetingHeld'")
+        recorded = loop.record(
+            {
+                "type": "MeetingHeld",
+                "experiment": "exp-00000",
+                "kind": "local",
+                "occurred_on": "2013-06-01",
+                "attendees": 3,
+            }
+        )
+        found = loop.sql(
+            "select version from log_events where stream = ? and version = ?",
+            parameters=[recorded.stream, recorded.version],
+        )
+        assert found.rows, "the recorded event is not visible"
 
     record_then_query()
     return median_time(record_then_query, 15)

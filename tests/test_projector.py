@@ -241,3 +241,17 @@ def test_a_changed_mapping_rebuilds_log_events(
     rebuilt = seeded.project()
     assert rebuilt == len(base_events())
     assert seeded.sql("select count(*) from log_events").rows == [(4,)]
+
+
+@settings(PROPERTY, max_examples=10)
+@given(raws=programme_histories(max_events=30), data=st.data())
+def test_indicators_computed_together_equal_each_table_alone(
+    tmp_path_factory: pytest.TempPathFactory, raws: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    with LearningLoop(tmp_path_factory.mktemp("ind") / "s", recorded_by="p") as loop:
+        loop.import_events(raws)
+        as_of = data.draw(st.dates(date(2010, 6, 1), date(2018, 1, 1)))
+        together = loop.indicators(as_of, FAR)
+        for name, result in together.items():
+            alone = loop.table(name, as_of, FAR)
+            assert (result.columns, result.rows) == (alone.columns, alone.rows), name

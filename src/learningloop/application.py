@@ -222,7 +222,10 @@ class LearningLoop:
         self, as_of: date | None = None, known_at: datetime | None = None
     ) -> dict[str, QueryResult]:
         """Coverage, cadence, reviews, milestones and learning loops at (D, T)."""
-        return {name: self.table(name, as_of, known_at) for name in INDICATOR_TABLES}
+        queries = {name: f"select * from {name} order by {TABLE_ORDER[name]}"
+                   for name in INDICATOR_TABLES}  # fmt: skip
+        moment = _utc(known_at) if known_at else None
+        return self._projector().query_many(queries, as_of, moment)
 
     def export(
         self,

@@ -281,6 +281,28 @@ class Projector:
                 rows = [_parsed(row, json_columns) for row in rows]
             return QueryResult([column[0] for column in description], rows)
 
+    def query_many(
+        self, queries: dict[str, str], as_of: date | None, known_at: datetime | None
+    ) -> dict[str, QueryResult]:
+        """Several read-only queries at one (D, T) on one caught-up connection. The events that
+        count are computed once, into temporary tables that shadow the views of the same name
+        (without `payload`, which no indicator reads)."""
+        for sql in queries.values():
+            _refuse_writes(sql)
+        with self._current() as con:
+            _lock_down(con)
+            _set_moment(con, as_of, known_at)
+            for view in ("counted_events", "known_events"):  # before known_events is shadowed
+                con.execute(
+                    f"create temp table {view} as select * exclude (payload) from main.{view}"
+                )
+            results = {}
+            for name, sql in queries.items():
+                cursor = con.execute(sql)
+                columns = [column[0] for column in cursor.description or []]
+                results[name] = QueryResult(columns, cursor.fetchall())
+            return results
+
     def export_parquet(
         self, tables: Sequence[str], directory: Path, as_of: date, known_at: datetime
     ) -> dict[str, Any]:
