@@ -169,11 +169,9 @@ class LearningLoop:
         log = self._store.log(create=False)
         if log is None:
             return []
-        return [
-            str(n.originator_id).partition(":")[2]
-            for n in _all_notifications(log)
-            if n.topic == ev.ExperimentProposed.TOPIC
-        ]
+        # Only proposals are read: the topic filter runs in the database, not in Python.
+        proposals = log.notification_pages(size=10_000, topics=[ev.ExperimentProposed.TOPIC])
+        return [str(n.originator_id).partition(":")[2] for page in proposals for n in page]
 
     def list_views(
         self, as_of: date | None = None, known_at: datetime | None = None
@@ -210,7 +208,8 @@ class LearningLoop:
         self, experiment: str, as_of: date | None = None, known_at: datetime | None = None
     ) -> QueryResult:
         """An experiment's learning timeline at (D, T), cycle by cycle."""
-        if experiment not in self.list_experiments():
+        log = self._store.log(create=False)
+        if log is None or not log.has_stream(ev.stream_id("experiment", experiment)):
             raise NotFoundError(f"no experiment {experiment!r} in store {self.location.describe()}")
         query = (
             "select cycle, occurred_on, version, type, summary, recorded_at from timeline "
@@ -390,16 +389,6 @@ class LearningLoop:
             return 0
         pages = batches(chain(buffered, recorded), BATCH_SIZE, progress)
         return self._store.writable_log().append(pages)
-
-
-def _all_notifications(log: EventLog) -> Iterator[Any]:
-    position = 0
-    while True:
-        page = log.read_notifications(position, 10_000)
-        if not page:
-            return
-        yield from page
-        position = page[-1].id
 
 
 def _utc(moment: datetime) -> datetime:

@@ -115,10 +115,8 @@ def check_log(log: EventLog, verify: str | None = None) -> AuditReport:
 
 
 def _notifications(log: EventLog) -> Iterator[Any]:
-    position = 0
-    while page := log.read_notifications(position, PAGE):
+    for page in log.notification_pages(size=PAGE):
         yield from page
-        position = page[-1].id
 
 
 def _check_event(log: EventLog, walk: _Walk, notification: Any) -> list[Finding]:
@@ -155,10 +153,7 @@ def _raw_state(
     log: EventLog, notification: Any, findings: list[Finding], where: dict[str, Any]
 ) -> dict[str, Any] | None:
     try:
-        data = notification.state
-        if log.mapper.cipher:
-            data = log.mapper.cipher.decrypt(data)
-        state = orjson.loads(data)
+        state = orjson.loads(log.plaintext(notification))
         if not isinstance(state, dict):
             raise ValueError("not a JSON object")
         return state

@@ -167,17 +167,15 @@ class Projector:
 
     def _decrypted_pages(self, after: int) -> Iterator[list[tuple[int, str, int, bytes]]]:
         assert self.log is not None
-        while page := self.log.read_notifications(after, PAGE_SIZE):
+        for page in self.log.notification_pages(after, PAGE_SIZE):
             yield [(n.id, str(n.originator_id), n.originator_version, self._text_of(n).encode())
                    for n in page]  # fmt: skip
-            after = page[-1].id
 
     def _text_of(self, notification: Any) -> str:
         """The stored JSON of one event as text, decrypted when the store is encrypted."""
+        assert self.log is not None
         try:
-            data = notification.state
-            cipher = self.log.mapper.cipher if self.log is not None else None
-            return str((cipher.decrypt(data) if cipher else data).decode())
+            return self.log.plaintext(notification).decode()
         except Exception as error:  # corrupt bytes: the audit names them, projecting stops
             raise ProjectionError(
                 f"the event at position {notification.id} cannot be read ({error}); "
@@ -266,23 +264,14 @@ class Projector:
         known_at: datetime | None = None,
     ) -> QueryResult:
         """Catch up, then run one read-only statement at (D, T) on the same connection."""
-        _refuse_writes(sql)
-        with self._current() as con:
-            _lock_down(con)
-            _set_moment(con, as_of, known_at)
-            try:
-                cursor = con.execute(sql, list(parameters))
-                description = cursor.description or []
-                rows = cursor.fetchall()
-            except duckdb.Error as error:
-                raise BadInputError(f"SQL error: {_first_line(error)}") from None
-            json_columns = [i for i, column in enumerate(description) if str(column[1]) == "JSON"]
-            if json_columns:  # JSON values as Python objects, not as text
-                rows = [_parsed(row, json_columns) for row in rows]
-            return QueryResult([column[0] for column in description], rows)
+        return self.query_many({"query": sql}, as_of, known_at, parameters)["query"]
 
     def query_many(
-        self, queries: dict[str, str], as_of: date | None, known_at: datetime | None
+        self,
+        queries: dict[str, str],
+        as_of: date | None,
+        known_at: datetime | None,
+        parameters: Sequence[Any] = (),
     ) -> dict[str, QueryResult]:
         """Several read-only queries at one (D, T) on one caught-up connection.
 
@@ -293,12 +282,7 @@ class Projector:
         with self._current() as con:
             _lock_down(con)
             _set_moment(con, as_of, known_at)
-            results = {}
-            for name, sql in queries.items():
-                cursor = con.execute(sql)
-                columns = [column[0] for column in cursor.description or []]
-                results[name] = QueryResult(columns, cursor.fetchall())
-            return results
+            return {name: _run(con, sql, parameters) for name, sql in queries.items()}
 
     def export_parquet(
         self, tables: Sequence[str], directory: Path, as_of: date, known_at: datetime
@@ -407,6 +391,20 @@ def _prefetched(pages: Iterator[pa.Table]) -> Iterator[pa.Table]:
         stop.set()
         while not queue.empty():  # unblock a producer waiting to put
             queue.get_nowait()
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[Any]) -> QueryResult:
+    """One statement's rows as plain values; JSON columns as Python objects, not as text."""
+    try:
+        cursor = con.execute(sql, list(parameters))
+        description = cursor.description or []
+        rows = cursor.fetchall()
+    except duckdb.Error as error:
+        raise BadInputError(f"SQL error: {_first_line(error)}") from None
+    json_columns = [i for i, column in enumerate(description) if str(column[1]) == "JSON"]
+    if json_columns:
+        rows = [_parsed(row, json_columns) for row in rows]
+    return QueryResult([column[0] for column in description], rows)
 
 
 def _parsed(row: tuple[Any, ...], json_columns: list[int]) -> tuple[Any, ...]:

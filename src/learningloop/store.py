@@ -268,11 +268,29 @@ class EventLog(Application[str]):
                 yield rows
                 after = rows[-1][0]
 
-    def read_notifications(self, after: int, limit: int) -> Sequence[Notification]:
+    def read_notifications(
+        self, after: int, limit: int, topics: Sequence[str] = ()
+    ) -> Sequence[Notification]:
         """Raw stored events after a log position, for projections (large pages)."""
         return self.recorder.select_notifications(
-            start=after, limit=limit, inclusive_of_start=False
+            start=after, limit=limit, topics=topics, inclusive_of_start=False
         )
+
+    def notification_pages(
+        self, after: int = 0, size: int = 10_000, topics: Sequence[str] = ()
+    ) -> Iterator[Sequence[Notification]]:
+        """Every raw stored event after a position, page by page, in log order."""
+        while page := self.read_notifications(after, size, topics):
+            yield page
+            after = page[-1].id
+
+    def plaintext(self, notification: Notification) -> bytes:
+        """A stored event's JSON bytes, decrypted when the store is encrypted."""
+        cipher = self.mapper.cipher
+        return cipher.decrypt(notification.state) if cipher else notification.state
+
+    def has_stream(self, stream_id: str) -> bool:
+        return bool(self.recorder.select_events(stream_id, limit=1))
 
     def head_position(self) -> int:
         """The position of the last stored event (0 for an empty log)."""

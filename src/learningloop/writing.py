@@ -114,16 +114,12 @@ class Admission:
 
 def copied_pages(source: EventLog, page_size: int) -> Iterator[list[Recorded]]:
     """The source's events in log order, each carrying its exact stored JSON."""
-    position = 0
-    while page := source.read_notifications(position, page_size):
+    for page in source.notification_pages(size=page_size):
         batch = []
         for notification in page:
             recorded: Recorded = source.mapper.to_domain_event(notification)  # type: ignore[assignment]
-            data = notification.state
-            plain = source.mapper.cipher.decrypt(data) if source.mapper.cipher else data
-            batch.append(replace(recorded, stored=plain))
+            batch.append(replace(recorded, stored=source.plaintext(notification)))
         yield batch
-        position = page[-1].id
 
 
 def take(items: Iterator[Recorded], count: int) -> list[Recorded]:
