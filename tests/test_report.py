@@ -5,13 +5,15 @@ from __future__ import annotations
 import io
 import os
 import shutil
-from datetime import date
+from dataclasses import fields
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from learningloop import LearningLoop
+from learningloop import report as renderer
 from learningloop.application import run_demo
 from learningloop.cli.main import main
 from tests.conftest import event
@@ -110,3 +112,25 @@ def test_the_report_loads_in_headless_chromium_offline(report: Path, tmp_path: P
     image = Image.open(io.BytesIO(screenshot)).convert("L")
     darkest, lightest = image.getextrema()
     assert lightest - darkest > 100, "the screenshot is blank"
+
+
+def test_report_data_carries_the_seal_digest_and_renders_without_a_store(
+    demo_store: Path,
+) -> None:
+    with LearningLoop(demo_store) as loop:
+        data = loop.report_data(as_of=date(2014, 12, 31))
+        assert data.head_digest == loop.audit_log_only().head_digest
+        last = loop.sql("select max(recorded_at) from log_events").rows[0][0]
+    assert data.known_at == last
+    assert set(renderer.QUERIES) <= {f.name for f in fields(renderer.ReportData)}
+    # The renderer is a pure function: the same data twice, the same bytes; the data unchanged.
+    before = repr(data)
+    assert renderer.render(data, "fr") == renderer.render(data, "fr")
+    assert repr(data) == before
+
+
+def test_an_empty_report_renders_every_section_heading() -> None:
+    empty = {name: [] for name in renderer.QUERIES}
+    data = renderer.ReportData(date(2014, 1, 1), datetime(2014, 1, 1, tzinfo=UTC), "0:x", **empty)
+    text = renderer.render(data, "en")
+    assert text.count("None yet.") == 3 and "Log head digest: 0:x" in text

@@ -40,6 +40,8 @@ from learningloop.errors import (
 )
 from learningloop.locations import StoreLocation
 from learningloop.projector import ProjectionError, Projector, QueryResult
+from learningloop.report import QUERIES as REPORT_QUERIES
+from learningloop.report import ReportData, render
 from learningloop.sources import RawEvent, check_sources, read_events
 from learningloop.store import Clock, EventLog, Store
 from learningloop.writing import Admission, StreamCache, batches, copied_pages, take, tap
@@ -72,6 +74,7 @@ BATCH_SIZE = 1000  # events a batch, also when copying a log
 BUFFERED_EVENTS = 50_000
 # A write that lost a race for a stream version is validated again and retried this often.
 WRITE_ATTEMPTS = 8
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # T of a report on an empty log
 
 ProgressCallback = Callable[[int], None]
 
@@ -289,15 +292,26 @@ class LearningLoop:
         lang: str = "en",
     ) -> Path:
         """Write the self-contained HTML report; the same log, D and T give the same bytes."""
-        from learningloop.report import build_report
-
         if lang not in ("en", "fr"):
             raise BadInputError(f"--lang: {lang!r} is not en or fr")
         target = Path(out)
-        document = build_report(self, as_of, _utc(known_at) if known_at else None, lang)
+        document = render(self.report_data(as_of, known_at), lang)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(document, encoding="utf-8")
         return target
+
+    def report_data(
+        self, as_of: date | None = None, known_at: datetime | None = None
+    ) -> ReportData:
+        """What the report shows at D (default today), as known at T (default: the last
+        recording, so the same log gives the same report): one query_many and the seal."""
+        log = self._store.readable_log()
+        seal = log.seal()  # before catching up: the projections hold at least this much
+        moment_t = _utc(known_at) if known_at else log.last_recorded_at() or EPOCH
+        moment_d = as_of or _today()
+        results = self._projector().query_many(REPORT_QUERIES, moment_d, moment_t)
+        tables = {name: result.records() for name, result in results.items()}
+        return ReportData(moment_d, moment_t, seal.head_digest, **tables)
 
     # --- moving a log ---------------------------------------------------------------------
 

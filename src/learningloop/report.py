@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
-from collections.abc import Sequence
-from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
 from learningloop import charts
 from learningloop.domain.events import DEFAULT_FUNCTIONS
 
-if TYPE_CHECKING:
-    from learningloop.application import LearningLoop
+Row = dict[str, Any]
 
 TEXT = {
     "en": {
@@ -117,27 +117,51 @@ footer { margin-top: 3rem; font-size: .75rem; color: #555; word-break: break-all
 """
 
 
-def build_report(
-    loop: LearningLoop, as_of: date | None, known_at: datetime | None, lang: str = "en"
-) -> str:
-    """The whole report as one HTML document."""
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report shows, gathered by `LearningLoop.report_data`: one `query_many`
+    at (D, T) plus the seal's digest. Each list field is the records of the query of the same
+    name in `QUERIES`."""
+
+    as_of: date
+    known_at: datetime
+    head_digest: str
+    partners: list[Row]
+    experiments: list[Row]
+    coverage: list[Row]
+    evidence: list[Row]
+    timeline: list[Row]
+    cadence: list[Row]
+    milestones: list[Row]
+    versions: list[Row]
+
+
+# One read-only query per ReportData list field, all run on one connection at (D, T).
+QUERIES = {
+    "partners": "select joined_on, left_on from partners order by partner",
+    "experiments": "select * from experiments order by experiment",
+    "coverage": "select * from function_coverage order by experiment, ordinal",
+    "evidence": "select experiment, payload ->> '$.function' as function, "
+    "payload ->> '$.evidence' as evidence, occurred_on from counted_events "
+    "where type = 'FunctionEvidenced' order by experiment, occurred_on, version",
+    "timeline": "select e.experiment, e.version, e.type, e.occurred_on, e.is_retracted, "
+    "t.cycle, t.summary from events e left join timeline t using (experiment, version) "
+    "where e.experiment is not null and e.type <> 'EventRetracted' "
+    "order by e.experiment, e.occurred_on, e.version",
+    "cadence": "select * from commitment_cadence order by experiment, commitment, period",
+    "milestones": "select * from milestones order by experiment, due_on, milestone",
+    "versions": "select projection, version from projection_versions order by 1",
+}
+
+
+def render(data: ReportData, lang: str = "en") -> str:
+    """The whole report as one HTML document: a pure function of the data and the language."""
     text = TEXT[lang]
-    as_of = as_of or datetime.now(UTC).date()
-    known_at = known_at or _last_recording(loop)
-
-    def rows(sql: str, *parameters: Any) -> list[dict[str, Any]]:
-        return loop.sql(sql, as_of, known_at, parameters=parameters).records()
-
     body = [
         f"<h1>{_e(text['title'])}</h1>",
-        f"<p>{_e(text['as_of'])} {as_of.isoformat()}, {_e(text['known_at'])} "
-        f"{known_at.isoformat()}</p>",
-        _overview(rows, text),
-        _coverage(rows, text, lang),
-        _timelines(rows, text),
-        _cadence(rows, text),
-        _milestones(rows, text, as_of),
-        _footer(loop, text, as_of, known_at),
+        f"<p>{_e(text['as_of'])} {data.as_of.isoformat()}, {_e(text['known_at'])} "
+        f"{data.known_at.isoformat()}</p>",
+        *(section(data, lang) for section in SECTIONS),
     ]
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
@@ -147,19 +171,12 @@ def build_report(
     )
 
 
-def _last_recording(loop: LearningLoop) -> datetime:
-    found = loop.sql("select max(recorded_at) from log_events").rows
-    moment = found[0][0] if found and found[0][0] else datetime(1970, 1, 1, tzinfo=UTC)
-    assert isinstance(moment, datetime)
-    return moment
-
-
-def _overview(rows: Any, text: dict[str, str]) -> str:
-    partners = rows("select joined_on, left_on from partners order by partner")
+def _overview(data: ReportData, lang: str) -> str:
+    text, partners = TEXT[lang], data.partners
     joins = [p["joined_on"] for p in partners]
     leaves = [p["left_on"] for p in partners if p["left_on"]]
     chart = charts.partners_over_time(joins, leaves, text["active"]) if joins else ""
-    experiments = rows("select * from experiments order by experiment")
+    experiments = data.experiments
     columns = ("experiment", "status", "scale", "territory", "carriers")
     table = _table(
         [text[c] for c in columns],
@@ -172,13 +189,8 @@ def _overview(rows: Any, text: dict[str, str]) -> str:
     )
 
 
-def _coverage(rows: Any, text: dict[str, str], lang: str) -> str:
-    coverage = rows("select * from function_coverage order by experiment, ordinal")
-    evidence = rows(
-        "select experiment, payload ->> '$.function' as function, payload ->> '$.evidence' "
-        "as evidence, occurred_on from counted_events where type = 'FunctionEvidenced' "
-        "order by experiment, occurred_on, version"
-    )
+def _coverage(data: ReportData, lang: str) -> str:
+    text, coverage, evidence = TEXT[lang], data.coverage, data.evidence
     if not coverage:
         return f"<section><h2>{_e(text['coverage'])}</h2><p>{_e(text['none'])}</p></section>"
     experiments = sorted({c["experiment"] for c in coverage})
@@ -209,15 +221,10 @@ def _coverage(rows: Any, text: dict[str, str], lang: str) -> str:
     return f"<section><h2>{_e(text['coverage'])}</h2><figure>{chart}</figure>{table}</section>"
 
 
-def _timelines(rows: Any, text: dict[str, str]) -> str:
-    events = rows(
-        "select e.experiment, e.version, e.type, e.occurred_on, e.is_retracted, t.cycle, "
-        "t.summary from events e left join timeline t using (experiment, version) "
-        "where e.experiment is not null and e.type <> 'EventRetracted' "
-        "order by e.experiment, e.occurred_on, e.version"
-    )
-    by_experiment: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for event in events:
+def _timelines(data: ReportData, lang: str) -> str:
+    text = TEXT[lang]
+    by_experiment: dict[str, list[Row]] = defaultdict(list)
+    for event in data.timeline:
         by_experiment[event["experiment"]].append(event)
     sections = [f"<section><h2>{_e(text['timelines'])}</h2>"]
     labels = [text[c] for c in CATEGORIES]
@@ -236,7 +243,7 @@ def _timelines(rows: Any, text: dict[str, str]) -> str:
     return "".join(sections)
 
 
-def _cycle_lists(items: Sequence[dict[str, Any]], text: dict[str, str]) -> str:
+def _cycle_lists(items: Sequence[Row], text: dict[str, str]) -> str:
     cycles: dict[int, list[str]] = defaultdict(list)
     last_cycle = 1
     for item in items:
@@ -253,8 +260,8 @@ def _cycle_lists(items: Sequence[dict[str, Any]], text: dict[str, str]) -> str:
     )
 
 
-def _cadence(rows: Any, text: dict[str, str]) -> str:
-    periods = rows("select * from commitment_cadence order by experiment, commitment, period")
+def _cadence(data: ReportData, lang: str) -> str:
+    text, periods = TEXT[lang], data.cadence
     if not periods:
         return f"<section><h2>{_e(text['cadence'])}</h2><p>{_e(text['none'])}</p></section>"
     chart = charts.cadence_bands(periods, text["meetings"])
@@ -267,13 +274,13 @@ def _cadence(rows: Any, text: dict[str, str]) -> str:
     return f"<section><h2>{_e(text['cadence'])}</h2><figure>{chart}</figure>{table}</section>"
 
 
-def _milestones(rows: Any, text: dict[str, str], as_of: date) -> str:
-    milestones = rows("select * from milestones order by experiment, due_on, milestone")
-    if not milestones:
+def _milestones(data: ReportData, lang: str) -> str:
+    text = TEXT[lang]
+    if not data.milestones:
         return f"<section><h2>{_e(text['milestones'])}</h2><p>{_e(text['none'])}</p></section>"
-    for milestone in milestones:
-        milestone["label"] = f"{milestone['experiment']}: {milestone['title']}"
-    chart = charts.milestone_lines(milestones, as_of)
+    # Labelled copies: the renderer never changes the data it was given.
+    milestones = [m | {"label": f"{m['experiment']}: {m['title']}"} for m in data.milestones]
+    chart = charts.milestone_lines(milestones, data.as_of)
     lines = []
     for m in milestones:
         css = ' class="overdue"' if m["status"] == "overdue" else ""
@@ -290,14 +297,25 @@ def _milestones(rows: Any, text: dict[str, str], as_of: date) -> str:
     )
 
 
-def _footer(loop: LearningLoop, text: dict[str, str], as_of: date, known_at: datetime) -> str:
-    digest = loop.audit_log_only().head_digest
-    versions = loop.sql("select projection, version from projection_versions order by 1").rows
-    listed = ", ".join(f"{name} {version}" for name, version in versions)
+def _footer(data: ReportData, lang: str) -> str:
+    text = TEXT[lang]
+    listed = ", ".join(f"{v['projection']} {v['version']}" for v in data.versions)
     return (
-        f"<footer><p>{_e(text['digest'])}: {digest}</p><p>{_e(text['versions'])}: {listed}</p>"
-        f"<p>D = {as_of.isoformat()}, T = {known_at.isoformat()}</p></footer>"
+        f"<footer><p>{_e(text['digest'])}: {data.head_digest}</p>"
+        f"<p>{_e(text['versions'])}: {listed}</p>"
+        f"<p>D = {data.as_of.isoformat()}, T = {data.known_at.isoformat()}</p></footer>"
     )
+
+
+# The report's sections in page order; each renders its part of the data in one language.
+SECTIONS: tuple[Callable[[ReportData, str], str], ...] = (
+    _overview,
+    _coverage,
+    _timelines,
+    _cadence,
+    _milestones,
+    _footer,
+)
 
 
 def _table(header: Sequence[str], body: Sequence[Sequence[Any]]) -> str:

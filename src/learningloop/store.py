@@ -289,6 +289,13 @@ class EventLog(Application[str]):
         cipher = self.mapper.cipher
         return cipher.decrypt(notification.state) if cipher else notification.state
 
+    def last_recorded_at(self) -> datetime | None:
+        """When the last event was recorded (None for an empty log): the head event alone."""
+        head = self.recorder.select_notifications(start=self.head_position(), limit=1)
+        if not head:
+            return None
+        return datetime.fromisoformat(orjson.loads(self.plaintext(head[0]))["recorded_at"])
+
     def has_stream(self, stream_id: str) -> bool:
         return bool(self.recorder.select_events(stream_id, limit=1))
 
@@ -347,6 +354,11 @@ class Seal:
             )
             events += 1
         return Seal(position, events, digest)
+
+    @property
+    def head_digest(self) -> str:
+        """POSITION:HASH, as `audit --digest` prints and `--verify` takes."""
+        return f"{self.position}:{self.digest}"
 
 
 class Store:
