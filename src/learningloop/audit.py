@@ -14,6 +14,7 @@ import orjson
 
 from learningloop.domain import aggregates as agg
 from learningloop.domain import events as ev
+from learningloop.domain import rules
 from learningloop.domain.chain import GENESIS, chain_hash, digest_step
 from learningloop.domain.recorded import Recorded
 from learningloop.errors import BadInputError, InvalidEventError, LearningLoopError
@@ -84,12 +85,33 @@ class AuditReport:
 
 
 @dataclass
+class RuleWalk:
+    """The write models rebuilt along the log, so each event is judged by the writers' own
+    rules (`domain.rules.check`) against the events before it."""
+
+    streams: dict[str, rules.WriteModel] = field(default_factory=dict)
+
+    def findings(self, recorded: Recorded, where: dict[str, Any]) -> list[Finding]:
+        stream = self.streams.get(recorded.stream)
+        try:
+            rules.check(recorded.event, stream, self.programme)
+        except InvalidEventError as error:
+            return [Finding("rules", "error", f"breaks a rule: {error}", **where)]
+        self.streams[recorded.stream] = rules.applied(stream, recorded)
+        return []
+
+    def programme(self, key: str) -> agg.Programme | None:
+        found = self.streams.get(ev.stream_id("programme", key))
+        return found if isinstance(found, agg.Programme) else None
+
+
+@dataclass
 class _Walk:
     """State carried along the log while checking it, one event at a time."""
 
     chains: dict[str, str] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
-    streams: dict[str, agg.Programme | agg.Experiment] = field(default_factory=dict)
+    rules: RuleWalk = field(default_factory=RuleWalk)
     digest: str = GENESIS
     digests: dict[int, str] = field(default_factory=dict)
     position: int = 0
@@ -145,7 +167,7 @@ def _check_event(log: EventLog, walk: _Walk, notification: Any) -> list[Finding]
     walk.chains[stream] = stored_chain
     recorded = _decoded(log, notification, findings, where)
     if recorded is not None:
-        findings.extend(_check_rules(walk, recorded, where))
+        findings.extend(walk.rules.findings(recorded, where))
     return findings
 
 
@@ -174,36 +196,6 @@ def _decoded(
     if notification.topic != recorded.event.TOPIC:
         findings.append(Finding("decode", "error", "topic does not match the event type", **where))
     return recorded
-
-
-def _check_rules(walk: _Walk, recorded: Recorded, where: dict[str, Any]) -> list[Finding]:
-    """Re-apply the contract's rules in log order, as the writers did."""
-    event, stream = recorded.event, walk.streams.get(recorded.stream)
-    try:
-        if isinstance(stream, agg.Programme):
-            stream.check(event)
-        elif isinstance(stream, agg.Experiment):
-            programme = walk.streams.get(ev.stream_id("programme", stream.programme))
-            if isinstance(programme, agg.Programme):
-                stream.check(event, programme)
-        elif isinstance(event, ev.ExperimentProposed):
-            programme = walk.streams.get(ev.stream_id("programme", event.programme))
-            agg.check_new_experiment(
-                event, programme if isinstance(programme, agg.Programme) else None
-            )
-        elif isinstance(event, ev.ProgrammeEvent):
-            agg.check_new_programme(event)
-        else:
-            raise InvalidEventError(
-                None, f"{recorded.stream} does not start with its opening event"
-            )
-    except InvalidEventError as error:
-        return [Finding("rules", "error", f"breaks a rule: {error}", **where)]
-    if stream is None:
-        stream = agg.new_stream(recorded)
-        walk.streams[recorded.stream] = stream
-    stream.apply(recorded)
-    return []
 
 
 def _check_seal(log: EventLog, walk: _Walk) -> list[Finding]:
@@ -272,6 +264,7 @@ __all__ = [
     "AuditReport",
     "Finding",
     "LearningLoopError",
+    "RuleWalk",
     "check_log",
     "projection_findings",
     "quality_findings",

@@ -8,6 +8,7 @@ from typing import Any
 
 from learningloop.domain import aggregates as agg
 from learningloop.domain import events as ev
+from learningloop.domain import rules
 from learningloop.domain.chain import GENESIS, sealed_state
 from learningloop.domain.parsing import parse_event
 from learningloop.domain.recorded import Recorded
@@ -76,27 +77,14 @@ class Admission:
     def _admit(self, event: ev.Event) -> Recorded:
         kind = ev.stream_kind_of(event)
         stream = self._load(kind, event.stream_key)
-        if isinstance(stream, agg.Programme):
-            stream.check(event)
-        elif isinstance(stream, agg.Experiment):
-            programme = self._programme(stream.programme)
-            assert programme is not None, "an experiment's programme is never removed"
-            stream.check(event, programme)
-        elif kind == "programme":
-            agg.check_new_programme(event)  # type: ignore[arg-type]
-        else:
-            programme_key = getattr(event, "programme", None) or ""
-            agg.check_new_experiment(event, self._programme(programme_key))  # type: ignore[arg-type]
+        rules.check(event, stream, self._programme)
         stream_id = ev.stream_id(kind, event.stream_key)
         version = stream.version + 1 if stream else 1
         recorded_at = self._clock.now()
         previous = stream.chain if stream else GENESIS
         chain, stored = sealed_state(previous, stream_id, version, event, recorded_at)
         recorded = Recorded(stream_id, version, recorded_at, event, chain, stored)
-        if stream is None:
-            stream = agg.new_stream(recorded)
-            self._streams[stream_id] = stream
-        stream.apply(recorded)
+        self._streams[stream_id] = rules.applied(stream, recorded)
         self.touched.add(stream_id)
         return recorded
 

@@ -2,7 +2,7 @@
 
 Each model validates one event on its own (types, enums, ranges, dates). Rules that need
 the history of a stream (has the programme been opened? has the partner joined?) live in
-`rules.py`.
+the write models of `aggregates.py`, called through `rules.check`.
 """
 
 from __future__ import annotations
