@@ -95,3 +95,34 @@ def test_writers_and_a_projector_at_once_lose_and_skip_nothing(
     missing = sorted(set(stored) - set(projected))
     assert projected == stored, f"the projector skipped or doubled an event: {missing}"
     assert len(stored) == count
+
+
+RECORDER = """
+import sys
+from learningloop.cli.main import main
+store, projections, note = sys.argv[1], sys.argv[2], sys.argv[3]
+main(["--store", store, "--projections", projections, "record", "MeetingHeld",
+      "--experiment", "exp", "--kind", "local", "--occurred-on", "2013-02-01",
+      "--notes", note])
+"""
+
+
+def test_parallel_record_prints_the_version_it_stored(
+    backend: tuple[str, Path],
+) -> None:
+    """Processes racing for one stream: each printed version holds that process's own event
+    (the version of an attempt that lost the race belongs to someone else's event)."""
+    store, projections = backend
+    with LearningLoop(store, projections=projections) as loop:
+        loop.import_events(base_events())
+    notes = [f"racer-{n}" for n in range(8)]
+    racers = [spawn(RECORDER, store, str(projections), note) for note in notes]
+    printed = {
+        note: racer.communicate(timeout=240)[1] for note, racer in zip(notes, racers, strict=True)
+    }
+    assert all(racer.returncode == 0 for racer in racers), printed
+    with LearningLoop(store, projections=projections) as loop:
+        stored = {r.version: r.event for r in loop._store.stream("experiment:exp")}
+    for note, stderr in printed.items():
+        version = int(stderr.split(" as version ")[1].split()[0])
+        assert getattr(stored[version], "notes", None) == note, (note, stderr)

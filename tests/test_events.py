@@ -199,3 +199,76 @@ def test_command_line_list_fields_take_repeated_options() -> None:
 def test_command_line_int_field_with_text_is_an_error() -> None:
     with pytest.raises(InvalidEventError, match="attendees"):
         fields_from_text("MeetingHeld", [("attendees", "many")])
+
+
+# --- CONTRACT 6.10: values that would not survive every projection exactly ----------------
+
+INT_LIMIT = 2_147_483_647
+
+
+@pytest.mark.parametrize(
+    ("event_type", "field", "bad"),
+    [
+        ("MeetingHeld", "attendees", INT_LIMIT + 1),
+        ("MeetingHeld", "attendees", 2**64),
+        ("ReviewSessionHeld", "session", 2**31),
+        ("ReviewSessionHeld", "sessions_planned", 2**31),
+        ("CommitmentMade", "meetings_per_year_max", 2**31),
+        ("CommitmentMade", "stakeholders", 2**31),
+        ("CommitmentMade", "months", 1_201),
+        ("CommitmentMade", "months", 2**31),
+        ("CommitmentMade", "starts_on", "9999-12-31"),
+        ("CommitmentMade", "starts_on", "1899-12-31"),
+        ("GatheringHeld", "participants", 2**31),
+        ("EventRetracted", "retracts", 2**31),
+        ("MilestonePlanned", "due_on", "2200-01-01"),
+        ("MilestonePlanned", "due_on", date(2200, 1, 1)),
+        ("MeetingHeld", "occurred_on", "0001-01-01"),
+        ("MeetingHeld", "experiment", "x\n"),
+        ("MeetingHeld", "experiment", "x\n\n"),
+        ("FunctionEvidenced", "function", "training\n"),
+        ("MilestonePlanned", "title", ""),
+        ("LearningRecorded", "observation", ""),
+        ("EventRetracted", "reason", ""),
+        ("MeetingHeld", "notes", "nul\x00byte"),
+    ],
+)
+def test_values_beyond_the_contract_limits_are_errors_naming_the_field(
+    event_type: str, field: str, bad: object
+) -> None:
+    error = problem(raw(event_type, **{field: bad}))
+    assert error.field is not None and error.field.split(".")[0] == field
+
+
+@pytest.mark.parametrize(
+    ("event_type", "field", "edge"),
+    [
+        ("MeetingHeld", "attendees", INT_LIMIT),
+        ("CommitmentMade", "months", 1_200),
+        ("CommitmentMade", "starts_on", "2199-12-31"),
+        ("MilestonePlanned", "due_on", "1900-01-01"),
+        ("MeetingHeld", "notes", ""),
+    ],
+)
+def test_values_at_the_contract_limits_are_accepted(
+    event_type: str, field: str, edge: object
+) -> None:
+    assert parse_event(raw(event_type, **{field: edge}))
+
+
+def test_an_offending_value_is_quoted_at_most_80_characters() -> None:
+    error = problem(raw("MeetingHeld", experiment="x" * 10_000_000))
+    assert len(str(error)) < 200
+    error = problem(raw("MeetingHeld", **{"k" * 1_000_000: 1}))
+    assert len(str(error)) < 200
+
+
+@pytest.mark.parametrize("text", ["1_000", "+5", "-5", " 7", "7 ", "٣", "１２", "0x10", "1e3", ""])
+def test_command_line_integers_are_ascii_digits_only(text: str) -> None:
+    with pytest.raises(InvalidEventError, match="attendees"):
+        fields_from_text("MeetingHeld", [("attendees", text)])
+
+
+@pytest.mark.parametrize("notes", ["[draft] went well", "{not json", "[1, 2]", '{"a": 1}'])
+def test_command_line_text_that_looks_like_json_stays_text(notes: str) -> None:
+    assert fields_from_text("MeetingHeld", [("notes", notes)])["notes"] == notes

@@ -39,7 +39,7 @@ def test_a_json_array_streams_items_across_chunk_boundaries(
     path = write(tmp_path / "e.json", json.dumps(items, indent=2))
     read = list(read_events(path))
     assert [r.data for r in read] == items
-    assert read[4].location == f"{path}, item 5"
+    assert read[4].location == f"{path}, item 5 (line 22)"
 
 
 @pytest.mark.parametrize(
@@ -47,8 +47,8 @@ def test_a_json_array_streams_items_across_chunk_boundaries(
     [
         ('{"a": 1}', "must hold an array"),
         ('[{"a": 1}', "not valid JSON|expected ','"),
-        ('[{"a": 1} {"a": 2}]', "item 1: expected ','"),
-        ('[{"a": 1}, {"a": }]', "item 2: not valid JSON"),
+        ('[{"a": 1} {"a": 2}]', r"item 1 \(line 1\): expected ','"),
+        ('[{"a": 1}, {"a": }]', r"item 2 \(line 1\): not valid JSON"),
     ],
 )
 def test_a_malformed_json_file_is_reported(tmp_path: Path, text: str, expected: str) -> None:
@@ -83,3 +83,70 @@ def test_unknown_suffix_and_missing_file_fail_before_reading(tmp_path: Path) -> 
         check_sources([write(tmp_path / "e.csv", "")])
     with pytest.raises(NotFoundError, match="no such file"):
         check_sources([tmp_path / "missing.jsonl"])
+
+
+# --- CONTRACT 6.10: one value, bounded parsers ----------------------------------------
+
+EVENT = '{"type": "ProgrammeOpened", "programme": "p", "occurred_on": "2013-01-01", "title": "T"}'
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("e.json", f"[{EVENT}] garbage", r"e\.json, line 1: unexpected 'garbage' after the array"),
+        ("e.json", f"[{EVENT}]\n[{EVENT}]", r"e\.json, line 2: unexpected '\[\{"),
+        ("e.json", f'[{EVENT},\n{EVENT[:-1]}, "title": "U"}}]', r"item 2 \(line 2\): dup"),
+        ("e.json", "[" * 1_000 + "]" * 1_000, "nested deeper than 64 levels"),
+        ("e.json", "[" * 66 + "]" * 66, "nested deeper than 64 levels"),
+        ("e.json", "[" + "9" * 5_000 + "]", r"number '9999.{70,80}… is too large"),
+        ("e.json", "[NaN]", "NaN is not a JSON number"),
+        ("e.jsonl", EVENT[:-1] + ', "title": "U"}', r"line 1: duplicate key 'title'"),
+        ("e.jsonl", "[" * 1_000, "nested deeper than 64 levels"),
+        ("e.jsonl", '{"a": ' + "9" * 5_000 + "}", "is too large"),
+        ("e.jsonl", EVENT + " x", "unexpected 'x' after the event"),
+        ("e.yaml", "- type: A\n  type: B\n", r"duplicate key 'type' in one object \(line 2\)"),
+        ("e.yaml", "- " + "[" * 1_000 + "]" * 1_000 + "\n", "nested deeper than 64 levels"),
+        ("e.yaml", "- " + "[" * 66 + "]" * 66 + "\n", "nested deeper than 64 levels"),
+        ("e.yaml", "- type: A\n  n: " + "9" * 5_000 + "\n", "is too large"),
+        ("e.yaml", '- type: A\n  title: "x\0"\n', r"e\.yaml, line 2: not valid YAML"),
+        ("e.yaml", "- type: A\n  d: !!timestamp 2013-02-29\n", r"item 1 \(line 1\): not a valid"),
+    ],
+)
+def test_documents_beyond_the_limits_are_refused_in_one_short_line(
+    tmp_path: Path, name: str, text: str, expected: str
+) -> None:
+    with pytest.raises(BadInputError, match=expected) as caught:
+        list(read_events(write(tmp_path / name, text)))
+    assert len(str(caught.value)) < 300 and "\n" not in str(caught.value)
+
+
+def test_an_unquoted_impossible_yaml_date_is_left_to_the_date_check(tmp_path: Path) -> None:
+    path = write(tmp_path / "e.yaml", "- occurred_on: 2013-02-29\n")
+    assert [r.data for r in read_events(path)] == [{"occurred_on": "2013-02-29"}]
+
+
+def yaml_bomb(levels: int) -> str:
+    lines = ["- type: A", '  a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, levels + 1):
+        lines.append(f"  a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 9)}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_yaml_alias_bomb_is_refused_before_it_expands(tmp_path: Path) -> None:
+    path = write(tmp_path / "e.yaml", yaml_bomb(9))
+    assert path.stat().st_size < 700
+    with pytest.raises(BadInputError, match="aliases expand beyond the size of the file"):
+        list(read_events(path))
+
+
+def test_yaml_aliases_within_the_file_size_are_fine(tmp_path: Path) -> None:
+    path = write(tmp_path / "e.yaml", "- &a {type: A, tags: [x, y]}\n- *a\n- *a\n")
+    assert [r.data for r in read_events(path)] == [{"type": "A", "tags": ["x", "y"]}] * 3
+
+
+def test_json_items_name_the_line_they_start_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "_CHUNK", 5)
+    path = write(tmp_path / "e.json", "[\n" + ",\n\n".join(['{"n": 1}'] * 4) + "\n]\n")
+    assert [r.location for r in read_events(path)][-1] == f"{path}, item 4 (line 8)"

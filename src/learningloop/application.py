@@ -143,7 +143,9 @@ class LearningLoop:
         """Record one event, with the same validation as an import."""
         recorded: list[Recorded] = []
         self._write(lambda: iter([RawEvent("event", raw_event)]), None, recorded.append)
-        return recorded[0]
+        # Each attempt admits the event again; only the last one (the one stored) counts: an
+        # attempt that lost a race had the version another writer took.
+        return recorded[-1]
 
     # --- queries ------------------------------------------------------------------------
 
@@ -379,6 +381,20 @@ class LearningLoop:
         on_recorded: Callable[[Recorded], None] | None = None,
     ) -> ImportSummary:
         """Validate and append; on a concurrent write to the same stream, start again."""
+        try:
+            summary = self._write_attempts(raw_events, progress, on_recorded)
+        except BaseException:
+            self._store.discard_created()
+            raise
+        self._store.kept()
+        return summary
+
+    def _write_attempts(
+        self,
+        raw_events: Callable[[], Iterator[RawEvent]],
+        progress: ProgressCallback | None,
+        on_recorded: Callable[[Recorded], None] | None,
+    ) -> ImportSummary:
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             admission = Admission(self._cache, self._clock)
             recorded: Iterator[Recorded] = (

@@ -12,13 +12,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-import orjson
 import yaml
 
+from learningloop.domain.values import QUOTE_LIMIT, quote
 from learningloop.errors import BadInputError, NotFoundError
 
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 _CHUNK = 1 << 20
+# CONTRACT 6.10: deeper nesting is refused (and the parsers never recurse past it).
+MAX_DEPTH = 64
+# A number longer than this is refused before Python converts it (no valid field needs more).
+MAX_DIGITS = 40
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_INT = "tag:yaml.org,2002:int"
+_MERGE = "tag:yaml.org,2002:merge"
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,58 @@ def read_events(path: Path) -> Iterator[RawEvent]:
         raise BadInputError(f"{path}: not UTF-8 text ({error.reason})") from None
 
 
+class _BadValue(ValueError):
+    """A value the parsers must not accept: a duplicate key, an absurd number, deep nesting."""
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    mapping: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in mapping:
+            raise _BadValue(f"duplicate key {quote(key)} in one object")
+        mapping[key] = value
+    return mapping
+
+
+def _bounded_int(text: str) -> int:
+    # Python refuses ints beyond 4,300 digits with a bare ValueError; refuse far earlier.
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise _BadValue(f"number {quote(text)} is too large")
+    return int(text)
+
+
+def _no_constant(text: str) -> Any:
+    raise _BadValue(f"{text} is not a JSON number")
+
+
+# One JSON value at a time, refusing what the contract refuses (CONTRACT 6.10).
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicate_keys, parse_int=_bounded_int, parse_constant=_no_constant
+)
+
+
+def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
+    """Refuse lists and objects nested deeper than `limit` levels (iteratively: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if isinstance(item, dict | list):
+            if depth > limit:
+                raise _BadValue(f"nested deeper than {limit} levels")
+            stack.extend((child, depth + 1) for child in children)
+
+
+def _decode_json(text: str, position: int = 0) -> tuple[Any, int]:
+    """Decode one JSON value; refusals are _BadValue or json.JSONDecodeError."""
+    try:
+        value, end = _DECODER.raw_decode(text, position)
+    except RecursionError:
+        raise _BadValue(f"nested deeper than {MAX_DEPTH} levels") from None
+    check_depth(value)
+    return value, end
+
+
 def _read_json_lines(path: Path) -> Iterator[RawEvent]:
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
@@ -60,9 +119,16 @@ def _read_json_lines(path: Path) -> Iterator[RawEvent]:
                 continue
             location = f"{path}, line {number}"
             try:
-                yield RawEvent(location, orjson.loads(line))
-            except orjson.JSONDecodeError as error:
+                value, end = _decode_json(line, len(line) - len(line.lstrip()))
+            except json.JSONDecodeError as error:
                 raise BadInputError(f"{location}: not valid JSON ({error.msg})") from None
+            except _BadValue as error:
+                raise BadInputError(f"{location}: {error}") from None
+            if line[end:].strip():
+                raise BadInputError(
+                    f"{location}: unexpected {quote(line[end:].strip())} after the event"
+                )
+            yield RawEvent(location, value)
 
 
 def _read_json_array(path: Path) -> Iterator[RawEvent]:
@@ -73,20 +139,37 @@ def _read_json_array(path: Path) -> Iterator[RawEvent]:
             raise BadInputError(f"{path}: a .json file must hold an array of events")
         reader.skip(1)
         if reader.peek() == "]":
+            reader.skip(1)
+            _expect_end(path, reader)
             return
         index = 1
         while True:
+            reader.peek()  # to the item's first character, so the line is its own
+            location = f"{path}, item {index} (line {reader.line()})"
             try:
-                yield RawEvent(f"{path}, item {index}", reader.decode())
+                yield RawEvent(location, reader.decode())
             except json.JSONDecodeError as error:
-                raise BadInputError(f"{path}, item {index}: not valid JSON ({error.msg})") from None
+                raise BadInputError(f"{location}: not valid JSON ({error.msg})") from None
+            except _BadValue as error:
+                raise BadInputError(f"{location}: {error}") from None
             separator = reader.peek()
             if separator == "]":
+                reader.skip(1)
+                _expect_end(path, reader)
                 return
             if separator != ",":
-                raise BadInputError(f"{path}, item {index}: expected ',' or ']' after it")
+                raise BadInputError(f"{location}: expected ',' or ']' after it")
             reader.skip(1)
             index += 1
+
+
+def _expect_end(path: Path, reader: _JsonReader) -> None:
+    """A JSON document is one value: `[...] garbage` or `[...][...]` loses nothing silently."""
+    if reader.peek():
+        raise BadInputError(
+            f"{path}, line {reader.line()}: unexpected {quote(reader.rest(40))} after the "
+            "array (a .json file holds one array)"
+        )
 
 
 class _JsonReader:
@@ -96,12 +179,26 @@ class _JsonReader:
         self._text = text
         self._buffer = ""
         self._position = 0
+        # Lines before `_counted` in the buffer, so locations cost no rescan of the file.
+        self._lines = 1
+        self._counted = 0
 
     def _refill(self) -> bool:
         more = self._text.read(_CHUNK)
+        self.line()
         self._buffer = self._buffer[self._position :] + more
+        self._counted -= self._position
         self._position = 0
         return bool(more)
+
+    def line(self) -> int:
+        """The line number of the current position."""
+        self._lines += self._buffer.count("\n", self._counted, self._position)
+        self._counted = self._position
+        return self._lines
+
+    def rest(self, size: int) -> str:
+        return self._buffer[self._position : self._position + size]
 
     def peek(self) -> str:
         """The next non-blank character ("" at the end of the file)."""
@@ -118,20 +215,20 @@ class _JsonReader:
         self.peek()
         while True:
             try:
-                value, self._position = self._decoder.raw_decode(self._buffer, self._position)
+                value, self._position = _decode_json(self._buffer, self._position)
                 return value
             except json.JSONDecodeError:
                 if not self._refill():
                     raise
 
-    _decoder = json.JSONDecoder()
-
 
 def _read_yaml(path: Path) -> Iterator[RawEvent]:
     """YAML items with the line each one starts on."""
+    budget = _Budget(path.stat().st_size)
     with path.open(encoding="utf-8") as text:
-        loader = yaml.SafeLoader(text)
+        loader: _Loader | None = None
         try:
+            loader = _Loader(text)
             root = loader.get_single_node()
             if root is None:
                 return
@@ -139,11 +236,89 @@ def _read_yaml(path: Path) -> Iterator[RawEvent]:
                 raise BadInputError(f"{path}: a YAML file must hold a list of events")
             for index, node in enumerate(root.value, start=1):
                 location = f"{path}, item {index} (line {node.start_mark.line + 1})"
-                yield RawEvent(location, loader.construct_object(node, deep=True))
+                yield RawEvent(location, _construct(loader, node, budget, location))
         except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f", line {mark.line + 1}" if mark is not None else ""
-            problem = getattr(error, "problem", None) or "not valid YAML"
-            raise BadInputError(f"{path}{where}: not valid YAML ({problem})") from None
+            raise BadInputError(_yaml_problem(path, error)) from None
+        except RecursionError:
+            raise BadInputError(f"{path}: nested deeper than {MAX_DEPTH} levels") from None
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without implicit timestamps: `2013-02-29` unquoted stays text, so the event's
+    date check reports it by field instead of the YAML library failing."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass
+class _Budget:
+    """Nodes a YAML file may expand to: aliases may not blow it up beyond its own size."""
+
+    left: int
+
+
+def _construct(loader: _Loader, node: yaml.Node, budget: _Budget, location: str) -> Any:
+    try:
+        _check_node(node, budget)
+        return loader.construct_object(node, deep=True)
+    except _BadValue as error:
+        raise BadInputError(f"{location}: {error}") from None
+    except (ValueError, OverflowError, TypeError) as error:
+        # Constructors of explicit tags (!!timestamp, !!int) raise plain Python errors.
+        reason = str(error).splitlines()[0][:QUOTE_LIMIT] if str(error) else "not a valid value"
+        raise BadInputError(f"{location}: not a valid YAML value ({reason})") from None
+
+
+def _check_node(root: yaml.Node, budget: _Budget) -> None:
+    """Depth, alias expansion and duplicate keys, walked iteratively over the node graph."""
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        budget.left -= 1
+        if budget.left < 0:
+            raise _BadValue("aliases expand beyond the size of the file")
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == _INT and len(node.value.lstrip("+-")) > MAX_DIGITS:
+                raise _BadValue(f"number {quote(node.value)} is too large")
+            continue
+        if depth > MAX_DEPTH:
+            raise _BadValue(f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, yaml.MappingNode):
+            _check_keys(node)
+            stack.extend((child, depth + 1) for pair in node.value for child in pair)
+        else:
+            stack.extend((child, depth + 1) for child in node.value)
+
+
+def _check_keys(node: yaml.MappingNode) -> None:
+    seen: set[str] = set()
+    for key, _ in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE:
+            if key.value in seen:
+                line = key.start_mark.line + 1
+                raise _BadValue(f"duplicate key {quote(key.value)} in one object (line {line})")
+            seen.add(key.value)
+
+
+def _yaml_problem(path: Path, error: yaml.YAMLError) -> str:
+    if isinstance(error, yaml.reader.ReaderError):
+        # Raised while reading characters (a NUL byte): it knows a position, not a line.
+        line = _line_of(path, error.position)
+        character = f"#x{error.character:04x}"
+        return f"{path}, line {line}: not valid YAML (character {character} is not allowed)"
+    mark = getattr(error, "problem_mark", None)
+    where = f", line {mark.line + 1}" if mark is not None else ""
+    problem = getattr(error, "problem", None) or "not valid YAML"
+    return f"{path}{where}: not valid YAML ({str(problem)[:QUOTE_LIMIT]})"
+
+
+def _line_of(path: Path, position: int) -> int:
+    with path.open(encoding="utf-8", errors="replace") as text:
+        return text.read(position).count("\n") + 1

@@ -7,12 +7,14 @@ directly. Topics are fixed strings (`learningloop:MeetingHeld`), never module pa
 from __future__ import annotations
 
 import binascii
+import contextlib
 import sqlite3
 from base64 import b64decode, b64encode
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
@@ -368,6 +370,8 @@ class Store:
         self.location = location
         self.cipher_key = check_cipher_key(cipher_key) if cipher_key else None
         self._log: EventLog | None = None
+        # What this object created for a first write, removed again if that write fails.
+        self._created: list[Path] = []
 
     def log(self, *, create: bool) -> EventLog | None:
         """The event log; created on first write, None when reading a store not yet created."""
@@ -376,6 +380,7 @@ class Store:
                 if not create:
                     return None
                 self._create_directory()
+                self._created.insert(0, self.location.events_path)
             elif self.location.is_postgres:
                 # Creating eventsourcing's tables again from several processes at once races
                 # in PostgreSQL's catalog: create them only when the log does not exist yet.
@@ -423,8 +428,11 @@ class Store:
         directory = self.location.directory
         if directory.exists() and not directory.is_dir():
             raise StoreError(f"store {directory} exists and is not a directory")
+        missing = [directory, *directory.parents]
+        missing = [folder for folder in missing if not folder.exists()]
         try:
             directory.mkdir(parents=True, exist_ok=True)
+            self._created.extend(missing)
         except OSError as error:
             raise StoreError(f"cannot create store {directory}: {error.strerror}") from error
 
@@ -463,6 +471,23 @@ class Store:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    def kept(self) -> None:
+        """The first write committed: what it created stays."""
+        self._created.clear()
+
+    def discard_created(self) -> None:
+        """The first write into a new store failed: leave nothing behind (no empty log)."""
+        if not self._created:
+            return
+        self.close()
+        events = self.location.events_path
+        for path in (events, *(events.with_name(events.name + end) for end in ("-wal", "-shm"))):
+            path.unlink(missing_ok=True)
+        for folder in self._created[1:]:
+            with contextlib.suppress(OSError):  # not empty: someone else put a file there
+                folder.rmdir()
+        self._created.clear()
 
 
 class Clock:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from learningloop.domain.values import (
     FunctionKey,
     IsoDate,
+    Months,
     NonNegativeInt,
     PositiveInt,
     Precision,
@@ -61,6 +62,15 @@ class Event(BaseModel):
             except (ValueError, KeyError):
                 return data  # the field validators report what is wrong
         return data
+
+    @model_validator(mode="after")
+    def _required_text_not_empty(self) -> Event:
+        """A required text is not empty (CONTRACT 6.10): "" is no title."""
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            if info.is_required() and isinstance(value, str) and not value:
+                raise ValueError(f"{name}: is empty")
+        return self
 
     @property
     def stream_key(self) -> str:
@@ -213,7 +223,7 @@ class CommitmentMade(ExperimentEvent):
     meetings_per_year_min: NonNegativeInt
     meetings_per_year_max: NonNegativeInt
     starts_on: IsoDate
-    months: PositiveInt
+    months: Months
 
     @model_validator(mode="after")
     def _check_band(self) -> CommitmentMade:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import types
 import typing
@@ -10,8 +11,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from learningloop.domain.events import CATALOGUE, Event
+from learningloop.domain.values import quote
 from learningloop.errors import InvalidEventError
 
+# A field name is echoed at most this long (an unknown 10 MB key stays a one-line error).
+QUOTE_FIELD = 80
+# Enough digits for any integer the contract allows (2,147,483,647) and then some.
+MAX_DIGITS = 18
 # Set by the system, never by the user (CONTRACT section 1).
 SYSTEM_FIELDS = ("recorded_at",)
 
@@ -25,8 +31,7 @@ def parse_event(raw: Any, *, default_recorded_by: str | None = None) -> Event:
         raise InvalidEventError("type", "is required")
     event_class = CATALOGUE.get(event_type) if isinstance(event_type, str) else None
     if event_class is None:
-        known = ", ".join(sorted(CATALOGUE))
-        raise InvalidEventError("type", f"unknown event type {event_type!r} (known: {known})")
+        raise InvalidEventError("type", unknown_type(event_type))
     for field in SYSTEM_FIELDS:
         if field in raw:
             raise InvalidEventError(field, "is set by the system and cannot be supplied")
@@ -38,10 +43,16 @@ def parse_event(raw: Any, *, default_recorded_by: str | None = None) -> Event:
         raise _first_problem(error) from None
 
 
+def unknown_type(event_type: Any) -> str:
+    """Names the three nearest known types: the whole catalogue would not fit one line."""
+    close = difflib.get_close_matches(str(event_type)[:QUOTE_FIELD], CATALOGUE, n=3, cutoff=0)
+    return f"unknown event type {quote(event_type)} (nearest: {', '.join(close)})"
+
+
 def _first_problem(error: ValidationError) -> InvalidEventError:
     """The first validation problem as one sentence naming its field."""
     problem = error.errors(include_url=False)[0]
-    field = ".".join(str(part) for part in problem["loc"]) or None
+    field = ".".join(str(part) for part in problem["loc"])[:QUOTE_FIELD] or None
     kind = problem["type"]
     if kind == "extra_forbidden":
         return InvalidEventError(field, "unknown field")
@@ -54,7 +65,7 @@ def _first_problem(error: ValidationError) -> InvalidEventError:
     if kind in ("literal_error", "too_short", "greater_than_equal", "less_than_equal") or (
         kind.endswith("_type")
     ):
-        message = f"{message}, got {problem.get('input')!r}"
+        message = f"{message}, got {quote(problem.get('input'))}"
     return InvalidEventError(field, message)
 
 
@@ -62,13 +73,12 @@ def fields_from_text(event_type: str, pairs: list[tuple[str, str]]) -> dict[str,
     """Build a raw event from command-line `--field value` pairs.
 
     Dashes in names become underscores. A list field takes repeated options (or one JSON
-    array); an integer field takes digits; a value written as JSON `[...]`/`{...}` is parsed.
+    array or object); an integer field takes ASCII digits only; any other value is text as
+    given, so `--notes "[draft] went well"` is a note, not bad JSON.
     """
     event_class = CATALOGUE.get(event_type)
     if event_class is None:
-        raise InvalidEventError(
-            "type", f"unknown event type {event_type!r} (known: {', '.join(sorted(CATALOGUE))})"
-        )
+        raise InvalidEventError("type", unknown_type(event_type))
     raw: dict[str, Any] = {"type": event_type}
     for name, text in pairs:
         field = name.replace("-", "_")
@@ -108,14 +118,14 @@ def _unwrap(annotation: Any) -> Any:
 
 
 def _value_from_text(field: str, text: str, kind: str) -> Any:
-    if text.startswith(("[", "{")):
+    if kind == "list" and text.startswith(("[", "{")):
         try:
             return json.loads(text)
-        except json.JSONDecodeError as error:
-            raise InvalidEventError(field, f"not valid JSON ({error.msg})") from None
+        except (json.JSONDecodeError, RecursionError, ValueError):
+            raise InvalidEventError(field, f"{quote(text)} is not valid JSON") from None
     if kind == "int":
-        try:
-            return int(text)
-        except ValueError:
-            raise InvalidEventError(field, f"{text!r} is not a whole number") from None
+        # int() alone takes "1_000", "+5", " 7" and "٣": a count is ASCII digits, nothing else.
+        if not (text.isascii() and text.isdigit()) or len(text) > MAX_DIGITS:
+            raise InvalidEventError(field, f"{quote(text)} is not a whole number (digits 0-9)")
+        return int(text)
     return text

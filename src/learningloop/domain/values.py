@@ -12,7 +12,25 @@ from pydantic import AfterValidator, BeforeValidator, Field, Strict
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 # Function keys of the default framework contain underscores (local_development).
 FUNCTION_KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SLUG = re.compile(SLUG_PATTERN.strip("^$"))
+_FUNCTION_KEY = re.compile(FUNCTION_KEY_PATTERN.strip("^$"))
+
+# CONTRACT 6.10: every value must survive every projection exactly (DuckDB DATE and INTEGER,
+# PostgreSQL, month arithmetic), so dates and integers are bounded where they enter.
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2199, 12, 31)
+MAX_INT = 2_147_483_647
+MAX_MONTHS = 1_200
+# An offending value is echoed at most this long, so a 10 MB value makes a one-line error.
+QUOTE_LIMIT = 80
+
+
+def quote(value: Any) -> str:
+    """`repr(value)`, cut to QUOTE_LIMIT characters: how errors echo what the user gave."""
+    text = repr(value)
+    return text if len(text) <= QUOTE_LIMIT else text[: QUOTE_LIMIT - 1] + "…"
+
 
 Precision = Literal["day", "month", "quarter", "semester", "year"]
 PRECISIONS: tuple[Precision, ...] = ("day", "month", "quarter", "semester", "year")
@@ -23,13 +41,21 @@ def _as_iso_date(value: Any) -> date:
     if isinstance(value, datetime):
         raise ValueError(f"{value.isoformat()} is a date-time, expected a date YYYY-MM-DD")
     if isinstance(value, date):
-        return value
-    if isinstance(value, str) and _ISO_DATE.match(value):
+        return _in_range(value)
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             pass
-    raise ValueError(f"{value!r} is not a real date (expected YYYY-MM-DD)")
+        else:
+            return _in_range(day)
+    raise ValueError(f"{quote(value)} is not a real date (expected YYYY-MM-DD)")
+
+
+def _in_range(day: date) -> date:
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise ValueError(f"{day.isoformat()} is outside {FIRST_DATE}..{LAST_DATE}")
+    return day
 
 
 def _check_text(value: str) -> str:
@@ -37,18 +63,25 @@ def _check_text(value: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("contains a character that is not valid Unicode text") from None
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
     return value
 
 
 def _check_slug(value: str) -> str:
-    if not re.match(SLUG_PATTERN, value):
-        raise ValueError(f"{value!r} is not a slug (lowercase letters, digits and '-', 1-64 chars)")
+    # fullmatch: `$` would accept "x\n", a stream that looks like "x" and is another.
+    if not _SLUG.fullmatch(value):
+        raise ValueError(
+            f"{quote(value)} is not a slug (lowercase letters, digits and '-', 1-64 chars)"
+        )
     return value
 
 
 def _check_function_key(value: str) -> str:
-    if not re.match(FUNCTION_KEY_PATTERN, value):
-        raise ValueError(f"{value!r} is not a function key (lowercase letters, digits, '_', '-')")
+    if not _FUNCTION_KEY.fullmatch(value):
+        raise ValueError(
+            f"{quote(value)} is not a function key (lowercase letters, digits, '_', '-')"
+        )
     return value
 
 
@@ -56,8 +89,9 @@ IsoDate = Annotated[date, BeforeValidator(_as_iso_date)]
 Slug = Annotated[str, Strict(), AfterValidator(_check_slug)]
 FunctionKey = Annotated[str, Strict(), AfterValidator(_check_function_key)]
 Text = Annotated[str, Strict(), AfterValidator(_check_text)]
-NonNegativeInt = Annotated[int, Strict(), Field(ge=0)]
-PositiveInt = Annotated[int, Strict(), Field(ge=1)]
+NonNegativeInt = Annotated[int, Strict(), Field(ge=0, le=MAX_INT)]
+PositiveInt = Annotated[int, Strict(), Field(ge=1, le=MAX_INT)]
+Months = Annotated[int, Strict(), Field(ge=1, le=MAX_MONTHS)]
 Strength = Annotated[int, Strict(), Field(ge=1, le=3)]
 
 
