@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: setup demo test lint types unit clean
+.PHONY: setup demo test lint types layers unit clean
 
 setup: $(VENV)/.installed
 
@@ -23,13 +23,17 @@ lint: setup
 types: setup
 	$(BIN)/mypy src/learningloop cli
 
+# Imports point down only: the import-linter contracts of pyproject.toml.
+layers: setup
+	$(BIN)/python .ci/lint_imports.py
+
 # The tests need a PostgreSQL server (.ci/with-postgres starts, and installs, one) and
 # Debian's Chromium for the report (.ci/ensure-chromium installs it when missing).
 unit: setup
 	bash .ci/ensure-chromium
 	bash .ci/with-postgres $(BIN)/pytest -q
 
-test: lint types unit
+test: lint types layers unit
 
 
 clean:

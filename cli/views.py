@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from learningloop.audit import AuditReport
 from learningloop.domain.provenance import Provenance
 from learningloop.domain.replay import ExperimentView
-from learningloop.projector import QueryResult
+
+if TYPE_CHECKING:
+    from learningloop.projector import QueryResult
 
 from .output import dumps, emit, json_value, message, print_table
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from learningloop.audit import (
     QUALITY_CHECKS,
@@ -39,12 +39,13 @@ from learningloop.errors import (
     NotFoundError,
 )
 from learningloop.locations import StoreLocation
-from learningloop.projector import ProjectionError, Projector, QueryResult
-from learningloop.report import QUERIES as REPORT_QUERIES
-from learningloop.report import ReportData, render
 from learningloop.sources import RawEvent, check_sources, read_events
 from learningloop.store import Clock, EventLog, Store
 from learningloop.writing import Admission, StreamCache, batches, copied_pages, take, tap
+
+if TYPE_CHECKING:  # imported where used: `import` and `record` never load duckdb or pyarrow
+    from learningloop.projector import Projector, QueryResult
+    from learningloop.report import ReportData
 
 # Each contract table and the order its rows are listed in.
 TABLE_ORDER = {
@@ -297,6 +298,8 @@ class LearningLoop:
         if lang not in ("en", "fr"):
             raise BadInputError(f"--lang: {lang!r} is not en or fr")
         target = Path(out)
+        from learningloop.report import render
+
         document = render(self.report_data(as_of, known_at), lang)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(document, encoding="utf-8")
@@ -307,11 +310,13 @@ class LearningLoop:
     ) -> ReportData:
         """What the report shows at D (default today), as known at T (default: the last
         recording, so the same log gives the same report): one query_many and the seal."""
+        from learningloop.report import QUERIES, ReportData
+
         log = self._store.readable_log()
         seal = log.seal()  # before catching up: the projections hold at least this much
         moment_t = _utc(known_at) if known_at else log.last_recorded_at() or EPOCH
         moment_d = as_of or _today()
-        results = self._projector().query_many(REPORT_QUERIES, moment_d, moment_t)
+        results = self._projector().query_many(QUERIES, moment_d, moment_t)
         tables = {name: result.records() for name, result in results.items()}
         return ReportData(moment_d, moment_t, seal.head_digest, **tables)
 
@@ -349,6 +354,8 @@ class LearningLoop:
     def _projection_agreement(
         self, log: EventLog, as_of: date, known_at: datetime
     ) -> list[Finding]:
+        from learningloop.projector import ProjectionError, Projector
+
         tables = ["log_events", *TABLE_ORDER]
         try:
             live = self._projector().checksums(tables, as_of, known_at)
@@ -360,6 +367,8 @@ class LearningLoop:
         return projection_findings(live, rebuilt)
 
     def _projector(self) -> Projector:
+        from learningloop.projector import Projector
+
         return Projector(self.location.projections_path, self._store.readable_log())
 
     def event_count(self) -> int:

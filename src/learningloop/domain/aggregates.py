@@ -14,8 +14,8 @@ from typing import Any, Self
 
 from learningloop.domain import events as ev
 from learningloop.domain.chain import GENESIS
+from learningloop.domain.errors import InvalidEventError
 from learningloop.domain.recorded import Recorded
-from learningloop.errors import InvalidEventError
 
 
 @dataclass

@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from learningloop.domain.errors import InvalidEventError
 from learningloop.domain.events import CATALOGUE, Event
 from learningloop.domain.values import quote
-from learningloop.errors import InvalidEventError
 
 # A field name is echoed at most this long (an unknown 10 MB key stays a one-line error).
 QUOTE_FIELD = 80

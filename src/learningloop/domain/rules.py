@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from learningloop.domain import aggregates as agg
 from learningloop.domain import events as ev
+from learningloop.domain.errors import InvalidEventError
 from learningloop.domain.recorded import Recorded
-from learningloop.errors import InvalidEventError
 
 WriteModel = agg.Programme | agg.Experiment
 ProgrammeLookup = Callable[[str], agg.Programme | None]

@@ -1,0 +1,64 @@
+"""Layers are enforced: imports point down (import-linter), and writing loads no DuckDB."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import base_events
+
+ROOT = Path(__file__).resolve().parent.parent
+LINT = ROOT / ".ci" / "lint_imports.py"
+HEAVY = ("duckdb", "pyarrow", "matplotlib")
+
+
+def lint(repository: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(LINT), str(repository)], capture_output=True,
+                          text=True, check=False, timeout=120)  # fmt: skip
+
+
+def test_the_import_contracts_hold_on_the_repository() -> None:
+    result = lint(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("KEPT") == 3
+
+
+def test_an_upward_import_in_the_domain_breaks_the_layers_contract(tmp_path: Path) -> None:
+    for part in ("src", "cli", "projections"):
+        shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    values = tmp_path / "src" / "learningloop" / "domain" / "values.py"
+    values.write_text(values.read_text() + "\nfrom learningloop import application  # noqa\n")
+    result = lint(tmp_path)
+    assert result.returncode != 0
+    assert "cli -> application -> store/projections -> domain BROKEN" in result.stdout
+    assert "learningloop.domain.values -> learningloop.application" in result.stdout
+
+
+def test_import_and_record_load_neither_duckdb_nor_pyarrow(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(e) + "\n" for e in base_events()))
+    store = str(tmp_path / "store")
+    script = f"""
+import sys
+from learningloop.cli.main import main
+
+def run(*args):
+    try:
+        main(["--store", {store!r}, *args])
+    except SystemExit as exit:
+        assert exit.code == 0, exit.code
+    print(sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r}))
+
+run("import", {str(events)!r})
+run("record", "MeetingHeld", "--experiment", "exp", "--occurred-on", "2013-02-01",
+    "--kind", "local")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=False, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[]", "[]"]
+    assert "Recorded MeetingHeld" in result.stderr
