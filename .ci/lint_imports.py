@@ -23,6 +23,7 @@ def assemble(repository: Path, target: Path) -> Path:
     shutil.copytree(repository / "src" / "learningloop", package)
     shutil.copytree(repository / "cli", package / "cli")
     shutil.copytree(repository / "projections", package / "projections")
+    shutil.copy(repository / "pyproject.toml", target)  # lint-imports reads it from its cwd
     return target
 
 
@@ -32,8 +33,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="learningloop-layers-") as scratch:
         assemble(repository, Path(scratch))
         env = os.environ | {"PYTHONPATH": scratch}
-        command = [str(lint_imports), "--config", str(repository / "pyproject.toml")]
-        return subprocess.run(command, cwd=scratch, env=env, check=False).returncode
+        return subprocess.run([str(lint_imports)], cwd=scratch, env=env, check=False).returncode
 
 
 if __name__ == "__main__":
