@@ -1,10 +1,15 @@
 """A deterministic generator of synthetic programmes with the contract's full event mix.
 
-    python benchmarks/generate.py 1000000 events.jsonl
+    python benchmarks/generate.py 1000000 events.jsonl                    # programme shape
+    python benchmarks/generate.py 1000000 events.jsonl --shape network    # network shape
 
-The first experiment holds exactly `replay_events` events (10,000 by default) so a replay can
-be timed on a known size; the rest are spread over experiments of about 5,000 events each.
-Every event obeys the contract's rules, so the file imports through the real import path.
+Programme shape: the first experiment holds exactly `replay_events` events (10,000 by default)
+so a replay can be timed on a known size; the rest are spread over experiments of about 5,000
+events each, one after another. Network shape: about one programme per 1,000 events and one
+experiment per 20 (sizes long-tailed), every event type, experiments interleaved in the log as
+they run side by side, with retractions, backfills (events recorded long after they occurred,
+some at month precision) and closings. Every event obeys the contract's rules, so the file
+imports through the real import path.
 """
 
 from __future__ import annotations
@@ -125,10 +130,130 @@ def programme_events(
         yield from _Experiment(f"exp-{n:05d}", programme, size, rng).events(partners)
 
 
-def write_jsonl(path: Path, total: int, seed: int = 2013) -> int:
+def network_events(total: int, seed: int = 2013) -> Iterator[dict[str, Any]]:
+    """About `total` valid events of a network: many programmes, many short experiments."""
+    rng = random.Random(seed)
+    programmes = [_NetworkProgramme(f"net-{p:04d}", rng) for p in range(max(1, total // 1_000))]
+    emitted = 0
+    for programme in programmes:
+        for event in programme.opening():
+            emitted += 1
+            yield event
+    running: list[Iterator[dict[str, Any]]] = []
+    made = 0
+    while emitted < total:
+        # Keep a few hundred experiments running side by side, as a network does.
+        while len(running) < RUNNING_EXPERIMENTS:
+            programme = programmes[made % len(programmes)]
+            size = max(2, min(3_000, int(rng.lognormvariate(2.45, 1.0))))
+            running.append(_NetworkExperiment(f"nexp-{made:06d}", programme, size, rng).events())
+            made += 1
+        lane = rng.randrange(len(running))
+        if rng.random() < PROGRAMME_EVENT_SHARE:
+            event = rng.choice(programmes).later_event()
+        else:
+            event = next(running[lane], None)
+            if event is None:
+                running[lane] = running[-1]
+                running.pop()
+                continue
+        emitted += 1
+        yield event
+
+
+RUNNING_EXPERIMENTS = 400
+PROGRAMME_EVENT_SHARE = 0.01  # gatherings, partners leaving, programme retractions
+BACKFILL_SHARE = 0.04  # events recorded long after they occurred
+
+
+class _NetworkProgramme:
+    def __init__(self, key: str, rng: random.Random) -> None:
+        self.key, self.rng = key, rng
+        self.partners = [f"p{n:02d}" for n in range(rng.randrange(4, 16))]
+        self.version = 0
+        self.gatherings = 0
+        self.retractions: set[int] = set()
+        self.start = 0
+
+    def opening(self) -> Iterator[dict[str, Any]]:
+        self.start = start = self.rng.randrange(0, 1500)
+        opened = {"type": "ProgrammeOpened", "title": f"Network programme {self.key}",
+                  "starts_on": day(start), "ends_on": day(start + 3000)}  # fmt: skip
+        yield self._emit(opened, start)
+        for n, partner in enumerate(self.partners):
+            joined = {"type": "PartnerJoined", "partner": partner,
+                      "name": f"Partner {partner} of {self.key}",
+                      "kind": PARTNER_KINDS[n % len(PARTNER_KINDS)]}  # fmt: skip
+            yield self._emit(joined, start + n)
+
+    def later_event(self) -> dict[str, Any]:
+        rng, when = self.rng, self.start + self.rng.randrange(30, 2500)
+        choice = rng.random()
+        if choice < 0.15 and len(self.partners) > 4:
+            return self._emit({"type": "PartnerLeft", "partner": rng.choice(self.partners),
+                               "reason": "end of the agreement"}, when)  # fmt: skip
+        if choice < 0.25 and self.version > 1:
+            retracts = rng.randrange(2, self.version + 1)
+            if retracts not in self.retractions and retracts - 1 not in self.retractions:
+                return self._emit({"type": "EventRetracted", "retracts": retracts,
+                                   "reason": "recorded twice"}, when)  # fmt: skip
+        self.gatherings += 1
+        return self._emit({"type": "GatheringHeld", "gathering": f"g{self.gatherings}",
+                           "kind": rng.choice(("seminar", "citizen_debate", "other")),
+                           "participants": rng.randrange(10, 300),
+                           "title": "Network seminar"}, when)  # fmt: skip
+
+    def _emit(self, facts: dict[str, Any], when: int) -> dict[str, Any]:
+        self.version += 1
+        if facts["type"] == "EventRetracted":
+            self.retractions.add(self.version)
+        return {"programme": self.key, "occurred_on": day(when), **facts}
+
+
+class _NetworkExperiment(_Experiment):
+    def __init__(
+        self, key: str, programme: _NetworkProgramme, size: int, rng: random.Random
+    ) -> None:
+        super().__init__(key, programme.key, size, rng)
+        self.network_programme = programme
+        self.clock = programme.start + rng.randrange(0, 2000)
+        self.reviews: list[str] = []
+
+    def events(self, partners: list[str] | None = None) -> Iterator[dict[str, Any]]:
+        rng = self.rng
+        events = super().events(self.network_programme.partners)
+        for event in events:
+            if event["type"] == "ExperimentProposed":
+                event["scale"] = rng.choice(("employment_basin", "company", "neighbourhood",
+                                             "region", "network", "other"))  # fmt: skip
+            elif rng.random() < BACKFILL_SHARE:  # found in an old report, recorded late
+                event["occurred_on"] = day(max(0, self.clock - rng.randrange(60, 700)))
+                event["source"] = "annual report, found later"
+                if rng.random() < 0.5:
+                    event["precision"] = "month"
+            yield event
+        if rng.random() < 0.3:
+            self.version += 1
+            yield {"type": "ExperimentClosed", "experiment": self.key,
+                   "occurred_on": day(self.clock + 1), "outcome": "concluded"}  # fmt: skip
+
+    def _facts(self, kind: str) -> dict[str, Any]:
+        facts = super()._facts(kind)
+        if facts["type"] == "ReviewSessionHeld":
+            facts["review"] = f"r{self.version // 8}"
+            facts["findings"] = ["Partners want more meetings"]
+        elif facts["type"] == "DecisionRecorded" and self.rng.random() < 0.1:
+            facts["kind"] = self.rng.choice(("reject", "close"))
+        return facts
+
+
+SHAPES = {"programme": programme_events, "network": network_events}
+
+
+def write_jsonl(path: Path, total: int, seed: int = 2013, shape: str = "programme") -> int:
     count = 0
     with path.open("w", encoding="utf-8") as out:
-        for event in programme_events(total, seed):
+        for event in SHAPES[shape](total, seed):
             out.write(json.dumps(event, ensure_ascii=False) + "\n")
             count += 1
     return count
@@ -139,8 +264,9 @@ def main() -> None:
     parser.add_argument("events", type=int)
     parser.add_argument("path", type=Path)
     parser.add_argument("--seed", type=int, default=2013)
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="programme")
     arguments = parser.parse_args()
-    print(write_jsonl(arguments.path, arguments.events, arguments.seed))
+    print(write_jsonl(arguments.path, arguments.events, arguments.seed, arguments.shape))
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@
     python benchmarks/run.py --size medium     # 1,000,000 events
     python benchmarks/run.py --size large      # 10,000,000 events (long: generation + import)
     python benchmarks/run.py --size 250000 --json results.json
+    python benchmarks/run.py --size medium --shape network   # ~1,000 programmes, 50,000 experiments
 
-Figures are measured, never asserted: each is printed beside its target.
+Figures are measured, never asserted: each is printed beside its target. Commands are run as
+the user runs them (a `learningloop` subprocess), each with its wall time and peak memory.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -92,14 +95,14 @@ def help_time() -> float:
     return median_time(lambda: subprocess.run(command, check=True, capture_output=True), 7)
 
 
-def visible_after_record(loop: LearningLoop) -> float:
+def visible_after_record(loop: LearningLoop, experiment: str) -> float:
     """One event recorded, then visible to `sql` in the same process (catch-up included)."""
 
     def record_then_query() -> None:
         recorded = loop.record(
             {
                 "type": "MeetingHeld",
-                "experiment": "exp-00000",
+                "experiment": experiment,
                 "kind": "local",
                 "occurred_on": "2013-06-01",
                 "attendees": 3,
@@ -115,12 +118,98 @@ def visible_after_record(loop: LearningLoop) -> float:
     return median_time(record_then_query, 15)
 
 
-def run(size: int, workdir: Path) -> dict[str, Any]:
+COMMAND_TIMEOUT = 900  # seconds; a command that takes longer is killed and reported as failed
+
+
+def command(store: Path, arguments: list[str], stdout: Path) -> tuple[float, float, int]:
+    """Run `learningloop --store STORE ...` (stdout to a file): seconds, peak MiB, exit code."""
+    program = str(Path(sys.executable).parent / "learningloop")
+    started = time.perf_counter()
+    with stdout.open("wb") as out:
+        child = subprocess.Popen([program, "--store", str(store), *arguments], stdout=out,
+                                 stderr=subprocess.DEVNULL)  # fmt: skip
+        timer = threading.Timer(COMMAND_TIMEOUT, child.kill)
+        timer.start()
+        # wait4 reports this child's own peak resident memory (ru_maxrss, KiB on Linux)
+        _, status, usage = os.wait4(child.pid, 0)
+        timer.cancel()
+        child.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, child.returncode
+
+
+SKIPPED: set[str] = set()  # commands left out with --skip (printed as skipped)
+
+
+def measured(figures: dict[str, Any], name: str, store: Path, arguments: list[str],
+             stdout: Path) -> None:  # fmt: skip
+    if arguments[0] in SKIPPED:
+        figures[f"{name}_s"] = figures[f"{name}_peak_mib"] = None
+        return
+    seconds, peak, code = command(store, arguments, stdout)
+    figures[f"{name}_s"] = seconds if code == 0 else float("nan")
+    figures[f"{name}_peak_mib"] = peak
+    figures.setdefault("failed", []).extend([] if code == 0 else [f"{name} (exit {code})"])
+
+
+def command_figures(store: Path, workdir: Path, source: Path, figures: dict[str, Any]) -> None:
+    """Every command of the issue at this size, run as the user runs it."""
+    out = workdir / "out"
+    for fmt in ("csv", "json", "table"):
+        measured(figures, f"indicators_{fmt}", store, ["indicators", "--format", fmt], out)
+    timeline = workdir / "timeline.csv"
+    measured(figures, "sql_csv", store, ["sql", "select * from timeline", "--format", "csv"],
+             timeline)  # fmt: skip
+    figures["sql_rows"] = max(0, sum(1 for _ in timeline.open("rb")) - 1)
+    figures["duckdb_copy_s"] = duckdb_copy_seconds(store, workdir / "copy.csv")
+    figures["sql_csv_over_copy"] = figures["sql_csv_s"] / figures["duckdb_copy_s"]
+    figures["read_json_s"] = read_json_seconds(source, workdir / "read_json.duckdb")
+    measured(figures, "rebuild", store, ["project", "--rebuild"], out)
+    figures["rebuild_over_read_json"] = figures["rebuild_s"] / figures["read_json_s"]
+    measured(figures, "audit", store, ["audit"], out)
+    figures["audit_over_rebuild"] = _ratio(figures["audit_s"], figures["rebuild_s"])
+    report = workdir / "report.html"
+    measured(figures, "report", store, ["report", "--out", str(report)], out)
+    figures["report_mib"] = report.stat().st_size / 2**20 if report.exists() else None
+    figures["report_over_rebuild"] = _ratio(figures["report_s"], figures["rebuild_s"])
+    figures["peak_command_mib"] = max(
+        value for key, value in figures.items() if key.endswith("_peak_mib") and value
+    )
+
+
+def _ratio(value: float | None, base: float) -> float | None:
+    return None if value is None else value / base
+
+
+def duckdb_copy_seconds(store: Path, target: Path) -> float:
+    """DuckDB writing the same result itself (COPY ... TO), the floor for `sql` CSV output."""
+    con = duckdb.connect(str(store / "projections.duckdb"), read_only=True)
+    con.execute("set TimeZone = 'UTC'")
+    seconds, _ = timed(
+        lambda: con.execute(f"copy (select * from timeline) to '{target}' (header, delimiter ',')")
+    )
+    con.close()
+    return seconds
+
+
+def read_json_seconds(source: Path, database: Path) -> float:
+    """DuckDB parsing the same events from a JSON file (read_json), the ceiling of a rebuild."""
+    con = duckdb.connect(str(database))
+    seconds, _ = timed(
+        lambda: con.execute(
+            f"create table events as select * from read_json('{source}', "
+            "format = 'newline_delimited', sample_size = -1)"
+        )
+    )
+    con.close()
+    return seconds
+
+
+def run(size: int, workdir: Path, shape: str = "programme") -> dict[str, Any]:
     store, figures = workdir / "store", {}
     source = workdir / "events.jsonl"
     backlog_file = workdir / "backlog.jsonl"
-    events = write_jsonl(source, size)
-    write_jsonl(backlog_file, max(size // 10, 1_000), seed=7)
+    events = write_jsonl(source, size, shape=shape)
+    write_jsonl(backlog_file, max(size // 10, 1_000), seed=7, shape=shape)
     with LearningLoop(store, recorded_by="benchmark") as loop:
         seconds, _ = timed(lambda: loop.import_files([source]))
         figures["import_rate"] = events / seconds
@@ -131,10 +220,11 @@ def run(size: int, workdir: Path) -> dict[str, Any]:
         baseline = per_event_baseline(loop, min(events, BASELINE_EVENTS), workdir / "base.duckdb")
         figures["baseline_rate"] = baseline
         figures["rebuild_over_baseline"] = figures["rebuild_rate"] / baseline
-        figures["replay_10000_ms"] = 1000 * median_time(lambda: loop.replay("exp-00000"), 5)
-        figures["replay_events"] = len(loop._store.stream("experiment:exp-00000"))
+        longest = _longest_experiment(loop)
+        figures["replay_10000_ms"] = 1000 * median_time(lambda: loop.replay(longest), 5)
+        figures["replay_events"] = len(loop._store.stream(f"experiment:{longest}"))
         figures["indicators_ms"] = 1000 * median_time(loop.indicators, 3)
-        figures["visible_to_sql_ms"] = 1000 * visible_after_record(loop)
+        figures["visible_to_sql_ms"] = 1000 * visible_after_record(loop, longest)
         loop.project()
         _renamed_backlog(backlog_file)
         loop.import_files([backlog_file])
@@ -142,14 +232,22 @@ def run(size: int, workdir: Path) -> dict[str, Any]:
         figures["catch_up_rate"] = added / seconds
     figures["rebuild_peak_memory_mib"] = peak_rebuild_memory(store) / 2**20
     figures["help_ms"] = 1000 * help_time()
+    command_figures(store, workdir, source, figures)
     figures["events"] = events
     return figures
+
+
+def _longest_experiment(loop: LearningLoop) -> str:
+    found = loop.sql("select experiment from log_events where experiment is not null "
+                     "group by experiment order by count(*) desc, experiment limit 1")  # fmt: skip
+    return str(found.rows[0][0])
 
 
 def _renamed_backlog(path: Path) -> None:
     """The backlog is another programme: rename its keys so it does not clash."""
     text = path.read_text(encoding="utf-8")
-    text = text.replace('"programme-', '"backlog-programme-').replace('"exp-', '"backlog-exp-')
+    for prefix in ("programme-", "exp-", "net-", "nexp-"):
+        text = text.replace(f'"{prefix}', f'"backlog-{prefix}')
     path.write_text(text, encoding="utf-8")
 
 
@@ -166,7 +264,27 @@ TARGETS = [
     ("rebuild_peak_memory_mib", "peak memory of a rebuild", "MiB", "<= 1,536",
      lambda v: v <= 1536),
     ("help_ms", "learningloop --help, cold", "ms", "<= 150", lambda v: v <= 150),
+    ("indicators_csv_s", "indicators --format csv (command)", "s", "<= 2 / <= 1 *",
+     lambda v: v <= 2),
+    ("indicators_json_s", "indicators --format json (command)", "s", "(print)", None),
+    ("indicators_table_s", "indicators table (command)", "s", "(print)", None),
+    ("sql_rows", "rows of sql 'select * from timeline'", "rows", "(print)", None),
+    ("sql_csv_s", "sql ... --format csv (command)", "s", "(print)", None),
+    ("duckdb_copy_s", "DuckDB COPY TO of the same result", "s", "(print)", None),
+    ("sql_csv_over_copy", "sql CSV / DuckDB COPY", "x", "<= 2", lambda v: v <= 2),
+    ("rebuild_s", "project --rebuild (command)", "s", "(print)", None),
+    ("read_json_s", "DuckDB read_json of the same events", "s", "(print)", None),
+    ("rebuild_over_read_json", "rebuild / read_json (ceiling)", "x", "(print)", None),
+    ("audit_s", "audit (command)", "s", "(print)", None),
+    ("audit_over_rebuild", "audit / rebuild", "x", "<= 3", lambda v: v <= 3),
+    ("report_s", "report (command)", "s", "(print)", None),
+    ("report_over_rebuild", "report / rebuild", "x", "<= 1", lambda v: v <= 1),
+    ("report_mib", "report size", "MiB", "< 3", lambda v: v < 3),
+    ("peak_command_mib", "peak memory of any command above", "MiB", "<= 1,536",
+     lambda v: v <= 1536),
 ]  # fmt: skip
+# (*) indicators --format csv: <= 2 s on the network shape at 1M, <= 1 s on the programme
+# shape at 10M (the issue's interactive targets).
 
 
 def machine() -> dict[str, Any]:
@@ -176,42 +294,64 @@ def machine() -> dict[str, Any]:
             "platform": platform.platform()}  # fmt: skip
 
 
-def report(figures: dict[str, Any], size_name: str) -> dict[str, Any]:
+def report(figures: dict[str, Any], size_name: str, shape: str = "programme") -> dict[str, Any]:
     rows = []
     for key, label, unit, target, meets in TARGETS:
         value = figures[key]
+        if value is None:
+            rows.append({"figure": key, "label": label, "value": None, "unit": unit,
+                         "target": target, "verdict": "skipped"})  # fmt: skip
+            continue
+        if value != value:  # NaN: the command failed or timed out
+            rows.append({"figure": key, "label": label, "value": None, "unit": unit,
+                         "target": target, "verdict": "failed"})  # fmt: skip
+            continue
         verdict = "" if meets is None else ("met" if meets(value) else "NOT met")
         rows.append({"figure": key, "label": label, "value": round(value, 2), "unit": unit,
                      "target": target, "verdict": verdict})  # fmt: skip
-    return {"size": size_name, "events": figures["events"], "machine": machine(), "figures": rows}
+    return {"size": size_name, "shape": shape, "events": figures["events"],
+            "machine": machine(), "figures": rows, "failed": figures.get("failed", [])}  # fmt: skip
 
 
 def print_table(document: dict[str, Any]) -> None:
     info = document["machine"]
-    size = f"{document['events']:,} events, {info['cores']} cores, {info['memory_gib']} GiB"
+    size = (
+        f"{document['events']:,} events ({document['shape']} shape), {info['cores']} cores, "
+        f"{info['memory_gib']} GiB"
+    )
     print(f"learningloop benchmark: {size}, Python {info['python']}, DuckDB {info['duckdb']}")
     print(f"{'figure':<40} {'value':>14} {'unit':<9} {'target':<11} verdict")
     for row in document["figures"]:
-        print(f"{row['label']:<40} {row['value']:>14,.2f} {row['unit']:<9} {row['target']:<11} "
+        value = "-" if row["value"] is None else f"{row['value']:,.2f}"
+        print(f"{row['label']:<40} {value:>14} {row['unit']:<9} {row['target']:<11} "
               f"{row['verdict']}")  # fmt: skip
+    for failure in document["failed"]:
+        print(f"FAILED: {failure}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="learningloop benchmarks")
     parser.add_argument("--size", default="small", help="small, medium, large or a number")
+    parser.add_argument("--shape", choices=("programme", "network"), default="programme",
+                        help="programme: few long experiments; network: ~1 programme per "
+                        "1,000 events, ~1 experiment per 20")  # fmt: skip
     parser.add_argument("--json", type=Path, help="where to write the figures as JSON")
+    parser.add_argument("--skip", action="append", default=[], choices=("audit", "report"),
+                        help="leave a slow command out (its figures print as skipped)")  # fmt: skip
     parser.add_argument("--workdir", type=Path, help="keep the generated store here")
     arguments = parser.parse_args()
     size = SIZES.get(arguments.size) or int(arguments.size)
+    SKIPPED.update(arguments.skip)
     workdir = arguments.workdir or Path(tempfile.mkdtemp(prefix="learningloop-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        document = report(run(size, workdir), arguments.size)
+        document = report(run(size, workdir, arguments.shape), arguments.size, arguments.shape)
     finally:
         if arguments.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     print_table(document)
-    target = arguments.json or Path(__file__).parent / "results" / f"{arguments.size}.json"
+    name = arguments.size if arguments.shape == "programme" else f"{arguments.size}-network"
+    target = arguments.json or Path(__file__).parent / "results" / f"{name}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
