@@ -8,7 +8,9 @@ with final as (
         experiment,
         count(*) filter (where is_covered) as functions_covered,
         count(*) as functions_total,
-        round(count(*) filter (where is_covered) / count(*), 3) as coverage_ratio
+        round(count(*) filter (where is_covered) / count(*), 3) as coverage_ratio,
+        -- covered functions count as assessed too (CONTRACT 6.11)
+        count(*) filter (where status <> 'not_assessed') as functions_assessed
     from function_coverage
     group by experiment
 )

@@ -1,7 +1,8 @@
 -- projection: function_coverage
 -- grain:      one row per (experiment, function of its programme); functions with no
 --             evidence are included with count 0 and nulls
--- reads:      experiments, programme_functions, counted_events (FunctionEvidenced)
+-- reads:      experiments, programme_functions, counted_events (FunctionEvidenced,
+--             FunctionAssessed)
 -- respects:   as_of and known_at; a programme whose ProgrammeOpened is not known at T is
 --             assessed against the five default functions
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
@@ -45,6 +46,14 @@ evidence as (
     group by experiment, subject
 ),
 
+assessments as (
+    -- the latest counted assessment of each function, by (occurred_on, version)
+    select experiment, subject as function, arg_max(result, (occurred_on, version)) as result
+    from counted_events
+    where type = 'FunctionAssessed'
+    group by experiment, subject
+),
+
 final as (
     select
         frameworks.experiment,
@@ -55,9 +64,15 @@ final as (
         evidence.first_evidenced_on,
         evidence.last_evidenced_on,
         coalesce(evidence.evidence_count, 0) >= 1 as is_covered,
-        frameworks.ordinal
+        frameworks.ordinal,
+        -- evidence always wins; otherwise the latest assessment (CONTRACT 6.4, 6.11)
+        case
+            when coalesce(evidence.evidence_count, 0) >= 1 then 'covered'
+            else coalesce(assessments.result, 'not_assessed')
+        end as status
     from frameworks
     left join evidence using (experiment, function)
+    left join assessments using (experiment, function)
 )
 
 select * from final

@@ -22,7 +22,8 @@ with parsed as (
             "carriers": ["VARCHAR"], "evidence": "JSON", "session": "INTEGER",
             "sessions_planned": "INTEGER", "attendees": "INTEGER", "strength": "INTEGER",
             "meetings_per_year_min": "INTEGER", "meetings_per_year_max": "INTEGER",
-            "months": "INTEGER", "starts_on": "DATE", "due_on": "DATE",
+            "months": "INTEGER", "starts_on": "DATE", "due_on": "DATE", "basis": "VARCHAR",
+            "result": "VARCHAR",
             "functions": [{"key": "VARCHAR", "label": "VARCHAR", "label_fr": "VARCHAR"}]
         }') as e
     from batch
@@ -38,6 +39,17 @@ final as (
         e.experiment,
         e.occurred_on,
         e.precision,
+        -- the last day of the event's calendar period (CONTRACT 6.2, 6.11)
+        case e.precision
+            when 'month' then last_day(e.occurred_on)
+            when 'quarter' then last_day(date_trunc('quarter', e.occurred_on) + interval 2 month)
+            when 'semester' then last_day(
+                make_date(year(e.occurred_on), if(month(e.occurred_on) <= 6, 6, 12), 1)
+            )
+            when 'year' then make_date(year(e.occurred_on), 12, 31)
+            else e.occurred_on
+        end as occurred_until,
+        coalesce(e.basis, 'stated') as basis,
         e.recorded_at,
         e.recorded_by,
         e.source,
@@ -50,6 +62,7 @@ final as (
             e.function
         ) as subject,
         e.kind,
+        e.result,
         coalesce(e.title, e.name) as title,
         e.scale,
         e.territory,

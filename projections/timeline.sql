@@ -1,6 +1,6 @@
 -- projection: timeline
 -- grain:      one row per counted experiment event (retractions never appear)
--- reads:      counted_events
+-- reads:      counted_events, moment
 -- respects:   as_of and known_at; cycle k holds the events after decision k-1 up to and
 --             including decision k, in (occurred_on, version) order
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
@@ -15,6 +15,9 @@ described as (
         experiment,
         version,
         occurred_on,
+        occurred_until,
+        precision,
+        basis,
         recorded_at,
         type,
         case type
@@ -54,6 +57,10 @@ described as (
                 'Function ', subject, ' evidenced (strength ', strength, '): ',
                 payload ->> '$.evidence'
             )
+            when 'FunctionAssessed' then concat(
+                'Function ', subject, ' assessed: ', replace(result, '_', ' '),
+                ': ' || nullif(payload ->> '$.note', '')
+            )
             when 'ExperimentClosed' then concat(
                 'Experiment closed', ': ' || nullif(payload ->> '$.outcome', '')
             )
@@ -79,7 +86,11 @@ final as (
         type,
         -- one line, however the text was written
         trim(regexp_replace(raw_summary, '[\t\n\f\r ]+', ' ', 'g')) as summary,
-        cycle
+        cycle,
+        occurred_until,
+        occurred_until <= (select as_of from moment) as is_certain,
+        precision,
+        basis
     from described
 )
 

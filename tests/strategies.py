@@ -11,6 +11,7 @@ slugs = st.from_regex(r"[a-z0-9][a-z0-9-]{0,8}", fullmatch=True)
 texts = st.text(alphabet="abcdefgh éèàç-'", min_size=1, max_size=20)
 dates = st.dates(min_value=date(2011, 1, 1), max_value=date(2016, 12, 31))
 precisions = st.sampled_from(["day", "day", "day", "month", "quarter", "semester", "year"])
+bases = st.sampled_from(["stated", "stated", "inferred", "illustrative", None])
 FUNCTIONS = ["training", "support", "production", "local_development", "employer"]
 EXPERIMENT_TYPES = [
     "ReviewSessionHeld",
@@ -23,6 +24,7 @@ EXPERIMENT_TYPES = [
     "MilestoneAbandoned",
     "LearningRecorded",
     "FunctionEvidenced",
+    "FunctionAssessed",
     "ExperimentClosed",
     "EventRetracted",
 ]
@@ -82,6 +84,9 @@ def _common(draw: st.DrawFn) -> dict[str, Any]:
     precision = draw(precisions)
     if precision != "day":
         common["precision"] = precision
+    basis = draw(bases)
+    if basis is not None:
+        common["basis"] = basis
     return common
 
 
@@ -136,4 +141,7 @@ def _facts(draw: st.DrawFn, experiment: _Experiment, event_type: str) -> dict[st
     if event_type == "FunctionEvidenced":
         return {"function": draw(st.sampled_from(FUNCTIONS)), "evidence": draw(texts),
                 "strength": draw(st.integers(1, 3))}  # fmt: skip
+    if event_type == "FunctionAssessed":
+        return {"function": draw(st.sampled_from(FUNCTIONS)),
+                "result": draw(st.sampled_from(["absent", "not_applicable"]))}  # fmt: skip
     return {}  # ExperimentClosed

@@ -256,7 +256,7 @@ def test_indicators_json_has_every_indicator(runner: CliRunner, imported: Path) 
                                                   "learning_loops"}  # fmt: skip
     assert [row for row in rows if row["indicator"] == "experiment_coverage"] == [
         {"indicator": "experiment_coverage", "experiment": "exp", "functions_covered": 0,
-         "functions_total": 5, "coverage_ratio": 0.0}
+         "functions_total": 5, "coverage_ratio": 0.0, "functions_assessed": 0}
     ]  # fmt: skip
     csv_lines = run(runner, imported, "indicators", "--format", "csv").stdout.splitlines()
     assert csv_lines[0].startswith("indicator,experiment,functions_covered")

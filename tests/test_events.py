@@ -9,6 +9,7 @@ import pytest
 
 from learningloop.domain import events as ev
 from learningloop.domain.parsing import fields_from_text, parse_event
+from learningloop.domain.values import end_of_period, format_at_precision
 from learningloop.errors import InvalidEventError
 
 VALID: dict[str, dict[str, Any]] = {
@@ -30,6 +31,7 @@ VALID: dict[str, dict[str, Any]] = {
     "MilestoneAbandoned": {"experiment": "x", "milestone": "m"},
     "LearningRecorded": {"experiment": "x", "learning": "l", "observation": "O"},
     "FunctionEvidenced": {"experiment": "x", "function": "training", "evidence": "E"},
+    "FunctionAssessed": {"experiment": "x", "function": "training", "result": "absent"},
     "ExperimentClosed": {"experiment": "x"},
     "EventRetracted": {"experiment": "x", "retracts": 2, "reason": "typo"},
 }  # fmt: skip
@@ -71,6 +73,35 @@ def test_an_unknown_field_is_an_error_naming_it(event_type: str) -> None:
 def test_a_missing_occurred_on_is_an_error(event_type: str) -> None:
     error = problem(raw(event_type, occurred_on=DROP))
     assert (error.field, error.reason) == ("occurred_on", "is required")
+
+
+@pytest.mark.parametrize("event_type", sorted(VALID))
+def test_every_type_takes_a_basis_which_defaults_to_stated(event_type: str) -> None:
+    assert parse_event(raw(event_type)).basis == "stated"
+    assert parse_event(raw(event_type, basis="inferred", basis_note="from X")).basis == "inferred"
+    error = problem(raw(event_type, basis="guessed"))
+    assert error.field == "basis"
+
+
+@pytest.mark.parametrize(
+    ("day", "precision", "until", "printed"),
+    [
+        ("2013-04-18", "day", "2013-04-18", "2013-04-18"),
+        ("2013-02-18", "month", "2013-02-28", "2013-02"),
+        ("2012-02-18", "month", "2012-02-29", "2012-02"),
+        ("2013-05-18", "quarter", "2013-06-30", "2013-Q2"),
+        ("2013-11-18", "quarter", "2013-12-31", "2013-Q4"),
+        ("2013-05-18", "semester", "2013-06-30", "2013-S1"),
+        ("2013-07-01", "semester", "2013-12-31", "2013-S2"),
+        ("2013-05-18", "year", "2013-12-31", "2013"),
+    ],
+)
+def test_a_date_is_moved_to_its_period_which_ends_on_its_last_day_and_prints_at_its_precision(
+    day: str, precision: str, until: str, printed: str
+) -> None:
+    event = parse_event(raw("MeetingHeld", occurred_on=day, precision=precision))
+    assert end_of_period(event.occurred_on, event.precision) == date.fromisoformat(until)
+    assert format_at_precision(event.occurred_on, precision) == printed
 
 
 @pytest.mark.parametrize("bad", ["2013-02-30", "2013-13-01", "18/04/2013", "2013-4-18", 20130418,

@@ -14,14 +14,14 @@ def evidence(function: str, day: str) -> dict[str, object]:
 
 def test_a_function_evidenced_twice_counts_once(seeded: LearningLoop) -> None:
     seeded.import_events([evidence("employer", "2013-02-01"), evidence("employer", "2013-03-01")])
-    assert rows_of(seeded, "experiment_coverage", "*") == [("exp", 1, 5, 0.2)]
+    assert rows_of(seeded, "experiment_coverage", "*") == [("exp", 1, 5, 0.2, 1)]
 
 
 def test_the_ratio_has_three_decimals_with_halves_rounded_up(loop: LearningLoop) -> None:
     functions = [{"key": f"f{n:02d}", "label": f"F{n}"} for n in range(16)]
     loop.import_events([base_events()[0] | {"functions": functions}, *base_events()[1:],
                         evidence("f00", "2013-02-01")])  # fmt: skip
-    assert rows_of(loop, "experiment_coverage", "*") == [("exp", 1, 16, 0.063)]  # 0.0625
+    assert rows_of(loop, "experiment_coverage", "*") == [("exp", 1, 16, 0.063, 1)]  # 0.0625
 
 
 def test_coverage_follows_d_and_retractions(seeded: LearningLoop) -> None:

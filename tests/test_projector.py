@@ -43,11 +43,11 @@ REFERENCE_COLUMNS = {
     "experiments": ["experiment", "programme", "title", "scale", "territory", "carriers",
                     "status"],
     "timeline": ["experiment", "version", "occurred_on", "recorded_at", "type", "summary",
-                 "cycle"],
+                 "cycle", "occurred_until", "is_certain", "basis"],
     "function_coverage": ["experiment", "function", "label", "evidence_count", "max_strength",
-                          "first_evidenced_on", "last_evidenced_on", "is_covered"],
+                          "first_evidenced_on", "last_evidenced_on", "is_covered", "status"],
     "experiment_coverage": ["experiment", "functions_covered", "functions_total",
-                            "coverage_ratio"],
+                            "coverage_ratio", "functions_assessed"],
     "commitment_cadence": ["experiment", "commitment", "period", "period_start", "period_end",
                            "meetings_held", "expected_min", "expected_max", "status"],
     "review_completion": ["experiment", "review", "sessions_held", "sessions_planned",
@@ -66,7 +66,8 @@ def expected_rows(view: ExperimentView) -> dict[str, list[tuple[Any, ...]]]:
     """What each projection must hold for one experiment, from the pure replay."""
     key = view.experiment
     expected: dict[str, list[tuple[Any, ...]]] = {
-        "timeline": [(key, e.version, e.occurred_on, e.recorded_at, e.type, e.summary, e.cycle)
+        "timeline": [(key, e.version, e.occurred_on, e.recorded_at, e.type, e.summary, e.cycle,
+                      e.occurred_until, e.is_certain, e.basis)
                      for e in view.timeline],
         "commitment_cadence": [(key, p.commitment, p.period, p.period_start, p.period_end,
                                 p.meetings_held, p.expected_min, p.expected_max, p.status)
@@ -86,10 +87,12 @@ def expected_rows(view: ExperimentView) -> dict[str, list[tuple[Any, ...]]]:
         "experiments": [(key, view.programme, view.title, view.scale, view.territory,
                          list(view.carriers), view.status)],
         "function_coverage": [(key, f.function, f.label, f.evidence_count, f.max_strength,
-                               f.first_evidenced_on, f.last_evidenced_on, f.is_covered)
+                               f.first_evidenced_on, f.last_evidenced_on, f.is_covered,
+                               f.status)
                               for f in view.functions],
         "experiment_coverage": [(key, view.functions_covered, total,
-                                 ratio(view.functions_covered, total))],
+                                 ratio(view.functions_covered, total),
+                                 sum(f.status != "not_assessed" for f in view.functions))],
         "learning_loops": [(key, view.cycles, len(view.learnings), len(actioned),
                             len(view.learnings) - len(actioned), view.median_days_to_action)],
     }  # fmt: skip

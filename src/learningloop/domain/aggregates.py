@@ -110,7 +110,7 @@ class Experiment(Stream):
     def check(self, event: ev.Event, programme: Programme) -> None:
         if isinstance(event, ev.ExperimentProposed):
             raise InvalidEventError("experiment", f"experiment {self.key!r} is already proposed")
-        if isinstance(event, ev.FunctionEvidenced):
+        if isinstance(event, ev.FunctionEvidenced | ev.FunctionAssessed):
             programme.check_function(event.function)
         elif isinstance(event, ev.MeetingHeld):
             programme.check_partners("participants", event.participants)

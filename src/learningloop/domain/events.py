@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from learningloop.domain.values import (
+    Basis,
     FunctionKey,
     IsoDate,
     Months,
@@ -46,6 +47,9 @@ class Event(BaseModel):
     precision: Precision = "day"
     recorded_by: Text | None = None
     source: Text | None = None
+    # CONTRACT 6.3; `basis_note` says what an inference rests on (an addition of ours).
+    basis: Basis = "stated"
+    basis_note: Text | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -293,6 +297,15 @@ class FunctionEvidenced(ExperimentEvent):
     strength: Strength = 1
 
 
+class FunctionAssessed(ExperimentEvent):
+    """An evaluator looked for a function and found it absent or not applicable (CONTRACT 6.4)."""
+
+    type: Literal["FunctionAssessed"] = "FunctionAssessed"
+    function: FunctionKey
+    result: Literal["absent", "not_applicable"]
+    note: Text | None = None
+
+
 class ExperimentClosed(ExperimentEvent):
     type: Literal["ExperimentClosed"] = "ExperimentClosed"
     outcome: Text | None = None
@@ -341,6 +354,7 @@ CATALOGUE: dict[str, type[Event]] = {
         MilestoneAbandoned,
         LearningRecorded,
         FunctionEvidenced,
+        FunctionAssessed,
         ExperimentClosed,
         EventRetracted,
     )

@@ -76,10 +76,19 @@ class FunctionCoverage:
     first_evidenced_on: date | None
     last_evidenced_on: date | None
     evidence: tuple[str, ...]
+    # The result of the latest counted FunctionAssessed, whatever the evidence (CONTRACT 6.4).
+    assessed: str | None = None
 
     @property
     def is_covered(self) -> bool:
         return self.evidence_count >= 1
+
+    @property
+    def status(self) -> str:
+        """covered / absent / not_applicable / not_assessed: evidence always wins."""
+        if self.is_covered:
+            return "covered"
+        return self.assessed or "not_assessed"
 
 
 def commitment_periods(counted: Sequence[Recorded], as_of: date) -> list[CommitmentPeriod]:
@@ -188,9 +197,12 @@ def function_coverage(
 ) -> list[FunctionCoverage]:
     """One row per function of the programme, with no evidence included as count 0."""
     evidence: dict[str, list[ev.FunctionEvidenced]] = {f.key: [] for f in functions}
+    assessed: dict[str, str] = {}
     for recorded in counted:
         if isinstance(recorded.event, ev.FunctionEvidenced):
             evidence.setdefault(recorded.event.function, []).append(recorded.event)
+        elif isinstance(recorded.event, ev.FunctionAssessed):
+            assessed[recorded.event.function] = recorded.event.result  # the latest wins
     rows = []
     for function in functions:
         items = evidence[function.key]
@@ -203,6 +215,7 @@ def function_coverage(
                 first_evidenced_on=min((item.occurred_on for item in items), default=None),
                 last_evidenced_on=max((item.occurred_on for item in items), default=None),
                 evidence=tuple(item.evidence for item in items),
+                assessed=assessed.get(function.key),
             )
         )
     return rows

@@ -132,7 +132,7 @@ def replay_experiment(
     """Fold an experiment's counted events into the view an evaluator reads."""
     counted = counted_events(experiment_events, as_of, known_at)
     proposals = [r.event for r in counted if isinstance(r.event, ev.ExperimentProposed)]
-    timeline = _timeline(counted)
+    timeline = _timeline(counted, as_of)
     # Events that occurred before the proposal still happened; until the proposal counts
     # the experiment has no status, coverage or learning loops.
     history = ExperimentView(
@@ -177,11 +177,11 @@ def _status(counted: Sequence[Recorded]) -> str:
     return status
 
 
-def _timeline(counted: Sequence[Recorded]) -> list[TimelineEntry]:
+def _timeline(counted: Sequence[Recorded], as_of: date) -> list[TimelineEntry]:
     """Every counted event with its learning cycle: decision k closes cycle k."""
     entries, cycle = [], 1
     for recorded in counted:
-        entries.append(TimelineEntry(recorded, cycle))
+        entries.append(TimelineEntry(recorded, cycle, as_of))
         if isinstance(recorded.event, ev.DecisionRecorded):
             cycle += 1
     return entries

@@ -10,6 +10,7 @@ from typing import Any
 
 from learningloop.domain import events as ev
 from learningloop.domain.recorded import Recorded
+from learningloop.domain.values import end_of_period
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,24 @@ class TimelineEntry:
 
     recorded: Recorded
     cycle: int
+    as_of: date = date.max  # D: an event is certain once its whole period lies before D
+
+    @property
+    def occurred_until(self) -> date:
+        event = self.recorded.event
+        return end_of_period(event.occurred_on, event.precision)
+
+    @property
+    def is_certain(self) -> bool:
+        return self.occurred_until <= self.as_of
+
+    @property
+    def precision(self) -> str:
+        return self.recorded.event.precision
+
+    @property
+    def basis(self) -> str:
+        return self.recorded.event.basis
 
     @property
     def version(self) -> int:
@@ -42,7 +61,8 @@ class TimelineEntry:
     def as_row(self) -> dict[str, Any]:
         return {"version": self.version, "occurred_on": self.occurred_on,
                 "recorded_at": self.recorded_at, "type": self.type, "summary": self.summary,
-                "cycle": self.cycle}  # fmt: skip
+                "cycle": self.cycle, "occurred_until": self.occurred_until,
+                "is_certain": self.is_certain}  # fmt: skip
 
 
 def _count(number: int | None, noun: str) -> str:
@@ -76,6 +96,10 @@ _SUMMARIES: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.LearningRecorded: lambda e: f"Learning {e.learning}: {e.observation}",
     ev.FunctionEvidenced: lambda e: (
         f"Function {e.function} evidenced (strength {e.strength}): {e.evidence}"
+    ),
+    ev.FunctionAssessed: lambda e: (
+        f"Function {e.function} assessed: {e.result.replace('_', ' ')}"
+        + (f": {e.note}" if e.note else "")
     ),
     ev.ExperimentClosed: lambda e: "Experiment closed" + (f": {e.outcome}" if e.outcome else ""),
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, Strict
@@ -34,6 +34,11 @@ def quote(value: Any) -> str:
 
 Precision = Literal["day", "month", "quarter", "semester", "year"]
 PRECISIONS: tuple[Precision, ...] = ("day", "month", "quarter", "semester", "year")
+# CONTRACT 6.3: stated by its source; the recorder's reading of it; an example, not a fact.
+Basis = Literal["stated", "inferred", "illustrative"]
+BASES: tuple[Basis, ...] = ("stated", "inferred", "illustrative")
+# Months in each coarser-than-a-day period (calendar periods, CONTRACT 6.11).
+_PERIOD_MONTHS = {"month": 1, "quarter": 3, "semester": 6, "year": 12}
 
 
 def _as_iso_date(value: Any) -> date:
@@ -106,6 +111,27 @@ def start_of_period(day: date, precision: Precision) -> date:
     if precision == "semester":
         return date(day.year, 1 if day.month <= 6 else 7, 1)
     return date(day.year, 1, 1)
+
+
+def end_of_period(day: date, precision: Precision) -> date:
+    """The last day of the period of the given precision that contains `day`."""
+    if precision == "day":
+        return day
+    start = start_of_period(day, precision)
+    return add_months(start, _PERIOD_MONTHS[precision]) - timedelta(days=1)
+
+
+def format_at_precision(day: date, precision: str) -> str:
+    """A date as precise as it is known: 2013-04-18, 2013-04, 2013-Q2, 2013-S1 or 2013."""
+    if precision == "month":
+        return f"{day.year}-{day.month:02d}"
+    if precision == "quarter":
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    if precision == "semester":
+        return f"{day.year}-S{1 if day.month <= 6 else 2}"
+    if precision == "year":
+        return str(day.year)
+    return day.isoformat()
 
 
 def add_months(day: date, months: int) -> date:
