@@ -99,9 +99,10 @@ backfill as (
         stream,
         version,
         position,
-        concat(type, ' that occurred on ', occurred_on, ' was recorded on ', recorded_at::date,
-               ', ', recorded_at::date - occurred_on, ' days later'),
-        recorded_at::date - occurred_on
+        concat(type, ' that occurred on ', occurred_on, ' was recorded on ',
+               timezone('UTC', recorded_at)::date,
+               ', ', timezone('UTC', recorded_at)::date - occurred_on, ' days later'),
+        timezone('UTC', recorded_at)::date - occurred_on
     from counted_events
 ),
 

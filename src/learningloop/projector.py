@@ -30,6 +30,12 @@ from learningloop.store import EventLog
 
 # Bump when the Python side of the mapping (what `batch` holds) changes: it forces a rebuild.
 MAPPING_VERSION = "1"
+# Bump when the way views and macros are made from the .sql files changes: they are replaced.
+GENERATION = "2"
+# Each .sql file X becomes a table macro of this schema, `X(requested_as_of, requested_known_at)`,
+# then the public macro `main.X_at(as_of, known_at)` and the view `main.X` over it.
+INTERNAL_SCHEMA = "learningloop_internal"
+INNER_NAMES = {"as_of": "_as_of", "known_at": "_known_at"}
 PAGE_SIZE = 100_000
 MEMORY_LIMIT = "512MB"
 BATCH_ROWS = 20_000
@@ -67,8 +73,26 @@ class SqlFile:
 
     @property
     def version(self) -> str:
-        text = self.sql + (MAPPING_VERSION if self.name == INGEST_FILE else "")
+        text = self.sql + (MAPPING_VERSION if self.name == INGEST_FILE else GENERATION)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def macro_body(self) -> str:
+        """The file's query with every projection it reads shadowed by a CTE of the same name
+        that calls that projection's macro at the same (D, T): the query itself is unchanged,
+        and no view (hence no connection variable) is read on the way."""
+        shadows = ", ".join(
+            f"{name} as not materialized "
+            f"(select * from {INTERNAL_SCHEMA}.{name}(requested_as_of, requested_known_at))"
+            for name in self.reads
+            if name != INGEST_FILE
+        )
+        body = _inner_names(_without_leading_comments(self.sql))
+        if not shadows:
+            return body
+        opening = re.match(r"with(\s+recursive)?\s", body, flags=re.I)
+        if opening is None:
+            return f"with {shadows} {body}"
+        return f"{opening.group(0)}{shadows}, {body[opening.end() :]}"
 
 
 @dataclass(frozen=True)
@@ -95,11 +119,44 @@ def load_sql_files() -> list[SqlFile]:
 
 
 def _reads(sql: str, known: set[str]) -> tuple[str, ...]:
-    """Names of other projections listed in the header's `reads:` lines."""
+    """Names of other projections the file reads: those listed in the header's `reads:` lines
+    and those its query selects from or joins (a forgotten header line must not make a macro
+    read a view, which would answer at the connection's variables instead of its arguments)."""
     header = "\n".join(line for line in sql.splitlines() if line.startswith("--"))
     match = re.search(r"-- reads:(.*?)(?:\n-- \w+:|\Z)", header, flags=re.S)
     words = set(re.findall(r"[a-z_]+", match.group(1) if match else ""))
-    return tuple(sorted(words & known))
+    query = re.sub(r"--[^\n]*|'(?:[^']|'')*'", " ", sql)
+    ctes = set(re.findall(r"(\w+)\s+as\s*(?:not\s+)?(?:materialized\s*)?\(", query, flags=re.I))
+    selected = set(re.findall(r"\b(?:from|join)\s+(\w+)", query, flags=re.I)) - ctes
+    return tuple(sorted((words | selected) & known))
+
+
+def _inner_names(sql: str) -> str:
+    """`as_of` -> `_as_of` and `known_at` -> `_known_at` outside strings and comments.
+
+    DuckDB refuses a column reference that has the name of a parameter of an enclosing macro,
+    and the public macros' parameters are `as_of` and `known_at`, the names of moment's
+    columns: inside the macros those columns go by these inner names."""
+
+    def renamed(match: re.Match[str]) -> str:
+        return "_" + match.group(0) if match.group(0) in INNER_NAMES else match.group(0)
+
+    return re.sub(r"'(?:[^']|'')*'|--[^\n]*|\b(?:as_of|known_at)\b", renamed, sql)
+
+
+def _public_columns(columns: list[str]) -> str:
+    """The select list giving the inner names back their public names."""
+    if not any(column in INNER_NAMES.values() for column in columns):
+        return "*"
+    public = {inner: name for name, inner in INNER_NAMES.items()}
+    return ", ".join(f"{c} as {public[c]}" if c in public else c for c in columns)
+
+
+def _without_leading_comments(sql: str) -> str:
+    lines = sql.strip().splitlines()
+    while lines and (not lines[0].strip() or lines[0].lstrip().startswith("--")):
+        lines.pop(0)
+    return "\n".join(lines)
 
 
 def _in_dependency_order(files: dict[str, SqlFile]) -> list[SqlFile]:
@@ -222,11 +279,33 @@ class Projector:
             f for f in self.files if f.name != INGEST_FILE and versions.get(f.name) != f.version
         ]
         if stale_views:
-            # Views depend on each other: replace them all, in dependency order.
-            for sql_file in self.files:
-                if sql_file.name != INGEST_FILE:
-                    con.execute(f"create or replace view {sql_file.name} as {sql_file.sql}")
-                    self._record_version(con, sql_file)
+            # Macros call each other: replace them all, in dependency order.
+            self._install_views(con)
+
+    def _install_views(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Each file X is one definition, the internal macro; `X_at(as_of, known_at)` and the
+        view `X` (at the variables as_of and known_at) both answer through it, so a view and
+        its macro cannot disagree."""
+        con.execute(f"create schema if not exists {INTERNAL_SCHEMA}")
+        views = [f for f in self.files if f.name != INGEST_FILE]
+        for sql_file in views:
+            con.execute(
+                f"create or replace macro {INTERNAL_SCHEMA}.{sql_file.name}"
+                f"(requested_as_of, requested_known_at) as table {sql_file.macro_body()}"
+            )
+        for sql_file in views:
+            inner = f"{INTERNAL_SCHEMA}.{sql_file.name}"
+            columns = [row[0] for row in con.execute(f"describe select * from {inner}(null, null)")
+                       .fetchall()]  # fmt: skip
+            con.execute(
+                f"create or replace macro {sql_file.name}_at(as_of, known_at) as table "
+                f"select {_public_columns(columns)} from {inner}(as_of, known_at)"
+            )
+            con.execute(
+                f"create or replace view {sql_file.name} as select * from "
+                f"{sql_file.name}_at(getvariable('as_of'), getvariable('known_at'))"
+            )
+            self._record_version(con, sql_file)
 
     def _recreate_log_events(self, con: duckdb.DuckDBPyConnection, ingest: SqlFile) -> None:
         con.execute("begin transaction")
