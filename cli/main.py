@@ -17,8 +17,7 @@ import click
 from .output import emit, format_option, message
 
 if TYPE_CHECKING:
-    from learningloop.application import LearningLoop
-    from learningloop.domain.replay import ExperimentView
+    from learningloop.application import DemoRun, LearningLoop
 
 
 class BadInput(click.ClickException):
@@ -219,9 +218,9 @@ def demo_command(ctx: click.Context, output_format: str) -> None:
 
     store = ctx.obj["store"] if _store_given(ctx) else None
     with tempfile.TemporaryDirectory(prefix="learningloop-demo-") as scratch:
-        views = run_demo(store or os.path.join(scratch, "store"))
+        demo = run_demo(store or os.path.join(scratch, "store"))
         message(f"Loaded the 2012–2014 programme into {store or 'a temporary store'}.")
-        _emit_demo(views, output_format)
+        _emit_demo(demo, output_format)
 
 
 def _store_given(ctx: click.Context) -> bool:
@@ -230,12 +229,20 @@ def _store_given(ctx: click.Context) -> bool:
     return source is click.core.ParameterSource.COMMANDLINE
 
 
-def _emit_demo(views: list[ExperimentView], output_format: str) -> None:
+def _emit_demo(demo: DemoRun, output_format: str) -> None:
     from learningloop.application import experiment_summary
 
-    rows = [experiment_summary(view) for view in views]
+    rows = [experiment_summary(view) for view in demo.views]
     columns = list(rows[0]) if rows else []
-    emit(rows, columns, output_format, title="Experiments of the 2012–2014 programme")
+    title = f"{demo.title}: experiments as of {demo.as_of}, the programme's end"
+    emit(rows, columns, output_format, title=title)
+    stated = f" of the {demo.partners_stated} the page states" if demo.partners_stated else ""
+    message(
+        f"Indicators as of {demo.as_of}, the programme's end (not today). "
+        f"Partners recorded: {demo.partners_recorded}{stated}. Most dates are known only to "
+        "the semester, and most facts are the recorder's reading of the page (basis inferred): "
+        "see `replay`, `timeline` and `report`."
+    )
 
 
 class _NoProgress:
@@ -334,8 +341,9 @@ def timeline_command(
     """
     from .views import emit_timeline
 
-    result = _open(ctx).timeline(experiment, _parse_date(as_of), _parse_moment(known_at))
-    emit_timeline(experiment, result.records(), result.columns, output_format)
+    day = _parse_date(as_of)
+    result = _open(ctx).timeline(experiment, day, _parse_moment(known_at))
+    emit_timeline(experiment, result.records(), result.columns, output_format, day or "today")
 
 
 @main.command("export")

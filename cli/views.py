@@ -14,9 +14,17 @@ from learningloop.domain.replay import ExperimentView
 if TYPE_CHECKING:
     from learningloop.projector import QueryResult
 
+from learningloop.domain.values import format_at_precision
+
 from .output import dumps, emit, json_value, message, print_table
 
-TIMELINE_COLUMNS = ["cycle", "occurred_on", "version", "type", "summary", "recorded_at"]
+TIMELINE_COLUMNS = ["cycle", "occurred_on", "version", "type", "summary", "recorded_at",
+                    "occurred_until", "is_certain", "precision", "basis"]  # fmt: skip
+# What a person reads: dates at their precision, a mark for what is not certain or not stated.
+HUMAN_TIMELINE_COLUMNS = ["cycle", "occurred_on", "version", "type", "summary", "basis",
+                          "recorded_at"]  # fmt: skip
+UNCERTAIN_MARK = "~"
+BASIS_MARKS = {"stated": "", "inferred": "inferred", "illustrative": "illustrative"}
 HEADER_FIELDS = [
     "experiment",
     "programme",
@@ -82,9 +90,53 @@ def emit_replay(view: ExperimentView, output_format: str) -> None:
     sections = ("commitments", "milestones", "reviews", "decisions", "learnings", "functions")
     for section in sections:
         rows = document[section]
+        if section == "functions":
+            rows = [{**row, "status": function.status}
+                    for row, function in zip(rows, view.functions, strict=True)]  # fmt: skip
         if rows:
-            print_table(rows, list(rows[0]), title=section.capitalize())
-    print_table(document["timeline"], TIMELINE_COLUMNS, title="Timeline")
+            print_table(human_notes(section, rows, view), list(rows[0]),
+                        title=section.capitalize())  # fmt: skip
+    print_table(human_timeline(document["timeline"]), HUMAN_TIMELINE_COLUMNS, title="Timeline")
+    note_uncertain(document["timeline"], view.as_of)
+
+
+def human_notes(section: str, rows: list[dict[str, Any]], view: ExperimentView) -> list[Any]:
+    """Say when a status rests on no record at all, rather than only "below" or "overdue"."""
+    if section == "commitments":
+        return [{**row, "status": f"{row['status']} (no meeting recorded)"}
+                if row["status"] == "below" and row["meetings_held"] == 0 else row
+                for row in rows]  # fmt: skip
+    if section == "milestones" and view.timeline:
+        last = view.timeline[-1]
+        since = format_at_precision(last.occurred_on, last.precision)
+        return [{**row, "status": f"overdue (no record since {since})"}
+                if row["status"] == "overdue" and last.occurred_on <= row["due_on"] else row
+                for row in rows]  # fmt: skip
+    return rows
+
+
+def human_timeline(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Dates at their precision, `~` after one whose period is not over at D, basis marks."""
+    return [
+        {
+            **row,
+            "occurred_on": format_at_precision(row["occurred_on"], row["precision"])
+            + ("" if row["is_certain"] else f" {UNCERTAIN_MARK}"),
+            "basis": BASIS_MARKS.get(row["basis"], row["basis"]),
+            "recorded_at": row["recorded_at"].replace(microsecond=0),
+        }
+        for row in rows
+    ]
+
+
+def note_uncertain(rows: list[dict[str, Any]], as_of: object) -> None:
+    """One stderr line saying how many events are not yet certain at D."""
+    uncertain = sum(1 for row in rows if not row["is_certain"])
+    if uncertain:
+        events = "event is" if uncertain == 1 else "events are"
+        message(f"{UNCERTAIN_MARK} {uncertain} {events} not yet certain as of {as_of}: their "
+                "period (month, quarter, semester or year) ends later; they count from its "
+                "first day.")  # fmt: skip
 
 
 def emit_indicators(tables: dict[str, QueryResult], output_format: str) -> None:
@@ -104,38 +156,63 @@ def emit_indicators(tables: dict[str, QueryResult], output_format: str) -> None:
         return
     matrix, functions = coverage_matrix(tables["function_coverage"].records())
     print_table(matrix, ["experiment", *functions, "covered"], title="Function coverage")
+    message(COVERAGE_LEGEND)
     for name, table in tables.items():
         if name not in ("function_coverage", "experiment_coverage"):
-            print_table(table.records(), table.columns, title=name.replace("_", " ").capitalize())
+            rows = table.records()
+            if name == "commitment_cadence":
+                rows = [{**row, "status": f"{row['status']} (no meeting recorded)"}
+                        if row["status"] == "below" and row["meetings_held"] == 0 else row
+                        for row in rows]  # fmt: skip
+            print_table(rows, table.columns, title=name.replace("_", " ").capitalize())
+
+
+# Each function's cell: absent is not the same as not assessed (CONTRACT 6.4).
+COVERAGE_MARKS = {"absent": "absent", "not_applicable": "n/a", "not_assessed": "·"}
+COVERAGE_LEGEND = (
+    "Function coverage: a number is the evidence count (covered); absent and n/a were "
+    "assessed so; · was never assessed."
+)
 
 
 def coverage_matrix(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Experiments × functions, each cell the evidence count (· when none)."""
+    """Experiments × functions: the evidence count, or how the function was assessed."""
     functions: list[str] = []
     matrix: dict[str, dict[str, Any]] = {}
     for row in rows:
         if row["function"] not in functions:
             functions.append(row["function"])
-        line = matrix.setdefault(row["experiment"], {"experiment": row["experiment"], "n": 0})
-        line[row["function"]] = row["evidence_count"] or "·"
+        line = matrix.setdefault(row["experiment"],
+                                 {"experiment": row["experiment"], "n": 0, "a": 0})  # fmt: skip
+        status = row.get("status", "covered" if row["is_covered"] else "not_assessed")
+        line[row["function"]] = row["evidence_count"] or COVERAGE_MARKS[status]
         line["n"] += 1 if row["is_covered"] else 0
+        line["a"] += 0 if status == "not_assessed" else 1
     for line in matrix.values():
-        line["covered"] = f"{line.pop('n')}/{sum(1 for f in functions if f in line)}"
+        total = sum(1 for f in functions if f in line)
+        line["covered"] = f"{line.pop('n')}/{total} ({line.pop('a')} assessed)"
     return list(matrix.values()), functions
 
 
 def emit_timeline(
-    experiment: str, rows: list[dict[str, Any]], columns: list[str], output_format: str
+    experiment: str,
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    output_format: str,
+    as_of: object,
 ) -> None:
     if output_format != "table":
         emit(rows, columns, output_format)
         return
     cycles = sorted({row["cycle"] for row in rows})
+    human = human_timeline(rows)
     for cycle in cycles:
-        in_cycle = [row for row in rows if row["cycle"] == cycle]
+        in_cycle = [row for row in human if row["cycle"] == cycle]
         closed = in_cycle[-1]["type"] == "DecisionRecorded"
         title = f"{experiment} — cycle {cycle}" + ("" if closed else " (open)")
-        print_table(in_cycle, [c for c in columns if c != "cycle"], title=title)
+        print_table(in_cycle, [c for c in HUMAN_TIMELINE_COLUMNS if c != "cycle"], title=title)
+    if rows:
+        note_uncertain(rows, as_of)
 
 
 def emit_audit(report: AuditReport, output_format: str, *, strict: bool) -> None:

@@ -139,11 +139,14 @@ def test_record_then_replay_as_csv_gives_the_exact_timeline(
     result = run(runner, imported, "replay", "exp", "--format", "csv")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0] == "cycle,occurred_on,version,type,summary,recorded_at"
-    assert [line.rsplit(",", 1)[0] for line in lines[1:]] == [
-        "1,2013-01-10,1,ExperimentProposed,Proposed: Experiment (carried by acme)",
-        "1,2013-04-18,2,MeetingHeld,Meeting (stakeholder): 30 attendees",
-    ]
+    assert lines[0] == ("cycle,occurred_on,version,type,summary,recorded_at,occurred_until,"
+                        "is_certain,precision,basis")  # fmt: skip
+    assert [line.split(",")[:5] + line.split(",")[6:] for line in lines[1:]] == [
+        ["1", "2013-01-10", "1", "ExperimentProposed", "Proposed: Experiment (carried by acme)",
+         "2013-01-10", "true", "day", "stated"],
+        ["1", "2013-04-18", "2", "MeetingHeld", "Meeting (stakeholder): 30 attendees",
+         "2013-04-18", "true", "day", "stated"],
+    ]  # fmt: skip
 
 
 def test_replay_json_is_one_object_with_every_section(runner: CliRunner, imported: Path) -> None:
@@ -281,6 +284,23 @@ def test_timeline_groups_by_cycle(runner: CliRunner, imported: Path) -> None:
         ["2", "2013-04-01", "3", "MeetingHeld"],
     ]
     assert_clean_failure(run(runner, imported, "timeline", "ghost"), 2)
+
+
+def test_human_outputs_print_dates_at_their_precision_and_mark_what_is_not_certain(
+    runner: CliRunner, imported: Path
+) -> None:
+    run(runner, imported, "record", "MeetingHeld", "--experiment", "exp", "--kind", "local",
+        "--occurred-on", "2013-02-10", "--precision", "semester", "--basis", "inferred",
+        "--basis-note", "the minutes say spring")  # fmt: skip
+    for command in ("timeline", "replay"):
+        early = run(runner, imported, command, "exp", "--as-of", "2013-03-01")
+        assert early.exit_code == 0, early.output
+        assert "2013-S1 ~" in early.stdout and "2013-01-01" not in early.stdout
+        assert "inferred" in early.stdout
+        assert early.stderr.startswith("~ 1 event is not yet certain as of 2013-03-01")
+        late = run(runner, imported, command, "exp", "--as-of", "2013-07-01")
+        assert "2013-S1 ~" not in late.stdout and "2013-S1" in late.stdout
+        assert late.stderr == ""
 
 
 def test_project_then_rebuild_report_counts(runner: CliRunner, imported: Path) -> None:

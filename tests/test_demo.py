@@ -17,7 +17,7 @@ from learningloop.domain.replay import ExperimentView
 @pytest.fixture(scope="module")
 def views(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ExperimentView]:
     store = tmp_path_factory.mktemp("demo") / "store"
-    return {view.experiment: view for view in run_demo(store)}
+    return {view.experiment: view for view in run_demo(store).views}
 
 
 def test_four_experiments_are_retained_and_dfc2_is_not(views: dict[str, ExperimentView]) -> None:
@@ -89,3 +89,33 @@ def test_the_demo_file_imports_like_any_other_file(tmp_path: Path) -> None:
         summary = loop.import_files([demo_path()])
         assert summary.events == 42
         assert len(loop.list_experiments()) == 5
+
+
+def test_the_demo_is_read_as_of_the_programme_end_with_the_stated_group_size(
+    tmp_path: Path,
+) -> None:
+    demo = run_demo(tmp_path / "s")
+    assert demo.as_of == date(2014, 12, 31)
+    assert (demo.partners_recorded, demo.partners_stated) == (12, 26)
+    assert all(view.as_of == date(2014, 12, 31) for view in demo.views)
+
+
+def test_every_fact_the_page_does_not_state_is_inferred_with_a_note() -> None:
+    items = yaml.safe_load(demo_path().read_text(encoding="utf-8"))
+    for item in items:
+        assert item.get("basis", "stated") in ("stated", "inferred", "illustrative")
+        if item.get("basis", "stated") != "stated":
+            assert item.get("basis_note"), item
+    # The page maps no experiment to a function, and does not say DFC2 was rejected.
+    assert all(item.get("basis") == "inferred" for item in items
+               if item["type"] == "FunctionEvidenced" or item.get("kind") == "reject")  # fmt: skip
+    stated = [item for item in items if item.get("basis", "stated") == "stated"]
+    assert {item["type"] for item in stated} == {"MeetingHeld", "CommitmentMade",
+                                                  "ReviewSessionHeld"}  # fmt: skip
+
+
+def test_no_evidence_text_turns_an_aim_into_an_outcome() -> None:
+    items = yaml.safe_load(demo_path().read_text(encoding="utf-8"))
+    evidence = " ".join(item["evidence"] for item in items if item["type"] == "FunctionEvidenced")
+    assert "deviennent responsables" not in evidence
+    assert evidence.count("La page") == 8

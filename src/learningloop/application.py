@@ -33,6 +33,7 @@ from learningloop.domain.indicators import ratio
 from learningloop.domain.provenance import Provenance, trace_decision
 from learningloop.domain.recorded import Recorded
 from learningloop.domain.replay import ExperimentView, replay_experiment
+from learningloop.domain.values import BASES
 from learningloop.errors import (
     BadInputError,
     ConcurrentWriteError,
@@ -218,7 +219,8 @@ class LearningLoop:
         if log is None or not log.has_stream(ev.stream_id("experiment", experiment)):
             raise NotFoundError(f"no experiment {experiment!r} in store {self.location.describe()}")
         query = (
-            "select cycle, occurred_on, version, type, summary, recorded_at from timeline "
+            "select cycle, occurred_on, version, type, summary, recorded_at, occurred_until, "
+            "is_certain, precision, basis from timeline "
             "where experiment = ? order by occurred_on, version"
         )
         return self.sql(query, as_of, known_at, parameters=[experiment])
@@ -463,11 +465,34 @@ def experiment_summary(view: ExperimentView) -> dict[str, Any]:
         "next_milestone": next_milestone.milestone if next_milestone else None,
         "next_milestone_due_on": next_milestone.due_on if next_milestone else None,
         "next_milestone_status": next_milestone.status if next_milestone else None,
+        "facts": basis_counts(entry.basis for entry in view.timeline),
     }
 
 
-def run_demo(store: str | os.PathLike[str], recorded_by: str | None = None) -> list[ExperimentView]:
-    """Load the bundled 2012–2014 programme into a fresh store; return each experiment's view."""
+def basis_counts(bases: Iterable[str]) -> str:
+    """How many facts rest on each basis, e.g. "2 stated, 6 inferred"."""
+    counts: dict[str, int] = dict.fromkeys(BASES, 0)
+    for basis in bases:
+        counts[basis] += 1
+    return ", ".join(f"{n} {basis}" for basis, n in counts.items() if n)
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """What `demo` loaded and what it prints: each experiment's view at the programme's end."""
+
+    views: list[ExperimentView]
+    as_of: date
+    title: str
+    partners_recorded: int
+    partners_stated: int | None
+
+
+DEMO_PROGRAMME = "chaire-2012-2014"
+
+
+def run_demo(store: str | os.PathLike[str], recorded_by: str | None = None) -> DemoRun:
+    """Load the bundled 2012–2014 programme into a fresh store; view it as of its end."""
     from learningloop.demo import demo_path
 
     with LearningLoop(store, recorded_by=recorded_by or "learningloop-demo") as loop:
@@ -476,4 +501,11 @@ def run_demo(store: str | os.PathLike[str], recorded_by: str | None = None) -> l
                 f"store {loop.location.describe()} already holds events; demo needs a fresh store"
             )
         loop.import_files([demo_path()])
-        return [view for view in loop.list_views() if view.is_proposed]
+        programme = loop._cache.events(ev.stream_id("programme", DEMO_PROGRAMME))
+        opened = programme[0].event
+        assert isinstance(opened, ev.ProgrammeOpened)
+        # The programme is over: its indicators are read as of its last day, not today.
+        as_of = opened.ends_on or _today()
+        joined = {r.event.partner for r in programme if isinstance(r.event, ev.PartnerJoined)}
+        views = [view for view in loop.list_views(as_of) if view.is_proposed]
+        return DemoRun(views, as_of, opened.title, len(joined), opened.partners_stated)

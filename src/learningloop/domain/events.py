@@ -135,6 +135,8 @@ class ProgrammeOpened(ProgrammeEvent):
     ends_on: IsoDate | None = None
     functions: tuple[FunctionDefinition, ...] = DEFAULT_FUNCTIONS
     axes: tuple[Text, ...] = ()
+    # How many partners the sources say form the group, whether or not each is recorded.
+    partners_stated: NonNegativeInt | None = None
 
     @model_validator(mode="after")
     def _check_functions_and_dates(self) -> ProgrammeOpened:

@@ -62,7 +62,8 @@ class TimelineEntry:
         return {"version": self.version, "occurred_on": self.occurred_on,
                 "recorded_at": self.recorded_at, "type": self.type, "summary": self.summary,
                 "cycle": self.cycle, "occurred_until": self.occurred_until,
-                "is_certain": self.is_certain}  # fmt: skip
+                "is_certain": self.is_certain, "precision": self.precision,
+                "basis": self.basis}  # fmt: skip
 
 
 def _count(number: int | None, noun: str) -> str:
