@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .output import emit, format_option, message
+from .output import (
+    emit,
+    emit_stream,
+    format_option,
+    limit_option,
+    message,
+    stream_format_option,
+)
 
 if TYPE_CHECKING:
     from learningloop.application import DemoRun, LearningLoop
@@ -86,6 +93,7 @@ def _open(ctx: click.Context) -> LearningLoop:
         recorded_by=ctx.obj["by"],
         cipher_key=ctx.obj["cipher_key"],
         projections=ctx.obj["projections"],
+        memory_limit=ctx.obj["memory_limit"],
     )
     ctx.call_on_close(loop.close)
     return loop
@@ -111,6 +119,13 @@ def _open(ctx: click.Context) -> LearningLoop:
     type=click.Path(exists=True, dir_okay=False),
     help="File holding the store's AES key (else LEARNINGLOOP_CIPHER_KEY). See keygen.",
 )
+@click.option(
+    "--memory-limit",
+    metavar="SIZE",
+    envvar="LEARNINGLOOP_MEMORY_LIMIT",
+    help="Memory DuckDB may use before spilling to disk, e.g. 2GB. Default: 4% of the "
+    "machine's memory, at least 512MiB.",
+)
 @click.pass_context
 def main(
     ctx: click.Context,
@@ -118,6 +133,7 @@ def main(
     by: str | None,
     projections: str | None,
     cipher_key_file: str | None,
+    memory_limit: str | None,
 ) -> None:
     """An event-sourced evaluation engine for iterative learning.
 
@@ -127,7 +143,8 @@ def main(
     Example: learningloop --store ./eval import events.jsonl
     """
     key = _read_key(cipher_key_file)
-    ctx.obj = {"store": store, "by": by, "cipher_key": key, "projections": projections}
+    ctx.obj = {"store": store, "by": by, "cipher_key": key, "projections": projections,
+               "memory_limit": memory_limit}  # fmt: skip
 
 
 @main.command("import")
@@ -289,27 +306,40 @@ def project_command(ctx: click.Context, rebuild: bool) -> None:
 @main.command("sql")
 @click.argument("query")
 @as_of_options
-@format_option
+@stream_format_option
+@limit_option
 @click.pass_context
 def sql_command(
-    ctx: click.Context, query: str, as_of: str | None, known_at: str | None, output_format: str
+    ctx: click.Context,
+    query: str,
+    as_of: str | None,
+    known_at: str | None,
+    output_format: str,
+    limit: int | None,
 ) -> None:
     """Run one read-only SQL statement over the projections, caught up first.
 
-    Views answer as of D and as known at T (the DuckDB variables as_of and known_at).
+    Views answer as of D and as known at T (the DuckDB variables as_of and known_at). Rows
+    stream: CSV, JSON and JSON Lines of any size in bounded memory.
 
     Example: learningloop sql "select * from experiment_coverage" --as-of 2013-12-31
     """
-    result = _open(ctx).sql(query, _parse_date(as_of), _parse_moment(known_at))
-    emit(result.records(), result.columns, output_format)
+    loop = _open(ctx)
+    with loop.sql_stream(query, _parse_date(as_of), _parse_moment(known_at)) as rows:
+        emit_stream(rows, output_format, limit)
 
 
 @main.command("indicators")
 @as_of_options
-@format_option
+@stream_format_option
+@limit_option
 @click.pass_context
 def indicators_command(
-    ctx: click.Context, as_of: str | None, known_at: str | None, output_format: str
+    ctx: click.Context,
+    as_of: str | None,
+    known_at: str | None,
+    output_format: str,
+    limit: int | None,
 ) -> None:
     """Function coverage, cadence against commitments, reviews, milestones, learning loops.
 
@@ -319,8 +349,11 @@ def indicators_command(
     """
     from .views import emit_indicators
 
-    tables = _open(ctx).indicators(_parse_date(as_of), _parse_moment(known_at))
-    emit_indicators(tables, output_format)
+    loop = _open(ctx)
+    summary = output_format == "table"
+    moment_d, moment_t = _parse_date(as_of), _parse_moment(known_at)
+    with loop.indicator_streams(moment_d, moment_t, with_summary=summary) as tables:
+        emit_indicators(tables, output_format, limit)
 
 
 @main.command("timeline")

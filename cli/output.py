@@ -5,16 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import sys
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+if TYPE_CHECKING:
+    from learningloop.results import RowStream
+
 FORMATS = ("table", "csv", "json")
+STREAM_FORMATS = (*FORMATS, "jsonl")
 
 format_option = click.option(
     "--format",
@@ -23,6 +28,20 @@ format_option = click.option(
     default="table",
     show_default=True,
     help="How rows are written to stdout.",
+)
+# Commands whose rows stream from DuckDB also write JSON Lines (one object a line).
+stream_format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(STREAM_FORMATS),
+    default="table",
+    show_default=True,
+    help="How rows are written to stdout (csv, json and jsonl stream: any size).",
+)
+limit_option = click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    help="Table format: at most this many rows (default: a screenful). CSV and JSON: all.",
 )
 
 Row = Mapping[str, Any]
@@ -64,6 +83,85 @@ def emit(rows: Sequence[Row], columns: Sequence[str], output_format: str, title:
         click.echo(to_csv(rows, columns), nl=False)
     else:
         print_table(rows, columns, title)
+
+
+def emit_stream(
+    stream: RowStream, output_format: str, limit: int | None = None, title: str = ""
+) -> None:
+    """Write a streamed result: CSV as DuckDB renders it, JSON one batch at a time, a table
+    of at most `limit` rows (a screenful by default) and how many more on stderr."""
+    if output_format == "csv":
+        sys.stdout.flush()
+        stream.write_csv(sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return
+    records = (dict(zip(stream.columns, row, strict=True)) for row in stream.rows())
+    if output_format in ("json", "jsonl"):
+        write_json_rows(records, lines=output_format == "jsonl")
+        return
+    shown = take_rows(stream, screen_rows(limit))
+    print_table(shown, stream.columns, title)
+    more_rows(stream.count())
+
+
+def take_rows(stream: RowStream, limit: int) -> list[dict[str, Any]]:
+    """The first `limit` rows as records; the rest stay unread (counted by `stream.count`)."""
+    taken: list[dict[str, Any]] = []
+    batches = stream.batches()
+    for batch in batches:
+        room = limit - len(taken)
+        taken += [dict(zip(stream.columns, row, strict=True)) for row in batch[:room]]
+        if len(batch) > room:
+            stream.left_over(len(batch) - room)
+            break
+    return taken
+
+
+def screen_rows(limit: int | None) -> int:
+    """`--limit`, else the rows that fit the terminal (50 when it is not one), at least 10."""
+    if limit is not None:
+        return limit
+    return max(10, shutil.get_terminal_size((80, 56)).lines - 6)
+
+
+def more_rows(count: int) -> None:
+    if count:
+        message(f"{count:,} more rows: use --limit N or --format csv|json|jsonl to see them")
+
+
+def write_json_rows(records: Iterable[Mapping[str, Any]], *, lines: bool = False) -> None:
+    """JSON as one array (exactly as json.dumps(indent=2) prints it), or JSON Lines, written
+    a chunk at a time so the output never sits whole in memory."""
+    chunk: list[str] = []
+    first = True
+    for record in records:
+        document = {key: json_value(value) for key, value in record.items()}
+        if lines:
+            chunk.append(json.dumps(document, ensure_ascii=False, default=json_value) + "\n")
+        else:
+            text = "  " + dumps(document).replace("\n", "\n  ")
+            chunk.append(("[\n" if first else ",\n") + text)
+        first = False
+        if len(chunk) >= 1_000:
+            click.echo("".join(chunk), nl=False)
+            chunk.clear()
+    if not lines:
+        chunk.append("[]\n" if first else "\n]\n")
+    click.echo("".join(chunk), nl=False)
+
+
+def write_csv_rows(records: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """CSV of records written a thousand rows at a time (the same cells as `to_csv`)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for count, row in enumerate(records, 1):
+        writer.writerow([text_value(row.get(column), for_csv=True) for column in columns])
+        if count % 1_000 == 0:
+            click.echo(buffer.getvalue(), nl=False)
+            buffer.seek(0)
+            buffer.truncate()
+    click.echo(buffer.getvalue(), nl=False)
 
 
 def dumps(document: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -12,12 +13,25 @@ from learningloop.domain.provenance import Provenance
 from learningloop.domain.replay import ExperimentView
 
 if TYPE_CHECKING:
-    from learningloop.projector import QueryResult
+    from learningloop.results import RowStream
 
 from learningloop.domain.values import format_at_precision
 
-from .output import dumps, emit, json_value, message, print_table
+from .output import (
+    dumps,
+    emit,
+    message,
+    more_rows,
+    print_table,
+    screen_rows,
+    take_rows,
+    write_csv_rows,
+    write_json_rows,
+)
 
+# Rows of function_coverage read per experiment shown (a programme has five functions; a
+# framework may have more: the matrix then shows fewer experiments, never a wrong row).
+FUNCTION_SLOTS = range(8)
 TIMELINE_COLUMNS = ["cycle", "occurred_on", "version", "type", "summary", "recorded_at",
                     "occurred_until", "is_certain", "precision", "basis"]  # fmt: skip
 # What a person reads: dates at their precision, a mark for what is not certain or not stated.
@@ -139,32 +153,53 @@ def note_uncertain(rows: list[dict[str, Any]], as_of: object) -> None:
                 "first day.")  # fmt: skip
 
 
-def emit_indicators(tables: dict[str, QueryResult], output_format: str) -> None:
-    """Tables: the coverage matrix, then each indicator. CSV and JSON: one list of rows, each
-    naming its `indicator` (the projection it comes from) before that table's columns."""
-    if output_format != "table":
-        rows = [{"indicator": name, **row} for name, table in tables.items()
-                for row in table.records()]  # fmt: skip
-        if output_format == "json":  # each object keeps its own table's columns
-            click.echo(dumps([{key: json_value(value) for key, value in row.items()}
-                              for row in rows]))  # fmt: skip
-            return
-        columns = ["indicator"]
-        for table in tables.values():
-            columns += [column for column in table.columns if column not in columns]
-        emit(rows, columns, "csv")
+def emit_indicators(
+    tables: dict[str, RowStream], output_format: str, limit: int | None = None
+) -> None:
+    """Tables: a programme-level summary, the coverage matrix, then each indicator (at most
+    `limit` rows each). CSV, JSON and JSON Lines: one list of rows streamed table by table,
+    each naming its `indicator` (the projection it comes from) before that table's columns."""
+    if output_format == "table":
+        emit_indicator_tables(tables, limit)
         return
-    matrix, functions = coverage_matrix(tables["function_coverage"].records())
-    print_table(matrix, ["experiment", *functions, "covered"], title="Function coverage")
+    if output_format in ("json", "jsonl"):  # each object keeps its own table's columns
+        write_json_rows(_indicator_records(tables), lines=output_format == "jsonl")
+        return
+    columns = ["indicator"]
+    for table in tables.values():
+        columns += [column for column in table.columns if column not in columns]
+    write_csv_rows(_indicator_records(tables), columns)
+
+
+def _indicator_records(tables: dict[str, RowStream]) -> Iterator[dict[str, Any]]:
+    for name, table in tables.items():
+        for row in table.rows():
+            yield {"indicator": name, **dict(zip(table.columns, row, strict=True))}
+
+
+def emit_indicator_tables(tables: dict[str, RowStream], limit: int | None) -> None:
+    """The programme summary, then each table cut to `limit` rows (a screenful)."""
+    rows = screen_rows(limit)
+    summary = tables["programme_summary"]
+    print_table(take_rows(summary, rows), summary.columns, title="Programmes")
+    more_rows(summary.count())
+    coverage = take_rows(tables["function_coverage"], rows * len(FUNCTION_SLOTS))
+    tables["function_coverage"].close()
+    matrix, functions = coverage_matrix(coverage)
+    if len(coverage) == rows * len(FUNCTION_SLOTS):  # the last experiment may be cut short
+        matrix = matrix[: min(rows, len(matrix) - 1)]
+    print_table(matrix[:rows], ["experiment", *functions, "covered"], title="Function coverage")
+    more_rows(tables["experiment_coverage"].count() - len(matrix[:rows]))
     message(COVERAGE_LEGEND)
     for name, table in tables.items():
-        if name not in ("function_coverage", "experiment_coverage"):
-            rows = table.records()
+        if name not in ("programme_summary", "function_coverage", "experiment_coverage"):
+            shown = take_rows(table, rows)
             if name == "commitment_cadence":
-                rows = [{**row, "status": f"{row['status']} (no meeting recorded)"}
-                        if row["status"] == "below" and row["meetings_held"] == 0 else row
-                        for row in rows]  # fmt: skip
-            print_table(rows, table.columns, title=name.replace("_", " ").capitalize())
+                shown = [{**row, "status": f"{row['status']} (no meeting recorded)"}
+                         if row["status"] == "below" and row["meetings_held"] == 0 else row
+                         for row in shown]  # fmt: skip
+            print_table(shown, table.columns, title=name.replace("_", " ").capitalize())
+            more_rows(table.count())
 
 
 # Each function's cell: absent is not the same as not assessed (CONTRACT 6.4).

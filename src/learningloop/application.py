@@ -13,6 +13,7 @@ import random
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import chain
@@ -47,6 +48,7 @@ from learningloop.writing import Admission, StreamCache, batches, copied_pages, 
 if TYPE_CHECKING:  # imported where used: `import` and `record` never load duckdb or pyarrow
     from learningloop.projector import Projector, QueryResult
     from learningloop.report import ReportData
+    from learningloop.results import RowStream
 
 # Each contract table and the order its rows are listed in.
 TABLE_ORDER = {
@@ -70,6 +72,69 @@ INDICATOR_TABLES = (
     "milestones",
     "learning_loops",
 )
+# The programme-level summary `indicators` prints above its tables: every programme, then
+# the whole network, by experiments' status, coverage, commitment periods and milestones.
+PROGRAMME_SUMMARY = """
+with experiment_rows as (
+    select e.programme, e.experiment, e.status, c.coverage_ratio
+    from experiments as e left join experiment_coverage as c using (experiment)
+),
+periods as (
+    select e.programme, k.status
+    from commitment_cadence as k join experiments as e using (experiment)
+),
+planned as (
+    select e.programme, m.status
+    from milestones as m join experiments as e using (experiment)
+),
+by_programme as (
+    select
+        coalesce(programme, '(all)') as programme,
+        count(*) as experiments,
+        count(*) filter (where status = 'proposed') as proposed,
+        count(*) filter (where status = 'retained') as retained,
+        count(*) filter (where status = 'not_retained') as not_retained,
+        count(*) filter (where status = 'paused') as paused,
+        count(*) filter (where status = 'closed') as closed,
+        count(*) filter (where coverage_ratio = 0) as coverage_none,
+        count(*) filter (where coverage_ratio > 0 and coverage_ratio < 1) as coverage_partial,
+        count(*) filter (where coverage_ratio = 1) as coverage_full,
+        grouping(programme) as is_total
+    from experiment_rows
+    group by grouping sets ((programme), ())
+),
+cadence as (
+    select
+        coalesce(programme, '(all)') as programme,
+        count(*) filter (where status = 'below') as periods_below,
+        count(*) filter (where status = 'met') as periods_met,
+        count(*) filter (where status = 'above') as periods_above
+    from periods
+    group by grouping sets ((programme), ())
+),
+milestone_counts as (
+    select
+        coalesce(programme, '(all)') as programme,
+        count(*) filter (where status = 'overdue') as milestones_overdue,
+        count(*) filter (where status = 'reached') as milestones_reached
+    from planned
+    group by grouping sets ((programme), ())
+),
+final as (
+    select
+        p.* exclude (is_total),
+        coalesce(c.periods_below, 0) as periods_below,
+        coalesce(c.periods_met, 0) as periods_met,
+        coalesce(c.periods_above, 0) as periods_above,
+        coalesce(m.milestones_overdue, 0) as milestones_overdue,
+        coalesce(m.milestones_reached, 0) as milestones_reached,
+        p.is_total
+    from by_programme as p
+    left join cadence as c using (programme)
+    left join milestone_counts as m using (programme)
+)
+select * exclude (is_total) from final order by is_total desc, experiments desc, programme
+"""
 BATCH_SIZE = 1000  # events a batch, also when copying a log
 # Events held in memory before the first write: a bad event in a file smaller than this
 # never opens the store for writing at all.
@@ -99,13 +164,17 @@ class LearningLoop:
         recorded_by: str | None = None,
         cipher_key: str | None = None,
         projections: str | os.PathLike[str] | None = None,
+        memory_limit: str | None = None,
     ) -> None:
         """Open a store (nothing is created before the first write).
 
         `store` is a directory or a postgresql:// URL; `projections` a DuckDB file (default: in
         the directory, or a per-user file keyed by the URL). `cipher_key` (or
-        LEARNINGLOOP_CIPHER_KEY) encrypts event payloads at rest.
+        LEARNINGLOOP_CIPHER_KEY) encrypts event payloads at rest. `memory_limit` (or
+        LEARNINGLOOP_MEMORY_LIMIT), such as "2GB", bounds DuckDB's memory (default: a share of
+        the machine's).
         """
+        self.memory_limit = memory_limit or os.environ.get("LEARNINGLOOP_MEMORY_LIMIT") or None
         self.location = StoreLocation.resolve(store, projections)
         self.recorded_by = recorded_by or _os_user()
         key = cipher_key or os.environ.get("LEARNINGLOOP_CIPHER_KEY") or None
@@ -225,14 +294,42 @@ class LearningLoop:
         )
         return self.sql(query, as_of, known_at, parameters=[experiment])
 
+    @contextmanager
+    def sql_stream(
+        self,
+        query: str,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+        parameters: Sequence[Any] = (),
+    ) -> Iterator[RowStream]:
+        """`sql`, its rows streamed in batches while the block runs (memory stays flat)."""
+        moment = _utc(known_at) if known_at else None
+        with self._projector().streams({"query": query}, as_of, moment, parameters) as found:
+            yield found["query"]
+
+    @contextmanager
+    def indicator_streams(
+        self,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+        *,
+        with_summary: bool = False,
+    ) -> Iterator[dict[str, RowStream]]:
+        """`indicators`, each table's rows streamed in batches while the block runs; with
+        `with_summary`, first a `programme_summary` (one row per programme, then the total)."""
+        moment = _utc(known_at) if known_at else None
+        queries = _indicator_queries()
+        if with_summary:
+            queries = {"programme_summary": PROGRAMME_SUMMARY, **queries}
+        with self._projector().streams(queries, as_of, moment) as found:
+            yield found
+
     def indicators(
         self, as_of: date | None = None, known_at: datetime | None = None
     ) -> dict[str, QueryResult]:
         """Coverage, cadence, reviews, milestones and learning loops at (D, T)."""
-        queries = {name: f"select * from {name} order by {TABLE_ORDER[name]}"
-                   for name in INDICATOR_TABLES}  # fmt: skip
         moment = _utc(known_at) if known_at else None
-        return self._projector().query_many(queries, as_of, moment)
+        return self._projector().query_many(_indicator_queries(), as_of, moment)
 
     def export(
         self,
@@ -362,7 +459,7 @@ class LearningLoop:
         try:
             live = self._projector().checksums(tables, as_of, known_at)
             with tempfile.TemporaryDirectory(prefix="learningloop-audit-") as scratch:
-                fresh = Projector(Path(scratch) / "projections.duckdb", log)
+                fresh = Projector(Path(scratch) / "projections.duckdb", log, self.memory_limit)
                 rebuilt = fresh.checksums(tables, as_of, known_at)
         except ProjectionError as error:
             return [Finding("projections", "error", str(error))]
@@ -371,7 +468,9 @@ class LearningLoop:
     def _projector(self) -> Projector:
         from learningloop.projector import Projector
 
-        return Projector(self.location.projections_path, self._store.readable_log())
+        return Projector(
+            self.location.projections_path, self._store.readable_log(), self.memory_limit
+        )
 
     def event_count(self) -> int:
         """How many events the log holds (from its seal)."""
@@ -430,6 +529,10 @@ class LearningLoop:
             return 0
         pages = batches(chain(buffered, recorded), BATCH_SIZE, progress)
         return self._store.writable_log().append(pages)
+
+
+def _indicator_queries() -> dict[str, str]:
+    return {name: f"select * from {name} order by {TABLE_ORDER[name]}" for name in INDICATOR_TABLES}
 
 
 def _utc(moment: datetime) -> datetime:

@@ -12,6 +12,7 @@ from learningloop.domain.errors import (
     ExitCode,
     InvalidEventError,
     LearningLoopError,
+    MemoryLimitError,
     NotFoundError,
     StoreError,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "ExitCode",
     "InvalidEventError",
     "LearningLoopError",
+    "MemoryLimitError",
     "NotFoundError",
     "StoreError",
 ]

@@ -9,6 +9,7 @@ DuckDB variables `as_of` and `known_at`, so any DuckDB client gets the same answ
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +26,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from learningloop import results
 from learningloop.errors import BadInputError, StoreError
 from learningloop.store import EventLog
 
@@ -37,7 +39,6 @@ GENERATION = "2"
 INTERNAL_SCHEMA = "learningloop_internal"
 INNER_NAMES = {"as_of": "_as_of", "known_at": "_known_at"}
 PAGE_SIZE = 100_000
-MEMORY_LIMIT = "512MB"
 BATCH_ROWS = 20_000
 LOCK_WAIT_SECONDS = 5.0
 INGEST_FILE = "log_events"
@@ -185,10 +186,15 @@ class ProjectionError(StoreError):
 class Projector:
     """Keeps the DuckDB projection database of one store in step with its event log."""
 
-    def __init__(self, database: Path, log: EventLog | None) -> None:
+    def __init__(
+        self, database: Path, log: EventLog | None, memory_limit: str | None = None
+    ) -> None:
+        """`memory_limit`: how much DuckDB may use before spilling to disk (default: a share
+        of the machine's memory, see results.memory_limit)."""
         self.database = database
         self.log = log
         self.files = load_sql_files()
+        self.memory_limit = results.memory_limit(memory_limit, _machine_memory())
 
     # --- writing ------------------------------------------------------------------------
 
@@ -363,6 +369,23 @@ class Projector:
             _set_moment(con, as_of, known_at)
             return {name: _run(con, sql, parameters) for name, sql in queries.items()}
 
+    @contextmanager
+    def streams(
+        self,
+        queries: dict[str, str],
+        as_of: date | None,
+        known_at: datetime | None,
+        parameters: Sequence[Any] = (),
+    ) -> Iterator[dict[str, results.RowStream]]:
+        """Read-only queries at one (D, T) whose rows stream in Arrow batches while open."""
+        for sql in queries.values():
+            _refuse_writes(sql)
+        with self._current() as con:
+            _lock_down(con)
+            _set_moment(con, as_of, known_at)
+            yield {name: results.open_stream(con, sql, list(parameters))
+                   for name, sql in queries.items()}  # fmt: skip
+
     def export_parquet(
         self, tables: Sequence[str], directory: Path, as_of: date, known_at: datetime
     ) -> dict[str, Any]:
@@ -403,6 +426,8 @@ class Projector:
         con = self._connect()
         try:
             yield con
+        except duckdb.OutOfMemoryException as error:
+            raise results.memory_error(error) from None
         finally:
             con.close()
 
@@ -415,7 +440,7 @@ class Projector:
                 con = duckdb.connect(str(self.database))
                 con.execute("set TimeZone = 'UTC'")
                 # Bounded memory however long the log: DuckDB spills to disk past this.
-                con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+                con.execute(f"set memory_limit = '{self.memory_limit}'")
                 return con
             except duckdb.IOException as error:
                 if "lock" not in str(error).lower():
@@ -538,3 +563,10 @@ def _first_line(error: Exception) -> str:
 
 def _quoted(path: str) -> str:
     return path.replace("'", "''")
+
+
+def _machine_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):  # not POSIX: assume a small machine
+        return 8 * 2**30

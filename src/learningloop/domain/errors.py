@@ -46,5 +46,9 @@ class StoreError(LearningLoopError):
     """The store cannot be opened, is busy, or changed under us."""
 
 
+class MemoryLimitError(StoreError):
+    """DuckDB needed more memory than LEARNINGLOOP_MEMORY_LIMIT (--memory-limit) allows."""
+
+
 class ConcurrentWriteError(StoreError):
     """Another writer appended to the same stream first; nothing of ours was written."""

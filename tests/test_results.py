@@ -1,0 +1,139 @@
+"""Streamed results: the same bytes as the materialised path, in memory that stays flat."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from learningloop import LearningLoop
+from learningloop.cli.main import main
+from learningloop.cli.output import to_csv
+from learningloop.errors import BadInputError
+from learningloop.results import memory_limit
+
+# A query of many wide rows: held whole in Python it would take hundreds of MiB.
+WIDE_ROWS = (
+    "select range as n, repeat('learning loop ', 30) || range as text, "
+    "date '2013-01-01' + (range % 700)::integer as day from range({rows})"
+)
+# Peak memory a 200,000-row result may add over a 1,000-row one (the rows alone are ~85 MiB).
+STREAMING_BOUND_MIB = 40
+
+
+def stream_csv(loop: LearningLoop, query: str) -> bytes:
+    out = io.BytesIO()
+    with loop.sql_stream(query) as rows:
+        rows.write_csv(out)
+    return out.getvalue()
+
+
+def test_streamed_csv_of_every_contract_table_is_byte_identical_to_the_python_csv(
+    seeded: LearningLoop,
+) -> None:
+    for table in ("events", "experiments", "timeline", "function_coverage", "partners"):
+        query = f"select * from {table} order by all"
+        result = seeded.sql(query)
+        assert stream_csv(seeded, query) == to_csv(result.records(), result.columns).encode()
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    text=st.text(alphabet=st.sampled_from('ab ,"\n\r\té€'), max_size=12),
+    number=st.floats(allow_nan=False, allow_infinity=False, width=32),
+    flag=st.booleans() | st.none(),
+)
+def test_csv_cells_are_quoted_exactly_as_the_csv_module_quotes_them(
+    seeded: LearningLoop, text: str, number: float, flag: bool | None
+) -> None:
+    query = "select ? as text, ?::double as number, ?::boolean as flag, [?, 'x'] as items"
+    out = io.BytesIO()
+    with seeded.sql_stream(query, parameters=[text, number, flag, text]) as rows:
+        rows.write_csv(out)
+    expected = seeded.sql(query, parameters=[text, number, flag, text])
+    assert out.getvalue() == to_csv(expected.records(), expected.columns).encode()
+
+
+def test_a_table_shows_limit_rows_and_says_how_many_more_on_stderr(
+    runner: CliRunner, seeded: LearningLoop
+) -> None:
+    store = str(seeded.location.projections_path.parent)
+    result = runner.invoke(main, ["--store", store, "sql", WIDE_ROWS.format(rows=50),
+                                  "--limit", "3"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "47 more rows: use --limit N or --format csv|json|jsonl" in result.stderr
+    assert " 2 " in result.stdout and " 3 " not in result.stdout
+
+
+def test_jsonl_gives_one_object_a_line_and_json_one_array(
+    runner: CliRunner, seeded: LearningLoop
+) -> None:
+    store = str(seeded.location.projections_path.parent)
+    query = WIDE_ROWS.format(rows=3)
+    lines = runner.invoke(main, ["--store", store, "sql", query, "--format", "jsonl"]).stdout
+    array = runner.invoke(main, ["--store", store, "sql", query, "--format", "json"]).stdout
+    assert [json.loads(line) for line in lines.splitlines()] == json.loads(array)
+    assert json.loads(array)[2]["day"] == "2013-01-03"
+
+
+def peak_mib(store: Path, rows: int, output_format: str, out: Path) -> float:
+    program = Path(sys.executable).parent / "learningloop"
+    command = [str(program), "--store", str(store), "sql", WIDE_ROWS.format(rows=rows),
+               "--format", output_format]  # fmt: skip
+    with out.open("wb") as target:
+        child = subprocess.Popen(command, stdout=target, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(child.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return float(usage.ru_maxrss) / 1024
+
+
+@pytest.mark.parametrize("output_format", ["csv", "json", "jsonl"])
+def test_a_200000_row_result_does_not_raise_peak_memory_beyond_a_bound(
+    seeded: LearningLoop, tmp_path: Path, output_format: str
+) -> None:
+    store = seeded.location.projections_path.parent
+    seeded.project()
+    small = peak_mib(store, 1_000, output_format, tmp_path / "small")
+    large = peak_mib(store, 200_000, output_format, tmp_path / "large")
+    written = (tmp_path / "large").stat().st_size / 2**20
+    assert written > 2 * STREAMING_BOUND_MIB  # the output itself is far above the bound
+    assert large - small < STREAMING_BOUND_MIB, (small, large)
+
+
+def test_memory_limit_takes_a_size_or_defaults_to_a_share_of_the_machine() -> None:
+    assert memory_limit("2GB", 2**34) == "2GB"
+    assert memory_limit(None, 2**34) == f"{int(2**34 * 0.04) // 2**20}MiB"
+    assert memory_limit(None, 2**30) == "512MiB"
+    with pytest.raises(BadInputError, match="LEARNINGLOOP_MEMORY_LIMIT"):
+        memory_limit("lots", 2**34)
+
+
+def test_running_out_of_memory_is_one_line_naming_the_setting_exit_1(
+    runner: CliRunner, seeded: LearningLoop
+) -> None:
+    store = str(seeded.location.projections_path.parent)
+    seeded.project()
+    query = "select list(range::varchar order by random()) from range(20000000)"
+    result = runner.invoke(main, ["--store", store, "--memory-limit", "64MB", "sql", query])
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "LEARNINGLOOP_MEMORY_LIMIT" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_memory_limit_is_bad_input(runner: CliRunner, seeded: LearningLoop) -> None:
+    store = str(seeded.location.projections_path.parent)
+    result = runner.invoke(main, ["--store", store, "--memory-limit", "lots", "sql", "select 1"])
+    assert result.exit_code == 2
+    assert "--memory-limit" in result.stderr
