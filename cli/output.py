@@ -178,15 +178,49 @@ def to_csv(rows: Sequence[Row], columns: Sequence[str]) -> str:
 
 
 def print_table(rows: Sequence[Row], columns: Sequence[str], title: str = "") -> None:
+    """A table that fits the terminal with every word whole: columns wrap between words, and
+    when even that cannot fit, each row is printed as a vertical record instead."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title or None, title_justify="left", show_lines=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(text_value(row.get(column)) for column in columns))
-    Console(file=sys.stdout, soft_wrap=False, width=_table_width()).print(table)
+    cells = [[text_value(row.get(column)) for column in columns] for row in rows]
+    console = Console(file=sys.stdout, soft_wrap=False, width=_table_width())
+    words = [
+        _longest_word([column, *(line[n] for line in cells)]) for n, column in enumerate(columns)
+    ]
+    # Columns two spaces apart, no outer border: the most that fits in 80 columns.
+    if sum(words) + 2 * (len(columns) - 1) > console.width:
+        _print_records(cells, columns, title, console.width)
+        return
+    table = Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD,
+                  show_edge=False, pad_edge=False, collapse_padding=True)  # fmt: skip
+    for column, word in zip(columns, words, strict=True):
+        table.add_column(column, overflow="fold", min_width=word)
+    for line in cells:
+        table.add_row(*line)
+    console.print(table)
+
+
+def _longest_word(texts: Iterable[str]) -> int:
+    return max((len(word) for text in texts for word in text.split()), default=1)
+
+
+def _print_records(cells: list[list[str]], columns: Sequence[str], title: str, width: int) -> None:
+    """Each row as `column  value` lines (psql's expanded display), values wrapped by word."""
+    import textwrap
+
+    label = max(len(column) for column in columns)
+    if title:
+        click.echo(title)
+    for number, line in enumerate(cells, 1):
+        click.echo(f"-[ {number} ]" + "-" * max(0, min(width, 40) - 6 - len(str(number))))
+        for column, value in zip(columns, line, strict=True):
+            wrapped = textwrap.wrap(value, max(20, width - label - 2), break_long_words=False,
+                                    break_on_hyphens=False) or [""]  # fmt: skip
+            click.echo(f"{column:<{label}}  {wrapped[0]}")
+            for more in wrapped[1:]:
+                click.echo(" " * (label + 2) + more)
 
 
 def _table_width() -> int | None:
