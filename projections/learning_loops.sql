@@ -1,13 +1,18 @@
 -- projection: learning_loops
 -- grain:      one row per experiment
 -- reads:      experiments, counted_events (LearningRecorded, DecisionRecorded)
--- respects:   as_of and known_at. A learning is actioned when a decision that occurred on
---             or after it cites it; days_to_action counts to the first such decision.
+-- respects:   as_of and known_at. A learning is its key (CONTRACT 6.11): a second
+--             recording restates it, and it is dated by its first counted recording by
+--             (occurred_on, version). It is actioned when a decision that occurred on or after
+--             that date cites it; days_to_action counts to the first such decision.
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with learnings as (
     select experiment, subject as learning, occurred_on, version
     from counted_events
     where type = 'LearningRecorded'
+    qualify row_number() over (
+        partition by experiment, subject order by occurred_on, version
+    ) = 1
 ),
 
 decisions_taken as (

@@ -64,6 +64,14 @@ described as (
             when 'ExperimentClosed' then concat(
                 'Experiment closed', ': ' || nullif(payload ->> '$.outcome', '')
             )
+            when 'PredictionMade' then concat(
+                'Prediction ', payload ->> '$.prediction', ' (resolves ',
+                payload ->> '$.resolves_on', '): ', payload ->> '$.statement'
+            )
+            when 'PredictionResolved' then concat(
+                'Prediction ', payload ->> '$.prediction', ' resolved: ',
+                payload ->> '$.outcome'
+            )
             else type
         end as raw_summary,
         1 + coalesce(

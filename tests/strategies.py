@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from hypothesis import strategies as st
@@ -10,6 +10,9 @@ from hypothesis import strategies as st
 slugs = st.from_regex(r"[a-z0-9][a-z0-9-]{0,8}", fullmatch=True)
 texts = st.text(alphabet="abcdefgh éèàç-'", min_size=1, max_size=20)
 dates = st.dates(min_value=date(2011, 1, 1), max_value=date(2016, 12, 31))
+probabilities = st.one_of(
+    st.sampled_from([0.1, 0.25, 0.5, 0.75, 0.9, 0.05]), st.floats(min_value=0.001, max_value=0.999)
+)
 precisions = st.sampled_from(["day", "day", "day", "month", "quarter", "semester", "year"])
 bases = st.sampled_from(["stated", "stated", "inferred", "illustrative", None])
 FUNCTIONS = ["training", "support", "production", "local_development", "employer"]
@@ -26,6 +29,8 @@ EXPERIMENT_TYPES = [
     "FunctionEvidenced",
     "FunctionAssessed",
     "ExperimentClosed",
+    "PredictionMade",
+    "PredictionResolved",
     "EventRetracted",
 ]
 
@@ -42,6 +47,14 @@ class _Experiment:
         self.learnings: list[str] = []
         self.reviews: list[str] = []
         self.milestones: list[str] = []
+        # prediction key -> (the day it was made, versions of its resolutions)
+        self.predictions: dict[str, tuple[date, list[int]]] = {}
+        self.retracted: set[int] = set()
+
+    def resolvable(self) -> list[str]:
+        """Predictions with no standing resolution (every earlier one retracted)."""
+        return [key for key, (_, resolutions) in self.predictions.items()
+                if not set(resolutions) - self.retracted]  # fmt: skip
 
 
 @st.composite
@@ -94,11 +107,17 @@ def _experiment_event(draw: st.DrawFn, experiment: _Experiment, event_type: str)
     base = _common(draw) | {"experiment": experiment.key}
     if event_type in MILESTONE_CHANGES and not experiment.milestones:
         event_type = "MilestonePlanned"
+    if event_type == "PredictionResolved" and not experiment.resolvable():
+        event_type = "PredictionMade"
     if event_type == "EventRetracted":
         retractable = [v for v, t in enumerate(experiment.types, 1) if t != "EventRetracted"]
-        return base | {
-            "type": event_type, "retracts": draw(st.sampled_from(retractable)), "reason": "wrong",
-        }  # fmt: skip
+        retracts = draw(st.sampled_from(retractable))
+        experiment.retracted.add(retracts)
+        return base | {"type": event_type, "retracts": retracts, "reason": "wrong"}
+    if event_type in ("PredictionMade", "PredictionResolved"):
+        return {"experiment": experiment.key, "type": event_type} | _prediction(
+            draw, experiment, event_type
+        )
     return base | {"type": event_type} | _facts(draw, experiment, event_type)
 
 
@@ -145,3 +164,22 @@ def _facts(draw: st.DrawFn, experiment: _Experiment, event_type: str) -> dict[st
         return {"function": draw(st.sampled_from(FUNCTIONS)),
                 "result": draw(st.sampled_from(["absent", "not_applicable"]))}  # fmt: skip
     return {}  # ExperimentClosed
+
+
+def _prediction(draw: st.DrawFn, experiment: _Experiment, event_type: str) -> dict[str, Any]:
+    """A prediction at day precision (so its dates stay in order), or the resolution of one."""
+    later = st.integers(0, 400).map(lambda days: timedelta(days=days))
+    if event_type == "PredictionResolved":
+        key = draw(st.sampled_from(experiment.resolvable()))
+        made_on, resolutions = experiment.predictions[key]
+        resolutions.append(len(experiment.types) + 1)
+        return {"prediction": key, "outcome": draw(st.booleans()),
+                "occurred_on": (made_on + draw(later)).isoformat()}  # fmt: skip
+    key = f"p{len(experiment.predictions) + 1}"
+    made_on = draw(dates)
+    experiment.predictions[key] = (made_on, [])
+    about = draw(st.sampled_from([None, *experiment.milestones]))
+    return {"prediction": key, "statement": "it works", "occurred_on": made_on.isoformat(),
+            "probability": draw(probabilities),
+            "resolves_on": (made_on + draw(later)).isoformat()} | (
+        {"milestone": about} if about else {})  # fmt: skip

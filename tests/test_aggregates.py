@@ -77,3 +77,50 @@ def test_a_retraction_of_a_retraction_is_refused() -> None:
                               "reason": "r", "occurred_on": "2013-01-01"})  # fmt: skip
     with pytest.raises(InvalidEventError, match="itself a retraction"):
         experiment.check(retraction, streams["programme:prog"])  # type: ignore[arg-type,call-arg]
+
+
+def prediction_event(event_type: str, day: str, **fields: Any) -> dict[str, Any]:
+    return {"type": event_type, "experiment": "exp", "occurred_on": day, **fields}
+
+
+PREDICTED = [
+    prediction_event("MilestonePlanned", "2013-02-01", milestone="m", title="M",
+                     due_on="2013-06-01"),  # v2
+    prediction_event("PredictionMade", "2013-02-02", prediction="p", statement="s",
+                     probability=0.6, resolves_on="2013-06-30", milestone="m"),  # v3
+    prediction_event("PredictionResolved", "2013-03-01", prediction="p", outcome=True),  # v4
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("history", "candidate", "field", "words"),
+    [
+        ([], {"type": "PredictionMade", "prediction": "p", "statement": "s", "probability": 0.5,
+              "resolves_on": "2013-06-30"}, "prediction", "already made"),
+        ([], {"type": "PredictionMade", "prediction": "q", "statement": "s", "probability": 0.5,
+              "resolves_on": "2013-06-30", "milestone": "nope"}, "milestone", "never planned"),
+        ([], {"type": "PredictionResolved", "prediction": "q", "outcome": True}, "prediction",
+         "never made"),
+        ([], {"type": "PredictionResolved", "prediction": "p", "outcome": False}, "prediction",
+         "already resolved"),
+        ([prediction_event("EventRetracted", "2013-03-02", retracts=4, reason="r")],
+         {"type": "PredictionResolved", "prediction": "p", "outcome": False,
+          "occurred_on": "2013-02-01"}, "occurred_on", "before prediction"),
+    ],
+)  # fmt: skip
+def test_prediction_rules(
+    history: list[dict[str, Any]], candidate: dict[str, Any], field: str, words: str
+) -> None:
+    streams = fold([*base_events(), *PREDICTED, *history])
+    event = parse_event(prediction_event(candidate.pop("type"), "2013-03-05", **candidate))
+    with pytest.raises(InvalidEventError, match=words) as caught:
+        streams["experiment:exp"].check(event, streams["programme:prog"])  # type: ignore[arg-type,call-arg]
+    assert caught.value.field == field
+
+
+def test_a_retracted_resolution_lets_the_prediction_be_resolved_again() -> None:
+    retraction = prediction_event("EventRetracted", "2013-03-02", retracts=4, reason="r")
+    streams = fold([*base_events(), *PREDICTED, retraction])
+    again = parse_event(prediction_event("PredictionResolved", "2013-03-03", prediction="p",
+                                         outcome=False))  # fmt: skip
+    streams["experiment:exp"].check(again, streams["programme:prog"])  # type: ignore[arg-type,call-arg]

@@ -33,6 +33,9 @@ VALID: dict[str, dict[str, Any]] = {
     "FunctionEvidenced": {"experiment": "x", "function": "training", "evidence": "E"},
     "FunctionAssessed": {"experiment": "x", "function": "training", "result": "absent"},
     "ExperimentClosed": {"experiment": "x"},
+    "PredictionMade": {"experiment": "x", "prediction": "p", "statement": "S",
+                       "probability": 0.7, "resolves_on": "2013-12-31", "milestone": "m"},
+    "PredictionResolved": {"experiment": "x", "prediction": "p", "outcome": True},
     "EventRetracted": {"experiment": "x", "retracts": 2, "reason": "typo"},
 }  # fmt: skip
 
@@ -303,3 +306,27 @@ def test_command_line_integers_are_ascii_digits_only(text: str) -> None:
 @pytest.mark.parametrize("notes", ["[draft] went well", "{not json", "[1, 2]", '{"a": 1}'])
 def test_command_line_text_that_looks_like_json_stays_text(notes: str) -> None:
     assert fields_from_text("MeetingHeld", [("notes", notes)])["notes"] == notes
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"probability": 1.0}, "probability"),
+        ({"probability": 0}, "probability"),
+        ({"probability": "0.5"}, "probability"),
+        ({"resolves_on": "2013-04-17"}, "resolves_on"),
+    ],
+)
+def test_a_prediction_needs_a_probability_strictly_inside_0_1_and_a_later_deadline(
+    changes: dict[str, Any], field: str
+) -> None:
+    assert problem(raw("PredictionMade", **changes)).field == field
+
+
+def test_a_resolution_outcome_is_a_boolean_and_from_text_true_or_false() -> None:
+    assert problem(raw("PredictionResolved", outcome="yes")).field == "outcome"
+    pairs = [("experiment", "x"), ("occurred-on", "2013-04-18"), ("prediction", "p"),
+             ("outcome", "false")]  # fmt: skip
+    assert parse_event(fields_from_text("PredictionResolved", pairs)).outcome is False  # type: ignore[attr-defined]
+    made = fields_from_text("PredictionMade", [("probability", "0.25")])
+    assert made["probability"] == 0.25

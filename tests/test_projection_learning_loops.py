@@ -42,3 +42,16 @@ def test_no_learning_no_median_and_d_limits_what_counts(seeded: LearningLoop) ->
     assert rows_of(seeded, "learning_loops", "*", as_of=date(2013, 3, 1)) == [
         ("exp", 0, 1, 0, 1, None)
     ]
+
+
+def test_a_learning_is_its_key_dated_by_its_first_counted_recording(seeded: LearningLoop) -> None:
+    seeded.import_events([
+        learning("l1", "2013-03-01"),
+        learning("l1", "2013-02-01"),  # restated, dated earlier: the key now dates from here
+        decision("d1", "2013-02-11", ["l1"]),
+    ])  # fmt: skip
+    assert rows_of(seeded, "learning_loops", "learnings, learnings_actioned, "
+                   "median_days_to_action") == [(1, 1, 10.0)]  # fmt: skip
+    # before the restatement counts, the first recording dates it, after the decision
+    assert rows_of(seeded, "learning_loops", "learnings, learnings_actioned",
+                   as_of=date(2013, 2, 28)) == [(1, 1)]  # fmt: skip

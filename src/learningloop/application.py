@@ -63,6 +63,10 @@ TABLE_ORDER = {
     "decisions": "experiment, occurred_on, version",
     "learning_loops": "experiment",
     "partners": "programme, partner",
+    "decision_revisions": "experiment, decision, evidence",
+    "learning_latency": "experiment",
+    "predictions": "experiment, made_on, prediction",
+    "prediction_scores": "experiment",
 }
 INDICATOR_TABLES = (
     "experiment_coverage",

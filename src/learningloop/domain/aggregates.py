@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Self
 
 from learningloop.domain import events as ev
@@ -36,6 +36,8 @@ class Stream:
         for name, value in vars(self).items():
             if isinstance(value, list | set):
                 setattr(copy, name, value.copy())
+            elif isinstance(value, dict):
+                setattr(copy, name, {k: _copied(v) for k, v in value.items()})
         return copy
 
     def check_retraction(self, event: ev.EventRetracted) -> None:
@@ -54,6 +56,10 @@ class Stream:
         self.types.append(recorded.event.type)
         self.created_on = self.created_on or recorded.timestamp
         self.modified_on = recorded.timestamp
+
+
+def _copied(value: Any) -> Any:
+    return value.copy() if isinstance(value, list | set) else value
 
 
 @dataclass
@@ -106,6 +112,10 @@ class Experiment(Stream):
     milestones: set[str] = field(default_factory=set)
     learnings: set[str] = field(default_factory=set)
     reviews: set[str] = field(default_factory=set)
+    # prediction key -> its occurred_on; key -> versions of its resolutions; retracted versions
+    predictions: dict[str, date] = field(default_factory=dict)
+    resolutions: dict[str, list[int]] = field(default_factory=dict)
+    retracted: set[int] = field(default_factory=set)
 
     def check(self, event: ev.Event, programme: Programme) -> None:
         if isinstance(event, ev.ExperimentProposed):
@@ -128,11 +138,52 @@ class Experiment(Stream):
                         "evidence",
                         f"{cited!r} is neither a learning nor a review recorded in {self.key!r}",
                     )
+        elif isinstance(event, ev.PredictionMade | ev.PredictionResolved):
+            self.check_prediction(event)
         elif isinstance(event, ev.EventRetracted):
             self.check_retraction(event)
 
+    def check_prediction(self, event: ev.PredictionMade | ev.PredictionResolved) -> None:
+        """CONTRACT 6.8/6.11: one prediction per key, resolved once unless retracted, in order."""
+        made_on = self.predictions.get(event.prediction)
+        if isinstance(event, ev.PredictionMade):
+            if made_on is not None:
+                raise InvalidEventError(
+                    "prediction", f"prediction {event.prediction!r} is already made in {self.key!r}"
+                )
+            if event.milestone is not None and event.milestone not in self.milestones:
+                raise InvalidEventError(
+                    "milestone", f"milestone {event.milestone!r} was never planned in {self.key!r}"
+                )
+            return
+        if made_on is None:
+            raise InvalidEventError(
+                "prediction", f"prediction {event.prediction!r} was never made in {self.key!r}"
+            )
+        standing = [
+            v for v in self.resolutions.get(event.prediction, []) if v not in self.retracted
+        ]
+        if standing:
+            raise InvalidEventError(
+                "prediction",
+                f"prediction {event.prediction!r} is already resolved (version {standing[0]} of "
+                f"{self.id}); retract that resolution first",
+            )
+        if event.occurred_on < made_on:
+            raise InvalidEventError(
+                "occurred_on",
+                f"{event.occurred_on} is before prediction {event.prediction!r} was made "
+                f"({made_on})",
+            )
+
     def apply(self, recorded: Recorded) -> None:
         event = recorded.event
+        if isinstance(event, ev.PredictionMade):
+            self.predictions[event.prediction] = event.occurred_on
+        elif isinstance(event, ev.PredictionResolved):
+            self.resolutions.setdefault(event.prediction, []).append(recorded.originator_version)
+        elif isinstance(event, ev.EventRetracted):
+            self.retracted.add(event.retracts)
         if isinstance(event, ev.ExperimentProposed):
             self.programme = event.programme
         elif isinstance(event, ev.MilestonePlanned):

@@ -19,8 +19,10 @@ from learningloop.domain.values import (
     NonNegativeInt,
     PositiveInt,
     Precision,
+    Probability,
     Slug,
     Strength,
+    StrictBool,
     Text,
     _as_iso_date,
     start_of_period,
@@ -313,6 +315,33 @@ class ExperimentClosed(ExperimentEvent):
     outcome: Text | None = None
 
 
+class PredictionMade(ExperimentEvent):
+    """A forecast, made before its outcome is known: the log itself proves when (CONTRACT 6.8)."""
+
+    type: Literal["PredictionMade"] = "PredictionMade"
+    prediction: Slug
+    statement: Text
+    probability: Probability
+    resolves_on: IsoDate
+    milestone: Slug | None = None
+
+    @model_validator(mode="after")
+    def _check_resolves_on(self) -> PredictionMade:
+        if self.resolves_on < self.occurred_on:
+            raise ValueError(
+                f"resolves_on: {self.resolves_on} is before the prediction's occurred_on "
+                f"{self.occurred_on}"
+            )
+        return self
+
+
+class PredictionResolved(ExperimentEvent):
+    type: Literal["PredictionResolved"] = "PredictionResolved"
+    prediction: Slug
+    outcome: StrictBool
+    note: Text | None = None
+
+
 # --- either stream ----------------------------------------------------------------------
 
 
@@ -358,6 +387,8 @@ CATALOGUE: dict[str, type[Event]] = {
         FunctionEvidenced,
         FunctionAssessed,
         ExperimentClosed,
+        PredictionMade,
+        PredictionResolved,
         EventRetracted,
     )
 }

@@ -100,8 +100,8 @@ def _field_kind(event_class: type[Event], field: str) -> str:
     base = _unwrap(info.annotation)
     if typing.get_origin(base) is tuple:
         return "list"
-    if base is int:
-        return "int"
+    if base in (int, float, bool):
+        return str(base.__name__)
     return "text"
 
 
@@ -128,4 +128,13 @@ def _value_from_text(field: str, text: str, kind: str) -> Any:
         if not (text.isascii() and text.isdigit()) or len(text) > MAX_DIGITS:
             raise InvalidEventError(field, f"{quote(text)} is not a whole number (digits 0-9)")
         return int(text)
+    if kind == "float":
+        try:
+            return float(text)
+        except ValueError:
+            raise InvalidEventError(field, f"{quote(text)} is not a number") from None
+    if kind == "bool":
+        if text not in ("true", "false"):
+            raise InvalidEventError(field, f"{quote(text)} is not true or false")
+        return text == "true"
     return text

@@ -207,27 +207,30 @@ def _decisions(counted: Sequence[Recorded], timeline: list[TimelineEntry]) -> li
 
 
 def _learnings(counted: Sequence[Recorded]) -> list[LearningView]:
+    """One view per learning key (CONTRACT 6.11): dated by its first counted recording, with
+    the words of its latest restatement."""
     # For each cited key, the dates of the decisions citing it, in (occurred_on, version) order.
     citing: dict[str, list[date]] = {}
+    recordings: dict[str, list[ev.LearningRecorded]] = {}
     for recorded in counted:
-        if isinstance(recorded.event, ev.DecisionRecorded):
-            for cited in recorded.event.evidence:
-                citing.setdefault(cited, []).append(recorded.event.occurred_on)
+        event = recorded.event
+        if isinstance(event, ev.DecisionRecorded):
+            for cited in event.evidence:
+                citing.setdefault(cited, []).append(event.occurred_on)
+        elif isinstance(event, ev.LearningRecorded):
+            recordings.setdefault(event.learning, []).append(event)
     views = []
-    for recorded in counted:
-        learning = recorded.event
-        if not isinstance(learning, ev.LearningRecorded):
-            continue
-        dates = citing.get(learning.learning, [])
-        first = bisect_left(dates, learning.occurred_on)  # the first action on or after it
-        actioned_on = dates[first] if first < len(dates) else None
+    for key, events in recordings.items():
+        first_on, latest = events[0].occurred_on, events[-1]
+        dates = citing.get(key, [])
+        first = bisect_left(dates, first_on)  # the first action on or after it
         views.append(
             LearningView(
-                learning=learning.learning,
-                occurred_on=learning.occurred_on,
-                observation=learning.observation,
-                insight=learning.insight,
-                actioned_on=actioned_on,
+                learning=key,
+                occurred_on=first_on,
+                observation=latest.observation,
+                insight=latest.insight,
+                actioned_on=dates[first] if first < len(dates) else None,
             )
         )
     return views

@@ -103,6 +103,12 @@ _SUMMARIES: dict[type[ev.Event], Callable[[Any], str]] = {
         + (f": {e.note}" if e.note else "")
     ),
     ev.ExperimentClosed: lambda e: "Experiment closed" + (f": {e.outcome}" if e.outcome else ""),
+    ev.PredictionMade: lambda e: (
+        f"Prediction {e.prediction} (resolves {e.resolves_on.isoformat()}): {e.statement}"
+    ),
+    ev.PredictionResolved: lambda e: (
+        f"Prediction {e.prediction} resolved: {'true' if e.outcome else 'false'}"
+    ),
 }
 
 

@@ -98,6 +98,9 @@ NonNegativeInt = Annotated[int, Strict(), Field(ge=0, le=MAX_INT)]
 PositiveInt = Annotated[int, Strict(), Field(ge=1, le=MAX_INT)]
 Months = Annotated[int, Strict(), Field(ge=1, le=MAX_MONTHS)]
 Strength = Annotated[int, Strict(), Field(ge=1, le=3)]
+# A forecast's probability: strictly between 0 and 1 (a certainty is not a forecast).
+Probability = Annotated[float, Strict(), Field(gt=0, lt=1, allow_inf_nan=False)]
+StrictBool = Annotated[bool, Strict()]
 
 
 def start_of_period(day: date, precision: Precision) -> date:

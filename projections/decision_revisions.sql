@@ -1,0 +1,69 @@
+-- projection: decision_revisions
+-- grain:      one row per (counted decision, distinct evidence key) whose evidence was revised
+--             after the decision was recorded
+-- reads:      counted_events (DecisionRecorded, LearningRecorded), log_events (EventRetracted
+--             and its target), moment
+-- respects:   as_of and known_at for the decision and a restatement. `retracted`: a retraction
+--             known at T, recorded after the decision, of a LearningRecorded of that key or a
+--             ReviewSessionHeld of that review recorded before it (the retraction's own dates
+--             do not matter). `restated`: a counted LearningRecorded of that key recorded
+--             after it. The earliest revision (log position) decides revision and revised_at.
+-- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
+with cited as (
+    select experiment, decision, position, unnest(list_distinct(evidence)) as evidence
+    from (
+        select experiment, subject as decision, position, coalesce(evidence_keys, []) as evidence
+        from counted_events
+        where type = 'DecisionRecorded'
+    )
+),
+
+retractions as (
+    select
+        retraction.experiment,
+        target.subject as evidence,
+        target.position as target_position,
+        retraction.position,
+        retraction.recorded_at
+    from log_events as retraction
+    join log_events as target
+        on target.stream = retraction.stream and target.version = retraction.retracts
+    where retraction.type = 'EventRetracted'
+        and retraction.recorded_at <= (select known_at from moment)
+        and target.type in ('LearningRecorded', 'ReviewSessionHeld')
+),
+
+restatements as (
+    select experiment, subject as evidence, position, recorded_at
+    from counted_events
+    where type = 'LearningRecorded'
+),
+
+revisions as (
+    select cited.*, 'retracted' as revision, retractions.position as revised_position,
+        retractions.recorded_at as revised_at
+    from cited
+    join retractions
+        on retractions.experiment = cited.experiment
+        and retractions.evidence = cited.evidence
+        and retractions.target_position < cited.position
+        and retractions.position > cited.position
+    union all
+    select cited.*, 'restated' as revision, restatements.position as revised_position,
+        restatements.recorded_at as revised_at
+    from cited
+    join restatements
+        on restatements.experiment = cited.experiment
+        and restatements.evidence = cited.evidence
+        and restatements.position > cited.position
+),
+
+final as (
+    select experiment, decision, evidence, revision, revised_at
+    from revisions
+    qualify row_number() over (
+        partition by experiment, position, evidence order by revised_position
+    ) = 1
+)
+
+select * from final
