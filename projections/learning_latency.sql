@@ -13,13 +13,7 @@ with timeline_events as (
         type,
         occurred_on,
         version,
-        (recorded_at at time zone 'UTC')::date - case coalesce(precision, 'day')
-            when 'month' then last_day(occurred_on)
-            when 'quarter' then last_day(occurred_on + interval 2 month)
-            when 'semester' then last_day(occurred_on + interval 5 month)
-            when 'year' then last_day(occurred_on + interval 11 month)
-            else occurred_on
-        end as delay
+        timezone('UTC', recorded_at)::date - occurred_until as delay
     from counted_events
     where experiment is not null
 ),

@@ -95,7 +95,7 @@ outcomes as (
             when 'reached' then position < reached_position
             when 'abandoned' then position < abandoned_position
             when 'deadline' then
-                (recorded_at at time zone 'UTC') < (resolves_on + 1)::timestamp
+                timezone('UTC', recorded_at) < (resolves_on + 1)::timestamp
         end as made_before_outcome
     from deciding
 ),
