@@ -18,7 +18,7 @@ from learningloop.domain import rules
 from learningloop.domain.chain import GENESIS, chain_hash, digest_step
 from learningloop.domain.recorded import Recorded
 from learningloop.errors import BadInputError, InvalidEventError, LearningLoopError
-from learningloop.store import EventLog
+from learningloop.eventlog import EventLog
 
 PAGE = 10_000
 QUALITY_CHECKS = (

@@ -40,6 +40,11 @@ class StoreLocation:
         return self.target.startswith(("postgresql://", "postgres://"))
 
     @property
+    def scheme(self) -> str:
+        """Which backend serves this location: `sqlite` (a directory) or `postgresql`."""
+        return "postgresql" if self.is_postgres else "sqlite"
+
+    @property
     def directory(self) -> Path:
         """The SQLite store's directory (for PostgreSQL, the projections' directory)."""
         return self.projections_path.parent if self.is_postgres else Path(self.target)

@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from learningloop import results
 from learningloop.errors import BadInputError, StoreError
-from learningloop.store import EventLog
+from learningloop.eventlog import EventLog
 
 # Bump when the Python side of the mapping (what `batch` holds) changes: it forces a rebuild.
 MAPPING_VERSION = "1"
@@ -218,32 +218,13 @@ class Projector:
         return added
 
     def _batches(self, after: int) -> Iterator[pa.Table]:
-        """Pages of stored events as Arrow tables: SQLite read directly; PostgreSQL and
-        encrypted stores through the recorder (decrypted in Python)."""
-        assert self.log is not None
-        if self.log.mapper.cipher is not None or self.log.is_postgres:
-            for page in self._decrypted_pages(after):
-                yield _arrow_page(page)
-            return
-        for rows in self.log.raw_pages(after, PAGE_SIZE):
-            yield _arrow_page(rows)
-
-    def _decrypted_pages(self, after: int) -> Iterator[list[tuple[int, str, int, bytes]]]:
-        assert self.log is not None
-        for page in self.log.notification_pages(after, PAGE_SIZE):
-            yield [(n.id, str(n.originator_id), n.originator_version, self._text_of(n).encode())
-                   for n in page]  # fmt: skip
-
-    def _text_of(self, notification: Any) -> str:
-        """The stored JSON of one event as text, decrypted when the store is encrypted."""
+        """Pages of stored events (plaintext JSON) as Arrow tables."""
         assert self.log is not None
         try:
-            return self.log.plaintext(notification).decode()
-        except Exception as error:  # corrupt bytes: the audit names them, projecting stops
-            raise ProjectionError(
-                f"the event at position {notification.id} cannot be read ({error}); "
-                "run learningloop audit"
-            ) from None
+            for rows in self.log.raw_pages(after, PAGE_SIZE):
+                yield _arrow_page(rows)
+        except StoreError as error:  # an unreadable event: projecting stops, the audit names it
+            raise ProjectionError(str(error)) from None
 
     @staticmethod
     def _append_page(

@@ -1,0 +1,365 @@
+"""The event log protocol, and what both backends share (eventsourcing's recorders).
+
+`EventLog` is the whole protocol the rest of learningloop uses: append batches together with
+the seal, read pages after a position, the head, a stored event's plaintext, the seal.
+`SQLiteEventLog` (sqlite_log.py) and `PostgresEventLog` (postgres_log.py) implement its few
+backend hooks; nothing outside those two modules asks which backend it holds.
+
+Stored state is compact JSON of the event's fields plus `recorded_at`, so DuckDB can read it
+directly. Topics are fixed strings (`learningloop:MeetingHeld`), never module paths.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from base64 import b64decode, b64encode
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import orjson
+from eventsourcing.application import Application
+from eventsourcing.persistence import (
+    Cipher,
+    IntegrityError,
+    InterfaceError,
+    Mapper,
+    Notification,
+    OperationalError,
+    PersistenceError,
+    StoredEvent,
+    Transcoder,
+)
+from eventsourcing.utils import Environment, EnvType
+
+from learningloop import recorder_calls
+from learningloop.domain.chain import GENESIS, digest_step, stored_state
+from learningloop.domain.events import TOPICS
+from learningloop.domain.recorded import Recorded
+from learningloop.errors import ConcurrentWriteError, StoreError
+from learningloop.locations import StoreLocation
+
+SEAL_TABLE = "learningloop_seal"
+META_TABLE = "learningloop_meta"
+KEY_CHECK = b"learningloop key check"
+CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
+RawPage = list[tuple[int, str, int, bytes]]  # (position, stream, version, plaintext JSON)
+
+
+class JsonTranscoder(Transcoder):
+    """Compact UTF-8 JSON; values are already JSON-ready (the mapper dumps pydantic models)."""
+
+    def encode(self, obj: Any) -> bytes:
+        return orjson.dumps(obj)
+
+    def decode(self, data: bytes) -> Any:
+        return orjson.loads(data)
+
+
+class EventMapper(Mapper[str]):
+    """Maps a `Recorded` event to a stored event and back, upcasting old class versions."""
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        recorded: Recorded = domain_event
+        data = recorded.stored
+        if data is None:
+            state = stored_state(recorded.event, recorded.timestamp)
+            state["chain"] = recorded.chain
+            data = self.transcoder.encode(state)
+        if self.compressor:
+            data = self.compressor.compress(data)
+        if self.cipher:
+            data = self.cipher.encrypt(data)
+        return StoredEvent(
+            originator_id=recorded.originator_id,
+            originator_version=recorded.originator_version,
+            topic=recorded.event.TOPIC,
+            state=data,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        data = stored_event.state
+        if self.cipher:
+            data = self.cipher.decrypt(data)
+        if self.compressor:
+            data = self.compressor.decompress(data)
+        state: dict[str, Any] = self.transcoder.decode(data)
+        event_class = TOPICS[stored_event.topic]
+        chain = state.pop("chain", "")
+        recorded_at = datetime.fromisoformat(state.pop("recorded_at"))
+        from_version = state.pop("class_version", 1)
+        while from_version < event_class.class_version:
+            getattr(event_class, f"upcast_v{from_version}_v{from_version + 1}")(state)
+            from_version += 1
+        return Recorded(
+            originator_id=str(stored_event.originator_id),
+            originator_version=stored_event.originator_version,
+            timestamp=recorded_at,
+            event=event_class.model_validate(state),
+            chain=chain,
+        )
+
+
+class EventLog(Application[str]):
+    """The append-only log of every programme and experiment stream (one backend's)."""
+
+    name = "learningloop"
+    env: ClassVar[dict[str, str]] = {"ORIGINATOR_ID_TYPE": "text"}
+    PARAMETER: ClassVar[str] = "?"  # the driver's placeholder for a query parameter
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        # What opening this log created for a first write, removed again if that write fails.
+        self.created: list[Path] = []
+        if self.env.get("CREATE_TABLE", "yes") != "no":
+            self._create_seal()
+            self._check_cipher()
+
+    # --- opening (each backend) ----------------------------------------------------------
+
+    @classmethod
+    def open(cls, location: StoreLocation, cipher_key: str | None, *, create: bool) -> Self | None:
+        """The log at `location`; None when reading (`create` false) a log that does not exist."""
+        raise NotImplementedError
+
+    @classmethod
+    def _opened(cls, location: StoreLocation, env: dict[str, str], cipher_key: str | None) -> Self:
+        if cipher_key:
+            env |= {"CIPHER_TOPIC": CIPHER_TOPIC, "CIPHER_KEY": cipher_key}
+        try:
+            return cls(env=env)
+        except StoreError as error:
+            raise StoreError(f"{location.describe()}: {error}") from None
+        except (PersistenceError, sqlite3.Error, OSError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise StoreError(cls.cannot_open(location, reason or type(error).__name__)) from None
+
+    @classmethod
+    def cannot_open(cls, location: StoreLocation, reason: str) -> str:
+        """The one line saying why the log at `location` cannot be opened."""
+        raise NotImplementedError
+
+    def discard_created(self) -> None:
+        """The first write into a new log failed: remove what opening it created."""
+        self.created.clear()
+
+    # --- backend hooks --------------------------------------------------------------------
+
+    def _insert(self, cursor: Any, stored: list[StoredEvent]) -> list[int]:
+        """Insert stored events on the transaction's cursor; their log positions, in order."""
+        raise NotImplementedError
+
+    def _table(self, name: str) -> str:
+        return name
+
+    def _has_table(self, cursor: Any, table: str) -> bool:
+        raise NotImplementedError
+
+    # --- the protocol ---------------------------------------------------------------------
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Only our own settings: the user's environment never configures the store."""
+        return Environment(name, {**type(self).env, **dict(env or {})})
+
+    def construct_mapper(self) -> Mapper[str]:
+        return EventMapper(transcoder=JsonTranscoder(), cipher=self.factory.cipher())
+
+    def seal(self) -> Seal:
+        with self._datastore().transaction(commit=False) as cursor:
+            return self._read_seal(cursor)
+
+    def stream(self, stream_id: str, after: int | None = None) -> list[Recorded]:
+        """The recorded events of one stream (after a version), in version order."""
+        return list(self.events.get(stream_id, gt=after))  # type: ignore[arg-type]
+
+    def append(
+        self, batches: Iterable[Sequence[Recorded]], progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Append every batch in ONE transaction: all of them are written, or none."""
+        count, seal = 0, None
+        try:
+            with self._datastore().transaction(commit=True) as cursor:
+                for batch in batches:
+                    stored = [self.mapper.to_stored_event(recorded) for recorded in batch]
+                    positions = self._insert(cursor, stored)
+                    # Read the seal only once this transaction holds the write lock.
+                    seal = seal or self._read_seal(cursor)
+                    seal = seal.extended(zip(positions, batch, strict=True))
+                    count += len(stored)
+                    if progress:
+                        progress(len(stored))
+                if seal is not None:
+                    self._execute(
+                        cursor,
+                        f"update {self._table(SEAL_TABLE)} set position = ?, events = ?, "
+                        "digest = ?",
+                        (seal.position, seal.events, seal.digest),
+                    )
+        except IntegrityError as error:
+            raise ConcurrentWriteError(
+                "another writer appended to the same stream at the same time; "
+                "nothing was written, run the command again"
+            ) from error
+        except (OperationalError, InterfaceError) as error:
+            raise StoreError(f"the event store is busy or unavailable: {error}") from error
+        return count
+
+    def read_notifications(
+        self, after: int, limit: int, topics: Sequence[str] = ()
+    ) -> Sequence[Notification]:
+        """Raw stored events after a log position, for projections (large pages)."""
+        return self.recorder.select_notifications(
+            start=after, limit=limit, topics=topics, inclusive_of_start=False
+        )
+
+    def notification_pages(
+        self, after: int = 0, size: int = 10_000, topics: Sequence[str] = ()
+    ) -> Iterator[Sequence[Notification]]:
+        """Every raw stored event after a position, page by page, in log order."""
+        while page := self.read_notifications(after, size, topics):
+            yield page
+            after = page[-1].id
+
+    def plaintext(self, notification: Notification) -> bytes:
+        """A stored event's JSON bytes, decrypted when the store is encrypted."""
+        cipher = self.mapper.cipher
+        return cipher.decrypt(notification.state) if cipher else notification.state
+
+    def last_recorded_at(self) -> datetime | None:
+        """When the last event was recorded (None for an empty log): the head event alone."""
+        head = self.recorder.select_notifications(start=self.head_position(), limit=1)
+        if not head:
+            return None
+        return datetime.fromisoformat(orjson.loads(self.plaintext(head[0]))["recorded_at"])
+
+    def raw_pages(self, after: int, size: int) -> Iterator[RawPage]:
+        """(position, stream, version, plaintext JSON) after a position, in pages."""
+        for page in self.notification_pages(after, size):
+            yield [(n.id, str(n.originator_id), n.originator_version, self._readable(n))
+                   for n in page]  # fmt: skip
+
+    def _readable(self, notification: Notification) -> bytes:
+        try:
+            return self.plaintext(notification)
+        except Exception as error:  # corrupt bytes: the audit names them, reading stops
+            raise StoreError(
+                f"the event at position {notification.id} cannot be read ({error}); "
+                "run learningloop audit"
+            ) from None
+
+    def has_stream(self, stream_id: str) -> bool:
+        return bool(self.recorder.select_events(stream_id, limit=1))
+
+    def head_position(self) -> int:
+        """The position of the last stored event (0 for an empty log)."""
+        return self.recorder.max_notification_id() or 0
+
+    # --- shared internals -----------------------------------------------------------------
+
+    def _datastore(self) -> Any:
+        return recorder_calls.datastore(self.recorder)
+
+    def _execute(self, cursor: Any, sql: str, parameters: tuple[Any, ...] = ()) -> None:
+        cursor.execute(sql.replace("?", self.PARAMETER), parameters)
+
+    def _has_tables(self, *tables: str) -> bool:
+        with self._datastore().transaction(commit=False) as cursor:
+            return all(self._has_table(cursor, table) for table in tables)
+
+    def _check_cipher(self) -> None:
+        """A store remembers whether it is encrypted, and refuses a missing or wrong key."""
+        cipher = self.mapper.cipher
+        meta = self._table(META_TABLE)
+        row = self._key_check()
+        if row is None:
+            # Only a new store writes here; an existing one is read, so openers never contend.
+            with self._datastore().transaction(commit=True) as cursor:
+                check = b64encode(cipher.encrypt(KEY_CHECK)).decode() if cipher else ""
+                self._execute(
+                    cursor,
+                    f"insert into {meta} values ('key_check', ?) on conflict do nothing",
+                    (check,),
+                )
+            row = self._key_check()
+            assert row is not None
+        stored_check = row[0]
+        if stored_check and cipher is None:
+            raise StoreError(
+                "the store is encrypted: give its key (LEARNINGLOOP_CIPHER_KEY or "
+                "--cipher-key-file)"
+            )
+        if not stored_check and cipher is not None:
+            raise StoreError("the store is not encrypted, but a cipher key was given")
+        if cipher is not None and not _opens(cipher, stored_check):
+            raise StoreError("the cipher key given does not open this store")
+
+    def _key_check(self) -> tuple[Any, ...] | None:
+        with self._datastore().transaction(commit=False) as cursor:
+            meta = self._table(META_TABLE)
+            self._execute(cursor, f"select value from {meta} where name = 'key_check'")
+            return _first_row(cursor)
+
+    def _create_seal(self) -> None:
+        """The seal (last position, event count, log digest) and the store's metadata table."""
+        seal, meta = self._table(SEAL_TABLE), self._table(META_TABLE)
+        if self._has_tables(seal, meta):
+            return
+        with self._datastore().transaction(commit=True) as cursor:
+            self._execute(
+                cursor,
+                f"create table if not exists {seal} (id integer primary key check (id = 1), "
+                "position bigint not null, events bigint not null, digest text not null)",
+            )
+            self._execute(
+                cursor, f"insert into {seal} values (1, 0, 0, ?) on conflict do nothing", (GENESIS,)
+            )
+            self._execute(
+                cursor, f"create table if not exists {meta} (name text primary key, value text)"
+            )
+
+    def _read_seal(self, cursor: Any) -> Seal:
+        self._execute(cursor, f"select position, events, digest from {self._table(SEAL_TABLE)}")
+        row = _first_row(cursor)
+        assert row is not None, "the seal row is created with the store"
+        position, events, digest = row
+        return Seal(int(position), int(events), str(digest))
+
+
+@dataclass(frozen=True)
+class Seal:
+    """The log's head as the writers left it: checked by `audit` against the events."""
+
+    position: int
+    events: int
+    digest: str
+
+    def extended(self, appended: Iterable[tuple[int, Recorded]]) -> Seal:
+        position, events, digest = self.position, self.events, self.digest
+        for position, recorded in appended:
+            digest = digest_step(
+                digest, position, recorded.stream, recorded.version, recorded.chain
+            )
+            events += 1
+        return Seal(position, events, digest)
+
+    @property
+    def head_digest(self) -> str:
+        """POSITION:HASH, as `audit --digest` prints and `--verify` takes."""
+        return f"{self.position}:{self.digest}"
+
+
+def _first_row(cursor: Any) -> tuple[Any, ...] | None:
+    """The next row as a tuple, from SQLite's rows or psycopg's dict rows."""
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+
+
+def _opens(cipher: Cipher, stored_check: str) -> bool:
+    try:
+        return cipher.decrypt(b64decode(stored_check)) == KEY_CHECK
+    except Exception:  # a wrong key fails authentication inside the cipher
+        return False

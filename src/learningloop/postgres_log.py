@@ -1,0 +1,65 @@
+"""The event log shared in PostgreSQL: eventsourcing's PostgreSQL recorder, by URL."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from eventsourcing.persistence import StoredEvent
+
+from learningloop import recorder_calls
+from learningloop.eventlog import META_TABLE, SEAL_TABLE, EventLog
+from learningloop.locations import StoreLocation
+
+
+class PostgresEventLog(EventLog):
+    """The log in a PostgreSQL database (optionally in a schema of its own)."""
+
+    # eventsourcing names an application's tables after it: every backend keeps the name
+    # stores were created with (`learningloop_events` in PostgreSQL).
+    name = "learningloop"
+
+    PARAMETER = "%s"
+
+    @classmethod
+    def open(cls, location: StoreLocation, cipher_key: str | None, *, create: bool) -> Self | None:
+        # Creating eventsourcing's tables again from several processes at once races in
+        # PostgreSQL's catalog: create them only when the log does not exist yet.
+        present = cls._server_has_log(location, cipher_key)
+        if not present and not create:
+            return None
+        return cls._opened(location, cls._env(location, create_tables=not present), cipher_key)
+
+    @classmethod
+    def cannot_open(cls, location: StoreLocation, reason: str) -> str:
+        url = location.postgres
+        if url.password:
+            reason = reason.replace(url.password, "***")
+        return (
+            f"cannot open the PostgreSQL store on host {url.host} port {url.port}, "
+            f"database {url.database}: {reason}"
+        )
+
+    @classmethod
+    def _env(cls, location: StoreLocation, *, create_tables: bool) -> dict[str, str]:
+        return location.postgres.env() | {"CREATE_TABLE": "yes" if create_tables else "no"}
+
+    @classmethod
+    def _server_has_log(cls, location: StoreLocation, cipher_key: str | None) -> bool:
+        """Whether the database already holds a learningloop log (a read creates nothing)."""
+        log = cls._opened(location, cls._env(location, create_tables=False), cipher_key)
+        try:
+            return log._has_tables(log._table(SEAL_TABLE), log._table(META_TABLE))
+        finally:
+            log.close()
+
+    def _insert(self, cursor: Any, stored: list[StoredEvent]) -> list[int]:
+        return recorder_calls.postgres_insert(self.recorder, cursor, stored)
+
+    def _table(self, name: str) -> str:
+        schema = self.env.get("POSTGRES_SCHEMA")
+        return f"{schema}.{name}" if schema else name
+
+    def _has_table(self, cursor: Any, table: str) -> bool:
+        cursor.execute("select to_regclass(%s) is not null as present", (table,))
+        row = cursor.fetchone()
+        return bool(row["present"] if isinstance(row, dict) else row[0])

@@ -1,0 +1,34 @@
+"""The only calls into eventsourcing's recorders beyond their public API, in one place.
+
+Why: a write appends many batches of events AND updates the seal in ONE database transaction,
+so a crash never leaves events without their seal, nor a seal without its events. The public
+`insert_events` commits a transaction of its own per call; these run the recorder's own
+insert on a cursor of the transaction we hold. eventsourcing is pinned to 9.5.x in
+pyproject.toml: check these three on every upgrade (the contract tests in
+tests/test_eventlog.py exercise each of them on both backends).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+
+
+def datastore(recorder: Any) -> Any:
+    """The recorder's datastore, whose `transaction()` hands out the cursor we write with."""
+    return recorder.datastore
+
+
+def sqlite_insert(recorder: Any, cursor: Any, stored: list[StoredEvent]) -> list[int]:
+    """Insert on our cursor; the new rows' notification ids (log positions), in order."""
+    return list(recorder._insert_events(cursor, stored))
+
+
+def postgres_insert(recorder: Any, cursor: Any, stored: list[StoredEvent]) -> list[int]:
+    """Insert on our cursor; the new rows' notification ids (log positions), in order.
+
+    The recorder locks the events table first, so positions commit in order: a reader
+    catching up while others write never skips an event that commits late."""
+    recorder._insert_stored_events(cursor, stored)
+    return list(recorder._fetch_ids_after_insert_events(cursor, stored))

@@ -1,0 +1,97 @@
+"""The event log in a store directory: eventsourcing's SQLite recorder (`events.sqlite`)."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any, Self
+
+from eventsourcing.persistence import StoredEvent
+
+from learningloop import recorder_calls
+from learningloop.errors import StoreError
+from learningloop.eventlog import EventLog, RawPage
+from learningloop.locations import LOCK_TIMEOUT_SECONDS, StoreLocation
+
+
+class SQLiteEventLog(EventLog):
+    """The log of a store directory; the directory is created on the first write."""
+
+    # eventsourcing names an application's tables after it: every backend keeps the name
+    # stores were created with (`learningloop_events` in PostgreSQL).
+    name = "learningloop"
+
+    @classmethod
+    def open(cls, location: StoreLocation, cipher_key: str | None, *, create: bool) -> Self | None:
+        created: list[Path] = []
+        if not location.events_path.exists():
+            if not create:
+                return None
+            created = [location.events_path, *_create_directory(location.directory)]
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(location.events_path),
+            "SQLITE_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
+        }
+        log = cls._opened(location, env, cipher_key)
+        log.created = created
+        return log
+
+    @classmethod
+    def cannot_open(cls, location: StoreLocation, reason: str) -> str:
+        return f"cannot open event store {location.events_path}: {reason}"
+
+    def discard_created(self) -> None:
+        """Remove the database (and its WAL files) and the folders the first write made."""
+        if not self.created:
+            return
+        self.close()
+        events, folders = self.created[0], self.created[1:]
+        for path in (events, *(events.with_name(events.name + end) for end in ("-wal", "-shm"))):
+            path.unlink(missing_ok=True)
+        for folder in folders:
+            with contextlib.suppress(OSError):  # not empty: someone else put a file there
+                folder.rmdir()
+        self.created.clear()
+
+    def _insert(self, cursor: Any, stored: list[StoredEvent]) -> list[int]:
+        return recorder_calls.sqlite_insert(self.recorder, cursor, stored)
+
+    def _has_table(self, cursor: Any, table: str) -> bool:
+        cursor.execute("select count(*) from sqlite_master where name = ?", (table,))
+        return bool(cursor.fetchone()[0])
+
+    def raw_pages(self, after: int, size: int) -> Iterator[RawPage]:
+        """Pages read directly (memory-mapped, read-only) rather than through Notification
+        objects when the store is not encrypted: projection rebuilds are bound by this loop."""
+        if self.mapper.cipher is not None:
+            yield from super().raw_pages(after, size)
+            return
+        database = self.env.get("SQLITE_DBNAME")
+        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as con:
+            con.execute("pragma mmap_size = 268435456")  # 256 MiB: counted in resident memory
+            while True:
+                rows = con.execute(
+                    "select rowid, originator_id, originator_version, state from stored_events "
+                    "where rowid > ? order by rowid limit ?",
+                    (after, size),
+                ).fetchall()
+                if not rows:
+                    return
+                yield rows
+                after = rows[-1][0]
+
+
+def _create_directory(directory: Path) -> list[Path]:
+    """Create the store directory; the folders that did not exist yet, deepest first."""
+    if directory.exists() and not directory.is_dir():
+        raise StoreError(f"store {directory} exists and is not a directory")
+    missing = [folder for folder in (directory, *directory.parents) if not folder.exists()]
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(f"cannot create store {directory}: {error.strerror}") from error
+    return missing
