@@ -409,7 +409,10 @@ def export_command(
     type=click.IntRange(min=0),
     default=365,
     show_default=True,
-    help="Warn about events recorded more than this many days after they occurred.",
+    help="Note events recorded more than this many days after they occurred (once per batch).",
+)
+@click.option(
+    "--as-of", metavar="D", help="Data quality as of this valid date (YYYY-MM-DD). Default: today."
 )
 @format_option
 @click.pass_context
@@ -419,6 +422,7 @@ def audit_command(
     print_digest: bool,
     verify: str | None,
     backfill_days: int,
+    as_of: str | None,
     output_format: str,
 ) -> None:
     """Verify the log (decoding, versions, hash chains, rules, seal), the projections, and
@@ -432,7 +436,7 @@ def audit_command(
     if print_digest:
         click.echo(loop.audit_log_only().head_digest)
         return
-    report = loop.audit(verify=verify, backfill_days=backfill_days)
+    report = loop.audit(verify=verify, backfill_days=backfill_days, as_of=_parse_date(as_of))
     emit_audit(report, output_format, strict=strict)
     if not report.passed(strict=strict):
         raise click.exceptions.Exit(1)

@@ -2,7 +2,8 @@
 -- grain:      one row per data-quality finding at (as_of, known_at): review sessions missing,
 --             commitment periods below cadence, overdue milestones, decisions citing no
 --             evidence, learnings never actioned, events recorded long after they occurred
---             (lag_days: filter with `where check <> 'backfill' or lag_days > N`), and events
+--             (lag_days: filter with `where check <> 'backfill' or lag_days > N`; audit reports
+--             them once per recording batch, by recorded_on and recorded_by), and events
 --             dated outside their programme's starts_on..ends_on
 -- reads:      counted_events, review_completion, commitment_cadence, milestones, decisions,
 --             experiments, moment
@@ -15,6 +16,28 @@ with last_event_of as (
     group by all
 ),
 
+latest_of as (
+    -- each experiment's latest counted event, its date printed at its precision (2013-S1)
+    select
+        experiment,
+        max(occurred_on) as occurred_on,
+        arg_max(
+            case precision
+                when 'month' then strftime(occurred_on, '%Y-%m')
+                when 'quarter' then concat(year(occurred_on), '-Q', quarter(occurred_on))
+                when 'semester' then concat(
+                    year(occurred_on), '-S', if(month(occurred_on) <= 6, 1, 2)
+                )
+                when 'year' then year(occurred_on)::varchar
+                else occurred_on::varchar
+            end,
+            (occurred_on, version)
+        ) as printed_on
+    from counted_events
+    where experiment is not null
+    group by experiment
+),
+
 review_gaps as (
     select
         'review_sessions_missing' as check,
@@ -23,7 +46,10 @@ review_gaps as (
         e.position,
         concat('review ', r.review, ': ', r.sessions_held, ' of ', r.sessions_planned,
                ' sessions held') as message,
-        null::integer as lag_days
+        null::integer as lag_days,
+        null::date as occurred_on,
+        null::date as recorded_on,
+        null::varchar as recorded_by
     from review_completion as r
     join last_event_of as e
         on e.experiment = r.experiment and e.type = 'ReviewSessionHeld' and e.subject = r.review
@@ -37,9 +63,16 @@ below_cadence as (
         e.version,
         e.position,
         concat('commitment ', c.commitment, ', period ', c.period, ' (', c.period_start, ' to ',
-               c.period_end, '): ', c.meetings_held, ' meetings held, at least ',
-               c.expected_min, ' expected'),
-        null::integer
+               c.period_end, '): ',
+               case c.meetings_held
+                   when 0 then 'no meeting recorded'
+                   when 1 then '1 meeting recorded'
+                   else c.meetings_held || ' meetings recorded'
+               end, ', at least ', c.expected_min, ' expected'),
+        null::integer,
+        null::date,
+        null::date,
+        null::varchar
     from commitment_cadence as c
     join last_event_of as e
         on e.experiment = c.experiment and e.type = 'CommitmentMade' and e.subject = c.commitment
@@ -52,12 +85,21 @@ overdue as (
         'experiment:' || m.experiment,
         e.version,
         e.position,
+        -- overdue, or only unrecorded: say so when nothing was recorded after the due date
         concat('milestone ', m.milestone, ' was due on ', m.due_on, ': ', m.days_late,
-               ' days late'),
-        null::integer
+               ' days late',
+               case when latest.occurred_on <= m.due_on
+                   then concat(' (no record of the experiment since ', latest.printed_on, ')')
+                   else ''
+               end),
+        null::integer,
+        null::date,
+        null::date,
+        null::varchar
     from milestones as m
     join last_event_of as e
         on e.experiment = m.experiment and e.type = 'MilestonePlanned' and e.subject = m.milestone
+    join latest_of as latest on latest.experiment = m.experiment
     where m.status = 'overdue'
 ),
 
@@ -68,7 +110,10 @@ unsupported_decisions as (
         version,
         position,
         concat('decision ', subject, ' (', kind, ') cites no learning or review'),
-        null::integer
+        null::integer,
+        null::date,
+        null::date,
+        null::varchar
     from counted_events
     where type = 'DecisionRecorded' and len(coalesce(evidence_keys, [])) = 0
 ),
@@ -80,7 +125,10 @@ never_actioned as (
         learning.version,
         learning.position,
         concat('learning ', learning.subject, ' is cited by no later decision'),
-        null::integer
+        null::integer,
+        null::date,
+        null::date,
+        null::varchar
     from counted_events as learning
     where learning.type = 'LearningRecorded'
         and not exists (
@@ -102,7 +150,10 @@ backfill as (
         concat(type, ' that occurred on ', occurred_on, ' was recorded on ',
                timezone('UTC', recorded_at)::date,
                ', ', timezone('UTC', recorded_at)::date - occurred_on, ' days later'),
-        timezone('UTC', recorded_at)::date - occurred_on
+        timezone('UTC', recorded_at)::date - occurred_on,
+        occurred_on,
+        timezone('UTC', recorded_at)::date,
+        recorded_by
     from counted_events
 ),
 
@@ -124,7 +175,10 @@ out_of_range as (
         concat(e.type, ' occurred on ', e.occurred_on, ', outside programme ', r.programme,
                ' (', coalesce(r.starts_on::varchar, '…'), ' to ',
                coalesce(r.ends_on::varchar, '…'), ')'),
-        null::integer
+        null::integer,
+        null::date,
+        null::date,
+        null::varchar
     from counted_events as e
     left join experiments as x on x.experiment = e.experiment
     join programme_ranges as r on r.programme = coalesce(e.programme, x.programme)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -189,7 +190,7 @@ def test_a_row_changed_in_the_projections_is_reported_by_table(
 def test_data_quality_warnings_fail_only_when_strict(pristine: Path, tmp_path: Path) -> None:
     report = audit(copy_of(pristine, tmp_path))
     warnings = {f.check for f in report.findings if f.severity == "warning"}
-    assert {"review_sessions_missing", "backfill"} <= warnings
+    assert "review_sessions_missing" in warnings
     assert report.passed() and not report.passed(strict=True)
     missing = next(f for f in report.findings if f.check == "review_sessions_missing")
     assert (missing.stream, missing.version, missing.position) == ("experiment:exp", 5, 8)
@@ -233,3 +234,26 @@ def test_why_traces_a_decision_to_its_evidence_and_cycle(pristine: Path, tmp_pat
     ]
     assert provenance.cycle == 1
     assert [e.version for e in provenance.cycle_events] == [1, 2, 3]
+
+
+def test_backfill_is_noted_once_per_recording_batch_and_never_fails_strict(
+    seeded: LearningLoop,
+) -> None:
+    seeded.import_events([event("MeetingHeld", f"2013-0{m}-01", kind="local") for m in (2, 3)]
+                         + [event("MeetingHeld", "2012-12-01", kind="local")])  # fmt: skip
+    backfills = [f for f in seeded.audit().findings if f.check == "backfill"]
+    today = datetime.now(UTC).date()
+    assert [(f.severity, f.position) for f in backfills] == [("info", 1)]
+    (note,) = backfills
+    assert note.message.startswith(f"7 events recorded on {today} by tester for 2012–2013 (")
+    assert seeded.audit().passed(strict=True)
+
+
+def test_audit_as_of_reads_data_quality_at_that_date(seeded: LearningLoop) -> None:
+    seeded.import_events([event("MilestonePlanned", "2013-02-01", milestone="m", title="M",
+                                due_on="2014-06-30")])  # fmt: skip
+    overdue = {f.check for f in seeded.audit().findings}
+    assert "milestone_overdue" in overdue
+    assert "milestone_overdue" not in {
+        f.check for f in seeded.audit(as_of=date(2014, 6, 30)).findings
+    }

@@ -436,12 +436,14 @@ class LearningLoop:
 
     # --- audit --------------------------------------------------------------------------
 
-    def audit(self, *, verify: str | None = None, backfill_days: int = 365) -> AuditReport:
+    def audit(
+        self, *, verify: str | None = None, backfill_days: int = 365, as_of: date | None = None
+    ) -> AuditReport:
         """Check the log (decoding, versions, chains, rules, seal, digest), the projections
-        against a fresh rebuild, and data quality (warnings)."""
+        against a fresh rebuild, and data quality (warnings) as of D (default today)."""
         log = self._store.readable_log()
         report = check_log(log, verify)
-        as_of, known_at = _today(), datetime.now(UTC)
+        as_of, known_at = as_of or _today(), datetime.now(UTC)
         report.findings.extend(self._projection_agreement(log, as_of, known_at))
         report.checks_run.append("projections")
         if report.passed():

@@ -40,7 +40,7 @@ INTEGRITY_CHECKS = ("decode", "versions", "chain", "rules", "seal", "verify", "p
 @dataclass(frozen=True)
 class Finding:
     check: str
-    severity: str  # "error" or "warning"
+    severity: str  # "error", "warning" or "info" (never fails, not even with strict)
     message: str
     stream: str | None = None
     version: int | None = None
@@ -81,7 +81,9 @@ class AuditReport:
 
     def _status(self, check: str) -> str:
         severities = {f.severity for f in self.findings if f.check == check}
-        return "fail" if "error" in severities else "warn" if severities else "pass"
+        if "error" in severities:
+            return "fail"
+        return "warn" if "warning" in severities else "info" if severities else "pass"
 
 
 @dataclass
@@ -251,13 +253,38 @@ def projection_findings(live: dict[str, str], rebuilt: dict[str, str]) -> list[F
 
 
 def quality_findings(rows: list[dict[str, Any]]) -> list[Finding]:
-    """Rows of the data_quality projection as warnings."""
-    return [
+    """Rows of the data_quality projection as warnings; backfills once per recording batch."""
+    findings = [
         Finding(
             row["check"], "warning", row["message"], row["stream"], row["version"], row["position"]
         )
         for row in rows
+        if row["check"] != "backfill"
     ]
+    return _backfill_batches([row for row in rows if row["check"] == "backfill"]) + findings
+
+
+def _backfill_batches(rows: list[dict[str, Any]]) -> list[Finding]:
+    """One finding per batch (the events one recorder wrote on one day), named by its first
+    event. Recording history late is information, not a fault: it never fails --strict."""
+    batches: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    for row in rows:
+        batches.setdefault((row["recorded_on"], row["recorded_by"]), []).append(row)
+    findings = []
+    for (recorded_on, recorded_by), batch in batches.items():
+        first = min(batch, key=lambda row: row["position"])
+        years = sorted({row["occurred_on"].year for row in batch})
+        span = str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}"
+        by = f" by {recorded_by}" if recorded_by else ""
+        events = "event" if len(batch) == 1 else "events"
+        lags = [row["lag_days"] for row in batch]
+        findings.append(Finding(
+            "backfill", "info",
+            f"{len(batch)} {events} recorded on {recorded_on}{by} for {span} "
+            f"({min(lags)} to {max(lags)} days after they occurred)",
+            first["stream"], first["version"], first["position"],
+        ))  # fmt: skip
+    return findings
 
 
 __all__ = [
