@@ -115,6 +115,9 @@ class EventLog(Application[str]):
         self.created: list[Path] = []
         if self.env.get("CREATE_TABLE", "yes") != "no":
             self._create_seal()
+        # Every opening checks the key, an existing log's too (only a probe for the tables
+        # skips it: they may not exist yet).
+        if self.env.get("CHECK_CIPHER", "yes") != "no":
             self._check_cipher()
 
     # --- opening (each backend) ----------------------------------------------------------

@@ -46,7 +46,8 @@ class PostgresEventLog(EventLog):
     @classmethod
     def _server_has_log(cls, location: StoreLocation, cipher_key: str | None) -> bool:
         """Whether the database already holds a learningloop log (a read creates nothing)."""
-        log = cls._opened(location, cls._env(location, create_tables=False), cipher_key)
+        probe = cls._env(location, create_tables=False) | {"CHECK_CIPHER": "no"}
+        log = cls._opened(location, probe, cipher_key)
         try:
             return log._has_tables(log._table(SEAL_TABLE), log._table(META_TABLE))
         finally:
