@@ -6,7 +6,6 @@ Library imports happen inside commands so that `learningloop --help` starts fast
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from .output import (
     message,
     stream_format_option,
 )
+from .progress import lines_in, progress, working
 
 if TYPE_CHECKING:
     from learningloop.application import DemoRun, LearningLoop
@@ -156,7 +156,7 @@ def import_command(ctx: click.Context, files: tuple[str, ...]) -> None:
     Example: learningloop import partners.yaml meetings.jsonl
     """
     loop = _open(ctx)
-    with _progress("Importing", "events") as advance:
+    with progress("Importing", "events", lines_in(files)) as advance:
         summary = loop.import_files(list(files), progress=advance)
     message(f"Imported {summary.events} events into {summary.streams} streams.")
 
@@ -262,31 +262,6 @@ def _emit_demo(demo: DemoRun, output_format: str) -> None:
     )
 
 
-class _NoProgress:
-    def __call__(self, count: int) -> None:
-        return None
-
-
-def _progress(verb: str, noun: str) -> Any:
-    """A progress bar on stderr when it is a terminal; otherwise nothing."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def bar() -> Any:
-        if not sys.stderr.isatty():
-            yield _NoProgress()
-            return
-        from rich.console import Console
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        columns = (SpinnerColumn(), TextColumn(f"{verb} {{task.completed:,}} {noun}"))
-        with Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True)) as progress:
-            task = progress.add_task(verb, total=None)
-            yield lambda count: progress.advance(task, count)
-
-    return bar()
-
-
 @main.command("project")
 @click.option("--rebuild", is_flag=True, help="Rebuild every projection from the first event.")
 @click.pass_context
@@ -296,7 +271,8 @@ def project_command(ctx: click.Context, rebuild: bool) -> None:
     Example: learningloop project --rebuild
     """
     loop = _open(ctx)
-    with _progress("Projecting", "events") as advance:
+    total = loop.event_count() if rebuild else None
+    with progress("Rebuilding" if rebuild else "Projecting", "events", total) as advance:
         added = loop.project(rebuild=rebuild, progress=advance)
     verb = "Rebuilt projections from" if rebuild else "Projected"
     message(f"{verb} {added} events; projections are current at log position "
@@ -436,7 +412,9 @@ def audit_command(
     if print_digest:
         click.echo(loop.audit_log_only().head_digest)
         return
-    report = loop.audit(verify=verify, backfill_days=backfill_days, as_of=_parse_date(as_of))
+    with progress("Auditing", "events", loop.event_count()) as advance:
+        report = loop.audit(verify=verify, backfill_days=backfill_days, as_of=_parse_date(as_of),
+                            progress=advance)  # fmt: skip
     emit_audit(report, output_format, strict=strict)
     if not report.passed(strict=strict):
         raise click.exceptions.Exit(1)
@@ -502,7 +480,7 @@ def copy_command(
     with (
         LearningLoop(source, cipher_key=key) as origin,
         LearningLoop(target, cipher_key=target_key) as destination,
-        _progress("Copying", "events") as advance,
+        progress("Copying", "events", origin.event_count()) as advance,
     ):
         copied = origin.copy_to(destination, progress=advance)
         names = origin.location.describe(), destination.location.describe()
@@ -522,5 +500,6 @@ def report_command(
 
     Example: learningloop report --out report.html --lang fr --as-of 2014-12-31
     """
-    path = _open(ctx).report(out, _parse_date(as_of), _parse_moment(known_at), lang)
+    with working("Writing the report"):
+        path = _open(ctx).report(out, _parse_date(as_of), _parse_moment(known_at), lang)
     message(f"Wrote {path}.")

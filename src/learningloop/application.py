@@ -437,12 +437,18 @@ class LearningLoop:
     # --- audit --------------------------------------------------------------------------
 
     def audit(
-        self, *, verify: str | None = None, backfill_days: int = 365, as_of: date | None = None
+        self,
+        *,
+        verify: str | None = None,
+        backfill_days: int = 365,
+        as_of: date | None = None,
+        progress: ProgressCallback | None = None,
     ) -> AuditReport:
         """Check the log (decoding, versions, chains, rules, seal, digest), the projections
-        against a fresh rebuild, and data quality (warnings) as of D (default today)."""
+        against a fresh rebuild, and data quality (warnings) as of D (default today).
+        `progress` hears of the events walked in the log checks."""
         log = self._store.readable_log()
-        report = check_log(log, verify)
+        report = check_log(log, verify, progress)
         as_of, known_at = as_of or _today(), datetime.now(UTC)
         report.findings.extend(self._projection_agreement(log, as_of, known_at))
         report.checks_run.append("projections")

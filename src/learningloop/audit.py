@@ -6,7 +6,7 @@ Integrity findings are errors (exit 1); data-quality findings are warnings, erro
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from learningloop.errors import BadInputError, InvalidEventError, LearningLoopEr
 from learningloop.eventlog import EventLog
 
 PAGE = 10_000
+PROGRESS_EVERY = 1_000  # events between two progress reports
 QUALITY_CHECKS = (
     "review_sessions_missing",
     "commitment_below_cadence",
@@ -120,12 +121,16 @@ class _Walk:
     events: int = 0
 
 
-def check_log(log: EventLog, verify: str | None = None) -> AuditReport:
+def check_log(
+    log: EventLog, verify: str | None = None, progress: Callable[[int], None] | None = None
+) -> AuditReport:
     """Walk the whole log once: decoding, versions, hash chains, rules, seal and digest."""
     walk, findings = _Walk(), []
     verify_position = _verify_position(verify)
     for notification in _notifications(log):
         findings.extend(_check_event(log, walk, notification))
+        if progress is not None and walk.events % PROGRESS_EVERY == 0:
+            progress(PROGRESS_EVERY)
         if notification.id == verify_position:
             walk.digests[notification.id] = walk.digest
     findings.extend(_check_seal(log, walk))
