@@ -61,7 +61,7 @@ def _parse_date(value: str | None) -> date | None:
         raise BadInput(f"--as-of: {value!r} is not a date (expected YYYY-MM-DD)") from None
 
 
-def _parse_moment(value: str | None) -> datetime | None:
+def _parse_moment(value: str | None, option: str = "--known-at") -> datetime | None:
     """ISO 8601 date-time; UTC when it has no offset."""
     if value is None:
         return None
@@ -69,7 +69,7 @@ def _parse_moment(value: str | None) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise BadInput(
-            f"--known-at: {value!r} is not an ISO 8601 date-time (e.g. 2013-06-30T12:00:00Z)"
+            f"{option}: {value!r} is not an ISO 8601 date-time (e.g. 2013-06-30T12:00:00Z)"
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
@@ -83,6 +83,15 @@ def as_of_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--as-of", metavar="D", help="As of this valid date (YYYY-MM-DD). Default: today."
     )(command)
+
+
+framework_option = click.option(
+    "--framework",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="What if the programme's functions were these: a YAML or JSON list of "
+    "{key, label, from: [function keys]}. Nothing is written.",
+)
 
 
 def _open(ctx: click.Context) -> LearningLoop:
@@ -282,6 +291,7 @@ def project_command(ctx: click.Context, rebuild: bool) -> None:
 @main.command("sql")
 @click.argument("query")
 @as_of_options
+@framework_option
 @stream_format_option
 @limit_option
 @click.pass_context
@@ -290,6 +300,7 @@ def sql_command(
     query: str,
     as_of: str | None,
     known_at: str | None,
+    framework: str | None,
     output_format: str,
     limit: int | None,
 ) -> None:
@@ -301,12 +312,14 @@ def sql_command(
     Example: learningloop sql "select * from experiment_coverage" --as-of 2013-12-31
     """
     loop = _open(ctx)
-    with loop.sql_stream(query, _parse_date(as_of), _parse_moment(known_at)) as rows:
+    moment_d, moment_t = _parse_date(as_of), _parse_moment(known_at)
+    with loop.sql_stream(query, moment_d, moment_t, framework=framework) as rows:
         emit_stream(rows, output_format, limit)
 
 
 @main.command("indicators")
 @as_of_options
+@framework_option
 @stream_format_option
 @limit_option
 @click.pass_context
@@ -314,6 +327,7 @@ def indicators_command(
     ctx: click.Context,
     as_of: str | None,
     known_at: str | None,
+    framework: str | None,
     output_format: str,
     limit: int | None,
 ) -> None:
@@ -328,8 +342,36 @@ def indicators_command(
     loop = _open(ctx)
     summary = output_format == "table"
     moment_d, moment_t = _parse_date(as_of), _parse_moment(known_at)
-    with loop.indicator_streams(moment_d, moment_t, with_summary=summary) as tables:
+    with loop.indicator_streams(
+        moment_d, moment_t, with_summary=summary, framework=framework
+    ) as tables:
         emit_indicators(tables, output_format, limit)
+
+
+@main.command("changes")
+@click.option("--since", required=True, metavar="T1", help="Known at T1 (ISO 8601, UTC).")
+@click.option("--until", metavar="T2", help="Known at T2 (ISO 8601, UTC). Default: now.")
+@click.option("--as-of", metavar="D", help="As of this valid date (YYYY-MM-DD). Default: today.")
+@click.option("--table", metavar="X", help="Only this table. Default: every table of section 4.")
+@format_option
+@click.pass_context
+def changes_command(
+    ctx: click.Context,
+    since: str,
+    until: str | None,
+    as_of: str | None,
+    table: str | None,
+    output_format: str,
+) -> None:
+    """What changed in what we know between T1 and T2: per table, the rows removed and added
+    (a changed row is both), each with the log positions of the events that caused it.
+
+    Example: learningloop changes --since 2014-06-01 --as-of 2014-12-31 --table decisions
+    """
+    start = _parse_moment(since, "--since")
+    assert start is not None
+    found = _open(ctx).changes(start, _parse_moment(until, "--until"), _parse_date(as_of), table)
+    emit(found.records(), found.columns, output_format)
 
 
 @main.command("timeline")
@@ -491,15 +533,22 @@ def copy_command(
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The HTML file.")
 @click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True)
 @as_of_options
+@framework_option
 @click.pass_context
 def report_command(
-    ctx: click.Context, out: str, lang: str, as_of: str | None, known_at: str | None
+    ctx: click.Context,
+    out: str,
+    lang: str,
+    as_of: str | None,
+    known_at: str | None,
+    framework: str | None,
 ) -> None:
     """Write one self-contained HTML report: overview, coverage heatmap, learning timelines,
     cadence and milestones. No network request; the same log gives the same bytes.
 
     Example: learningloop report --out report.html --lang fr --as-of 2014-12-31
     """
+    moment_d, moment_t = _parse_date(as_of), _parse_moment(known_at)
     with working("Writing the report"):
-        path = _open(ctx).report(out, _parse_date(as_of), _parse_moment(known_at), lang)
+        path = _open(ctx).report(out, moment_d, moment_t, lang, framework=framework)
     message(f"Wrote {path}.")

@@ -1,8 +1,8 @@
 -- projection: function_coverage
 -- grain:      one row per (experiment, function of its programme); functions with no
 --             evidence are included with count 0 and nulls
--- reads:      experiments, programme_functions, counted_events (FunctionEvidenced,
---             FunctionAssessed)
+-- reads:      experiments, programme_functions, function_map, counted_events
+--             (FunctionEvidenced, FunctionAssessed)
 -- respects:   as_of and known_at; a programme whose ProgrammeOpened is not known at T is
 --             assessed against the five default functions
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
@@ -33,25 +33,35 @@ frameworks as (
     where experiments.programme not in (select programme from programme_functions)
 ),
 
+function_events as (
+    -- evidence and assessments count for their own function, or, under a what-if framework
+    -- (function_map not empty), for each function whose `from` names theirs, and only then
+    select counted_events.*, coalesce(function_map.function, counted_events.subject) as counted_for
+    from counted_events
+    left join function_map on function_map.source_function = counted_events.subject
+    where counted_events.type in ('FunctionEvidenced', 'FunctionAssessed')
+        and (function_map.function is not null or not exists (select 1 from function_map))
+),
+
 evidence as (
     select
         experiment,
-        subject as function,
+        counted_for as function,
         count(*) as evidence_count,
         max(strength) as max_strength,
         min(occurred_on) as first_evidenced_on,
         max(occurred_on) as last_evidenced_on
-    from counted_events
+    from function_events
     where type = 'FunctionEvidenced'
-    group by experiment, subject
+    group by experiment, counted_for
 ),
 
 assessments as (
     -- the latest counted assessment of each function, by (occurred_on, version)
-    select experiment, subject as function, arg_max(result, (occurred_on, version)) as result
-    from counted_events
+    select experiment, counted_for as function, arg_max(result, (occurred_on, version)) as result
+    from function_events
     where type = 'FunctionAssessed'
-    group by experiment, subject
+    group by experiment, counted_for
 ),
 
 final as (

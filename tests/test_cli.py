@@ -27,6 +27,7 @@ COMMANDS = [
     "copy",
     "report",
     "keygen",
+    "changes",
 ]
 
 
@@ -348,3 +349,64 @@ def test_json_columns_come_out_as_json_objects(runner: CliRunner, imported: Path
     assert rows[0]["payload"]["kind"] == "company"
     csv_text = run(runner, imported, "sql", query, "--format", "csv").stdout
     assert '""partner"":""acme""' in csv_text
+
+
+def test_changes_lists_what_a_new_recording_added_with_its_position(
+    runner: CliRunner, imported: Path
+) -> None:
+    since = run(runner, imported, "sql", "select max(recorded_at) as t from log_events",
+                "--format", "json")  # fmt: skip
+    t1 = json.loads(since.stdout)[0]["t"]
+    recorded = run(runner, imported, "record", "DecisionRecorded", "--experiment", "exp",
+                   "--occurred-on", "2013-03-01", "--decision", "d1", "--kind", "retain",
+                   "--summary", "Go")  # fmt: skip
+    assert recorded.exit_code == 0, recorded.output
+    result = run(runner, imported, "changes", "--since", t1, "--as-of", "2014-01-01",
+                 "--table", "experiments", "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["change"], r["row"]["status"], r["caused_by"]) for r in rows] == [
+        ("removed", "proposed", [5]),
+        ("added", "retained", [5]),
+    ]
+
+
+def test_changes_with_a_bad_table_or_time_exits_2(runner: CliRunner, imported: Path) -> None:
+    assert_clean_failure(run(runner, imported, "changes", "--since", "2013-01-01",
+                             "--table", "nope"), 2)  # fmt: skip
+    assert_clean_failure(run(runner, imported, "changes", "--since", "last week"), 2)
+
+
+def test_a_what_if_framework_changes_coverage_and_writes_nothing(
+    runner: CliRunner, imported: Path, tmp_path: Path
+) -> None:
+    framework = tmp_path / "framework.yaml"
+    framework.write_text("- {key: skills, label: Skills, from: [training, support]}\n"
+                         "- {key: work, label: Work, from: [production, employer]}\n")  # fmt: skip
+    evidence = run(runner, imported, "record", "FunctionEvidenced", "--experiment", "exp",
+                   "--occurred-on", "2013-03-01", "--function", "support",
+                   "--evidence", "E")  # fmt: skip
+    assert evidence.exit_code == 0, evidence.output
+    before = store_bytes(imported)
+    query = "select function, evidence_count, is_covered from function_coverage order by all"
+    result = run(runner, imported, "sql", query, "--framework", str(framework), "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "function,evidence_count,is_covered\nskills,1,true\nwork,0,false\n"
+    assert store_bytes(imported)["events.sqlite"] == before["events.sqlite"]
+    plain = run(runner, imported, "sql", "select count(*) as n from function_coverage",
+                "--format", "csv")  # fmt: skip
+    assert plain.stdout == "n\n5\n"  # the what-if left nothing behind
+    indicators = run(runner, imported, "indicators", "--framework", str(framework),
+                     "--format", "json")  # fmt: skip
+    coverage = [r for r in json.loads(indicators.stdout) if r["indicator"] == "experiment_coverage"]
+    assert [(r["functions_covered"], r["functions_total"]) for r in coverage] == [(1, 2)]
+
+
+def test_a_framework_naming_an_unknown_function_exits_2(
+    runner: CliRunner, imported: Path, tmp_path: Path
+) -> None:
+    framework = tmp_path / "framework.json"
+    framework.write_text('[{"key": "x", "label": "X", "from": ["cooking"]}]')
+    result = run(runner, imported, "sql", "select 1", "--framework", str(framework))
+    assert_clean_failure(result, 2)
+    assert "item 1" in result.stderr and "cooking" in result.stderr

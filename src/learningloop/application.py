@@ -46,6 +46,7 @@ from learningloop.store import Clock, EventLog, Store
 from learningloop.writing import Admission, StreamCache, batches, copied_pages, take, tap
 
 if TYPE_CHECKING:  # imported where used: `import` and `record` never load duckdb or pyarrow
+    from learningloop.knowledge import Framework
     from learningloop.projector import Projector, QueryResult
     from learningloop.report import ReportData
     from learningloop.results import RowStream
@@ -148,6 +149,7 @@ WRITE_ATTEMPTS = 8
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # T of a report on an empty log
 
 ProgressCallback = Callable[[int], None]
+PathLike = str | os.PathLike[str]
 
 
 @dataclass(frozen=True)
@@ -271,10 +273,13 @@ class LearningLoop:
         as_of: date | None = None,
         known_at: datetime | None = None,
         parameters: Sequence[Any] = (),
+        *,
+        framework: PathLike | None = None,
     ) -> QueryResult:
-        """One read-only SQL statement over current projections, at (D, T)."""
+        """One read-only SQL statement over current projections, at (D, T); with `framework`
+        (a file, CONTRACT 6.9) as if the programmes' functions were that file's."""
         moment = _utc(known_at) if known_at else None
-        return self._projector().query(query, parameters, as_of, moment)
+        return self._projector(framework).query(query, parameters, as_of, moment)
 
     def table(
         self, name: str, as_of: date | None = None, known_at: datetime | None = None
@@ -305,10 +310,14 @@ class LearningLoop:
         as_of: date | None = None,
         known_at: datetime | None = None,
         parameters: Sequence[Any] = (),
+        *,
+        framework: PathLike | None = None,
     ) -> Iterator[RowStream]:
         """`sql`, its rows streamed in batches while the block runs (memory stays flat)."""
         moment = _utc(known_at) if known_at else None
-        with self._projector().streams({"query": query}, as_of, moment, parameters) as found:
+        with self._projector(framework).streams(
+            {"query": query}, as_of, moment, parameters
+        ) as found:
             yield found["query"]
 
     @contextmanager
@@ -318,6 +327,7 @@ class LearningLoop:
         known_at: datetime | None = None,
         *,
         with_summary: bool = False,
+        framework: PathLike | None = None,
     ) -> Iterator[dict[str, RowStream]]:
         """`indicators`, each table's rows streamed in batches while the block runs; with
         `with_summary`, first a `programme_summary` (one row per programme, then the total)."""
@@ -325,15 +335,36 @@ class LearningLoop:
         queries = _indicator_queries()
         if with_summary:
             queries = {"programme_summary": PROGRAMME_SUMMARY, **queries}
-        with self._projector().streams(queries, as_of, moment) as found:
+        with self._projector(framework).streams(queries, as_of, moment) as found:
             yield found
 
     def indicators(
-        self, as_of: date | None = None, known_at: datetime | None = None
+        self,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+        *,
+        framework: PathLike | None = None,
     ) -> dict[str, QueryResult]:
         """Coverage, cadence, reviews, milestones and learning loops at (D, T)."""
         moment = _utc(known_at) if known_at else None
-        return self._projector().query_many(_indicator_queries(), as_of, moment)
+        return self._projector(framework).query_many(_indicator_queries(), as_of, moment)
+
+    def changes(
+        self,
+        since: datetime,
+        until: datetime | None = None,
+        as_of: date | None = None,
+        table: str | None = None,
+    ) -> QueryResult:
+        """What changed in what we know between T1 and T2 (default now) at D (CONTRACT 6.5):
+        per table, the rows removed and added, each with the events recorded in between."""
+        from learningloop.knowledge import SECTION_4_TABLES, changes
+
+        if table is not None and table not in TABLE_ORDER:
+            raise NotFoundError(f"--table: no table {table!r} (known: {', '.join(TABLE_ORDER)})")
+        tables = [table] if table else list(SECTION_4_TABLES)
+        moment_t2 = _utc(until) if until else datetime.now(UTC)
+        return changes(self._projector(), tables, as_of or _today(), _utc(since), moment_t2)
 
     def export(
         self,
@@ -396,6 +427,8 @@ class LearningLoop:
         as_of: date | None = None,
         known_at: datetime | None = None,
         lang: str = "en",
+        *,
+        framework: PathLike | None = None,
     ) -> Path:
         """Write the self-contained HTML report; the same log, D and T give the same bytes."""
         if lang not in ("en", "fr"):
@@ -403,13 +436,17 @@ class LearningLoop:
         target = Path(out)
         from learningloop.report import render
 
-        document = render(self.report_data(as_of, known_at), lang)
+        document = render(self.report_data(as_of, known_at, framework=framework), lang)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(document, encoding="utf-8")
         return target
 
     def report_data(
-        self, as_of: date | None = None, known_at: datetime | None = None
+        self,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+        *,
+        framework: PathLike | None = None,
     ) -> ReportData:
         """What the report shows at D (default today), as known at T (default: the last
         recording, so the same log gives the same report): one query_many and the seal."""
@@ -419,7 +456,7 @@ class LearningLoop:
         seal = log.seal()  # before catching up: the projections hold at least this much
         moment_t = _utc(known_at) if known_at else log.last_recorded_at() or EPOCH
         moment_d = as_of or _today()
-        results = self._projector().query_many(QUERIES, moment_d, moment_t)
+        results = self._projector(framework).query_many(QUERIES, moment_d, moment_t)
         tables = {name: result.records() for name, result in results.items()}
         return ReportData(moment_d, moment_t, seal.head_digest, **tables)
 
@@ -477,12 +514,25 @@ class LearningLoop:
             return [Finding("projections", "error", str(error))]
         return projection_findings(live, rebuilt)
 
-    def _projector(self) -> Projector:
-        from learningloop.projector import Projector
+    def _projector(self, framework: PathLike | None = None) -> Projector:
+        from learningloop.projector import Projector, WhatIf
 
-        return Projector(
+        projector = Projector(
             self.location.projections_path, self._store.readable_log(), self.memory_limit
         )
+        if framework is None:
+            return projector
+        what_if = self.read_framework(framework)
+        projector.what_if = WhatIf(what_if.function_rows(), what_if.mapping_rows())
+        return projector
+
+    def read_framework(self, path: PathLike) -> Framework:
+        """A what-if framework file, checked against the programmes' function keys."""
+        from learningloop.knowledge import read_framework
+
+        found = self.sql("select distinct function from programme_functions")
+        known = {str(row[0]) for row in found.rows} or {f.key for f in ev.DEFAULT_FUNCTIONS}
+        return read_framework(path, known)
 
     def event_count(self) -> int:
         """How many events the log holds (from its seal)."""

@@ -97,6 +97,57 @@ class SqlFile:
 
 
 @dataclass(frozen=True)
+class WhatIf:
+    """A what-if framework: its functions (key, label, label_fr, ordinal) and, for each
+    programme function, the what-if function it counts for (source key, key)."""
+
+    functions: list[tuple[str, str, str | None, int]]
+    mapping: list[tuple[str, str]]
+
+
+# The two macros a what-if framework replaces, for one read, in a transaction rolled back.
+_WHAT_IF_MACROS = {
+    "programme_functions": (
+        "select programmes.programme, f.function, f.label, f.label_fr, f.ordinal "
+        "from (select distinct programme from log_events where programme is not null) "
+        "as programmes cross join {schema}.what_if_functions as f"
+    ),
+    "function_map": "select source_function, function from {schema}.what_if_map",
+}
+
+
+@contextmanager
+def _what_if_applied(con: duckdb.DuckDBPyConnection, what_if: WhatIf) -> Iterator[None]:
+    """Every projection answers as if the programmes' functions were `what_if`'s; DuckDB's
+    catalog is transactional, so the rollback leaves the database as it was."""
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            f"create table {INTERNAL_SCHEMA}.what_if_functions "
+            "(function varchar, label varchar, label_fr varchar, ordinal integer)"
+        )
+        con.executemany(
+            f"insert into {INTERNAL_SCHEMA}.what_if_functions values (?, ?, ?, ?)",
+            what_if.functions,
+        )
+        con.execute(
+            f"create table {INTERNAL_SCHEMA}.what_if_map "
+            "(source_function varchar, function varchar)"
+        )
+        con.executemany(f"insert into {INTERNAL_SCHEMA}.what_if_map values (?, ?)",
+                        what_if.mapping)  # fmt: skip
+        for name, body in _WHAT_IF_MACROS.items():
+            con.execute(
+                f"create or replace macro {INTERNAL_SCHEMA}.{name}"
+                f"(requested_as_of, requested_known_at) as table "
+                + body.format(schema=INTERNAL_SCHEMA)
+            )
+        yield
+    finally:
+        con.execute("rollback")
+
+
+@dataclass(frozen=True)
 class QueryResult:
     """Rows of a read-only query as plain Python values."""
 
@@ -187,12 +238,18 @@ class Projector:
     """Keeps the DuckDB projection database of one store in step with its event log."""
 
     def __init__(
-        self, database: Path, log: EventLog | None, memory_limit: str | None = None
+        self,
+        database: Path,
+        log: EventLog | None,
+        memory_limit: str | None = None,
+        what_if: WhatIf | None = None,
     ) -> None:
         """`memory_limit`: how much DuckDB may use before spilling to disk (default: a share
-        of the machine's memory, see results.memory_limit)."""
+        of the machine's memory, see results.memory_limit). `what_if`: a framework every read
+        answers under, without writing anything (CONTRACT 6.9)."""
         self.database = database
         self.log = log
+        self.what_if = what_if
         self.files = load_sql_files()
         self.memory_limit = results.memory_limit(memory_limit, _machine_memory())
 
@@ -398,7 +455,11 @@ class Projector:
         with self._writer() as con:
             self._ensure_schema(con, rebuild=False)
             self._ingest(con, None)
-            yield con
+            if self.what_if is None:
+                yield con
+                return
+            with _what_if_applied(con, self.what_if):
+                yield con
 
     # --- connections --------------------------------------------------------------------
 

@@ -1,0 +1,140 @@
+"""What changed in what we know (CONTRACT 6.5) and what-if frameworks (6.9).
+
+`changes` compares every table at (D, T1) and (D, T2) through the `X_at` macros; a what-if
+framework is read from a file and handed to the projector, which applies it to one read
+inside a transaction it rolls back: nothing is written, to the log or to the projections.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from learningloop.domain.values import FunctionKey, Text
+from learningloop.errors import BadInputError, InvalidEventError
+from learningloop.sources import check_sources, read_events
+
+if TYPE_CHECKING:
+    from learningloop.projector import Projector, QueryResult
+
+# The tables `changes` compares by default: those of CONTRACT section 4, in its order.
+SECTION_4_TABLES = (
+    "events", "experiments", "timeline", "function_coverage", "experiment_coverage",
+    "commitment_cadence", "review_completion", "milestones", "decisions", "learning_loops",
+    "partners",
+)  # fmt: skip
+CHANGE_COLUMNS = ["table", "change", "row", "caused_by"]
+# $1 = D, $2 = T1, $3 = T2: rows at (D, T2) not at (D, T1), and the reverse.
+_DIFFERENCE = "select * from {table}_at($1, {new}) except select * from {table}_at($1, {old})"
+_RECORDED_BETWEEN = (
+    "select stream, list(position order by position) from log_events "
+    "where recorded_at > ?::timestamptz and recorded_at <= ?::timestamptz group by stream"
+)
+
+
+def changes(
+    projector: Projector,
+    tables: Sequence[str],
+    as_of: date,
+    since: datetime,
+    until: datetime,
+) -> QueryResult:
+    """Rows removed and added between (D, T1) and (D, T2), table by table, each with the
+    positions of the events recorded in between in that row's experiment or programme stream."""
+    from learningloop.projector import QueryResult
+
+    queries: dict[str, str] = {}
+    for table in tables:
+        queries[f"{table}\0removed"] = _DIFFERENCE.format(table=table, new="$2", old="$3")
+        queries[f"{table}\0added"] = _DIFFERENCE.format(table=table, new="$3", old="$2")
+    found = projector.query_many(queries, None, None, [as_of, since, until])
+    recorded = projector.query(_RECORDED_BETWEEN, [since, until])
+    positions = {str(stream): list(found_positions) for stream, found_positions in recorded.rows}
+    rows: list[tuple[Any, ...]] = []
+    for name, result in found.items():
+        table, change = name.split("\0")
+        for record in sorted(result.records(), key=repr):
+            rows.append((table, change, record, positions.get(_stream_of(record), [])))
+    return QueryResult(list(CHANGE_COLUMNS), rows)
+
+
+def _stream_of(row: dict[str, Any]) -> str:
+    """The stream a row is about: its experiment's, else its programme's."""
+    if row.get("experiment") is not None:
+        return f"experiment:{row['experiment']}"
+    return f"programme:{row.get('programme')}"
+
+
+# --- what-if frameworks -------------------------------------------------------------------
+
+
+class FrameworkFunction(BaseModel):
+    """One function of a what-if framework and the programme's functions it stands for."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    key: FunctionKey
+    label: Text
+    label_fr: Text | None = None
+    sources: tuple[FunctionKey, ...] = Field(alias="from", min_length=1)
+
+
+@dataclass(frozen=True)
+class Framework:
+    """A what-if framework read from a file: its functions, in order."""
+
+    path: Path
+    functions: tuple[FrameworkFunction, ...]
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def function_rows(self) -> list[tuple[str, str, str | None, int]]:
+        """(function, label, label_fr, ordinal) of each function."""
+        return [(f.key, f.label, f.label_fr, n) for n, f in enumerate(self.functions, 1)]
+
+    def mapping_rows(self) -> list[tuple[str, str]]:
+        """(programme function, the what-if function it counts for)."""
+        return [(source, f.key) for f in self.functions for source in f.sources]
+
+
+def read_framework(path: str | os.PathLike[str], known_functions: set[str]) -> Framework:
+    """A framework file (YAML or JSON list of {key, label, from}), checked against the
+    programme's function keys; errors name the file, the item and the field."""
+    source = Path(path)
+    check_sources([source])
+    functions: list[FrameworkFunction] = []
+    for raw in read_events(source):
+        try:
+            function = FrameworkFunction.model_validate(raw.data)
+        except ValidationError as error:
+            problem = error.errors()[0]
+            field = ".".join(str(part) for part in problem["loc"]) or None
+            raise InvalidEventError(field, problem["msg"]).at(raw.location) from None
+        _check_framework_function(function, functions, known_functions, raw.location)
+        functions.append(function)
+    if not functions:
+        raise BadInputError(f"{source}: a framework needs at least one function")
+    return Framework(source, tuple(functions))
+
+
+def _check_framework_function(
+    function: FrameworkFunction,
+    earlier: list[FrameworkFunction],
+    known_functions: set[str],
+    location: str,
+) -> None:
+    if any(other.key == function.key for other in earlier):
+        raise InvalidEventError("key", f"{function.key!r} appears twice").at(location)
+    for source in function.sources:
+        if source not in known_functions:
+            known = ", ".join(sorted(known_functions))
+            raise InvalidEventError(
+                "from", f"{source!r} is not a function of the programme (known: {known})"
+            ).at(location)

@@ -1,0 +1,115 @@
+"""`changes` (CONTRACT 6.5) and what-if frameworks (6.9) through the Python API."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from learningloop import LearningLoop
+from learningloop.errors import BadInputError
+from learningloop.knowledge import SECTION_4_TABLES
+from tests.conftest import event, recorded_times
+from tests.strategies import programme_histories
+
+
+def canonical(row: dict[str, Any]) -> str:
+    return json.dumps(row, sort_keys=True, default=str)
+
+
+def table_at(loop: LearningLoop, table: str, as_of: date, known_at: datetime) -> set[str]:
+    return {canonical(row) for row in loop.sql(f"select * from {table}", as_of, known_at).records()}
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(raws=programme_histories(max_events=25), data=st.data())
+def test_changes_are_the_set_difference_of_two_moments_table_by_table(
+    tmp_path_factory: pytest.TempPathFactory, raws: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    with LearningLoop(tmp_path_factory.mktemp("changes") / "s", recorded_by="p") as loop:
+        loop.import_events(raws)
+        stamps = sorted({r.timestamp for key in loop.list_experiments()
+                         for r in loop._store.stream(f"experiment:{key}")})  # fmt: skip
+        t1, t2 = sorted(data.draw(st.lists(st.sampled_from(stamps), min_size=2, max_size=2)))
+        as_of = data.draw(st.dates(date(2010, 6, 1), date(2018, 1, 1)))
+        found = loop.changes(t1, t2, as_of).rows
+        query = ("select stream, position from log_events where recorded_at > ? "
+                 "and recorded_at <= ? order by position")  # fmt: skip
+        between = loop.sql(query, parameters=[t1, t2]).rows
+        for table in SECTION_4_TABLES:
+            before, after = table_at(loop, table, as_of, t1), table_at(loop, table, as_of, t2)
+            rows = [r for r in found if r[0] == table]
+            assert {canonical(r[2]) for r in rows if r[1] == "removed"} == before - after, table
+            assert {canonical(r[2]) for r in rows if r[1] == "added"} == after - before, table
+            for _, _, row, caused_by in rows:
+                stream = (f"experiment:{row['experiment']}" if row.get("experiment")
+                          else f"programme:{row.get('programme')}")  # fmt: skip
+                assert caused_by == [position for s, position in between if s == stream]
+
+
+def test_a_back_dated_correction_shows_as_removed_and_added(seeded: LearningLoop) -> None:
+    seeded.import_events([
+        event("DecisionRecorded", "2013-03-01", decision="d1", kind="retain", summary="Go"),
+    ])  # fmt: skip
+    t1 = recorded_times(seeded)[-1]
+    seeded.record(event("DecisionRecorded", "2013-02-01", decision="d0", kind="pause",
+                        summary="Wait"))  # fmt: skip
+    found = seeded.changes(t1, None, date(2014, 1, 1), "decisions").rows
+    assert [(change, row["decision"], row["occurred_on"], caused)
+            for _, change, row, caused in found] == [
+        ("added", "d0", date(2013, 2, 1), [6]),
+    ]  # fmt: skip
+    assert seeded.changes(t1, None, date(2013, 1, 31), "decisions").rows == []
+
+
+def test_a_framework_maps_evidence_onto_new_functions(seeded: LearningLoop, tmp_path: Path) -> None:
+    seeded.import_events([
+        event("FunctionEvidenced", "2013-03-01", function="training", evidence="T", strength=2),
+        event("FunctionEvidenced", "2013-03-02", function="employer", evidence="E"),
+        event("FunctionAssessed", "2013-03-03", function="support", result="absent"),
+    ])  # fmt: skip
+    framework = tmp_path / "f.json"
+    framework.write_text(json.dumps([
+        {"key": "people", "label": "People", "from": ["training", "support"]},
+        {"key": "jobs", "label": "Jobs", "from": ["employer", "training"]},
+        {"key": "place", "label": "Place", "from": ["local_development"]},
+    ]))  # fmt: skip
+    rows = seeded.sql(
+        "select function, label, evidence_count, max_strength, status "
+        "from function_coverage order by ordinal",
+        framework=framework,
+    ).rows
+    assert rows == [
+        ("people", "People", 1, 2, "covered"),
+        ("jobs", "Jobs", 2, 2, "covered"),
+        ("place", "Place", 0, None, "not_assessed"),
+    ]
+    assert seeded.indicators(framework=framework)["experiment_coverage"].rows == [
+        ("exp", 2, 3, 0.667, 2)
+    ]
+    assert seeded.sql("select count(*) from function_coverage").rows == [(5,)]
+
+
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        ('[{"key": "a", "label": "A", "from": []}]', "from"),
+        ('[{"key": "a", "label": "A", "from": ["training"], "colour": 1}]', "colour"),
+        ('[{"key": "a", "label": "A", "from": ["training"]}, '
+         '{"key": "a", "label": "B", "from": ["support"]}]', "appears twice"),
+        ("[]", "at least one function"),
+    ],
+)  # fmt: skip
+def test_a_bad_framework_is_bad_input_naming_the_item(
+    seeded: LearningLoop, tmp_path: Path, document: str, words: str
+) -> None:
+    framework = tmp_path / "f.json"
+    framework.write_text(document)
+    with pytest.raises(BadInputError, match=words):
+        seeded.sql("select 1", framework=framework)
