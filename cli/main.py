@@ -94,6 +94,17 @@ framework_option = click.option(
 )
 
 
+def _open_at(
+    ctx: click.Context, as_of: str | None, known_at: str | None
+) -> tuple[LearningLoop, date | None, datetime | None]:
+    """The store, with D and T parsed; a note on stderr when they lie outside the record."""
+    loop = _open(ctx)
+    day, moment = _parse_date(as_of), _parse_moment(known_at)
+    for note in loop.moment_notes(day, moment):
+        message(note)
+    return loop, day, moment
+
+
 def _open(ctx: click.Context) -> LearningLoop:
     from learningloop.application import LearningLoop
 
@@ -224,7 +235,8 @@ def replay_command(
     """
     from .views import emit_replay
 
-    view = _open(ctx).replay(experiment, _parse_date(as_of), _parse_moment(known_at))
+    loop, day, moment = _open_at(ctx, as_of, known_at)
+    view = loop.replay(experiment, day, moment)
     emit_replay(view, output_format)
 
 
@@ -311,8 +323,7 @@ def sql_command(
 
     Example: learningloop sql "select * from experiment_coverage" --as-of 2013-12-31
     """
-    loop = _open(ctx)
-    moment_d, moment_t = _parse_date(as_of), _parse_moment(known_at)
+    loop, moment_d, moment_t = _open_at(ctx, as_of, known_at)
     with loop.sql_stream(query, moment_d, moment_t, framework=framework) as rows:
         emit_stream(rows, output_format, limit)
 
@@ -339,9 +350,8 @@ def indicators_command(
     """
     from .views import emit_indicators
 
-    loop = _open(ctx)
+    loop, moment_d, moment_t = _open_at(ctx, as_of, known_at)
     summary = output_format == "table"
-    moment_d, moment_t = _parse_date(as_of), _parse_moment(known_at)
     with loop.indicator_streams(
         moment_d, moment_t, with_summary=summary, framework=framework
     ) as tables:
@@ -392,8 +402,8 @@ def timeline_command(
     """
     from .views import emit_timeline
 
-    day = _parse_date(as_of)
-    result = _open(ctx).timeline(experiment, day, _parse_moment(known_at))
+    loop, day, moment = _open_at(ctx, as_of, known_at)
+    result = loop.timeline(experiment, day, moment)
     emit_timeline(experiment, result.records(), result.columns, output_format, day or "today")
 
 
@@ -408,7 +418,8 @@ def export_command(
 
     Example: learningloop export ./exports/2014 --as-of 2014-12-31
     """
-    manifest = _open(ctx).export(directory, _parse_date(as_of), _parse_moment(known_at))
+    loop, day, moment = _open_at(ctx, as_of, known_at)
+    manifest = loop.export(directory, day, moment)
     message(f"Exported {len(manifest['tables'])} projections at log position "
             f"{manifest['log_position']} to {directory}.")  # fmt: skip
 
@@ -483,7 +494,8 @@ def why_command(
     """
     from .views import emit_provenance
 
-    provenance = _open(ctx).why(decision, experiment, _parse_date(as_of), _parse_moment(known_at))
+    loop, day, moment = _open_at(ctx, as_of, known_at)
+    provenance = loop.why(decision, experiment, day, moment)
     emit_provenance(provenance, output_format)
 
 
@@ -548,7 +560,7 @@ def report_command(
 
     Example: learningloop report --out report.html --lang fr --as-of 2014-12-31
     """
-    moment_d, moment_t = _parse_date(as_of), _parse_moment(known_at)
+    loop, moment_d, moment_t = _open_at(ctx, as_of, known_at)
     with working("Writing the report"):
-        path = _open(ctx).report(out, moment_d, moment_t, lang, framework=framework)
+        path = loop.report(out, moment_d, moment_t, lang, framework=framework)
     message(f"Wrote {path}.")

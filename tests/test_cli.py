@@ -410,3 +410,36 @@ def test_a_framework_naming_an_unknown_function_exits_2(
     result = run(runner, imported, "sql", "select 1", "--framework", str(framework))
     assert_clean_failure(result, 2)
     assert "item 1" in result.stderr and "cooking" in result.stderr
+
+
+def test_a_mistyped_experiment_or_programme_gets_a_did_you_mean(
+    runner: CliRunner, imported: Path
+) -> None:
+    for command in (["replay", "exq"], ["timeline", "exq"]):
+        result = run(runner, imported, *command)
+        assert result.exit_code == 2
+        assert result.stderr.strip().endswith("(did you mean 'exp'?)")
+    recorded = run(runner, imported, "record", "MeetingHeld", "--experiment", "exq",
+                   "--occurred-on", "2013-05-01", "--kind", "local")  # fmt: skip
+    assert recorded.exit_code == 2 and "(did you mean 'exp'?)" in recorded.stderr
+    proposed = run(runner, imported, "record", "ExperimentProposed", "--experiment", "new",
+                   "--programme", "prag", "--title", "T", "--carriers", "acme", "--scale",
+                   "company", "--occurred-on", "2013-05-01")  # fmt: skip
+    assert proposed.exit_code == 2 and "(did you mean 'prog'?)" in proposed.stderr
+    far = run(runner, imported, "record", "MeetingHeld", "--experiment", "zzzzzz",
+              "--occurred-on", "2013-05-01", "--kind", "local")  # fmt: skip
+    assert far.exit_code == 2 and "did you mean" not in far.stderr
+
+
+def test_a_d_after_every_event_or_a_t_before_any_recording_is_noted_on_stderr(
+    runner: CliRunner, imported: Path
+) -> None:
+    late = run(runner, imported, "indicators", "--as-of", "2099-01-01", "--format", "csv")
+    assert late.exit_code == 0
+    assert late.stderr.startswith("note: as of 2099-01-01 is after the last recorded event")
+    early = run(runner, imported, "sql", "select count(*) as n from experiments",
+                "--known-at", "2001-01-01", "--format", "csv")  # fmt: skip
+    assert (early.exit_code, early.stdout) == (0, "n\n0\n")
+    assert early.stderr.startswith("note: known at 2001-01-01T00:00:00+00:00 is before the first")
+    inside = run(runner, imported, "sql", "select 1 as n", "--as-of", "2013-01-10")
+    assert inside.exit_code == 0 and inside.stderr == ""

@@ -34,7 +34,7 @@ from learningloop.domain.indicators import ratio
 from learningloop.domain.provenance import Provenance, trace_decision
 from learningloop.domain.recorded import Recorded
 from learningloop.domain.replay import ExperimentView, replay_experiment
-from learningloop.domain.values import BASES
+from learningloop.domain.values import BASES, did_you_mean
 from learningloop.errors import (
     BadInputError,
     ConcurrentWriteError,
@@ -235,7 +235,7 @@ class LearningLoop:
         """An experiment's state and timeline as of D (default today), as known at T (now)."""
         experiment_events = self._cache.events(ev.stream_id("experiment", experiment))
         if not experiment_events:
-            raise NotFoundError(f"no experiment {experiment!r} in store {self.location.describe()}")
+            raise self._no_experiment(experiment)
         programme_key = experiment_events[0].event.programme  # type: ignore[attr-defined]
         programme_events = self._cache.events(ev.stream_id("programme", programme_key))
         return replay_experiment(
@@ -246,14 +246,35 @@ class LearningLoop:
             _utc(known_at) if known_at else datetime.now(UTC),
         )
 
+    def moment_notes(self, as_of: date | None, known_at: datetime | None) -> list[str]:
+        """One-line notes when a D given is after every recorded event, or a T given is before
+        the first recording: the tables then extrapolate, or are empty, without error."""
+        if as_of is None and known_at is None:
+            return []
+        bounds = self.sql("select max(occurred_until), min(recorded_at) from log_events").rows
+        last_until, first_recorded = bounds[0] if bounds else (None, None)
+        notes = []
+        if as_of is not None and last_until is not None and as_of > last_until:
+            notes.append(
+                f"note: as of {as_of} is after the last recorded event (its period ends on "
+                f"{last_until}); what follows extrapolates the record to that date."
+            )
+        if known_at is not None and first_recorded is not None and _utc(known_at) < first_recorded:
+            notes.append(
+                f"note: known at {_utc(known_at).isoformat()} is before the first recording "
+                f"({first_recorded.isoformat(timespec='seconds')}); nothing was known yet."
+            )
+        return notes
+
+    def _no_experiment(self, experiment: str) -> NotFoundError:
+        hint = did_you_mean(experiment, self.list_experiments())
+        return NotFoundError(
+            f"no experiment {experiment!r} in store {self.location.describe()}{hint}"
+        )
+
     def list_experiments(self) -> list[str]:
         """The slugs of every experiment stream in the log, in the order they were proposed."""
-        log = self._store.log(create=False)
-        if log is None:
-            return []
-        # Only proposals are read: the topic filter runs in the database, not in Python.
-        proposals = log.notification_pages(size=10_000, topics=[ev.ExperimentProposed.TOPIC])
-        return [str(n.originator_id).partition(":")[2] for page in proposals for n in page]
+        return self._cache.keys("experiment")
 
     def list_views(
         self, as_of: date | None = None, known_at: datetime | None = None
@@ -295,7 +316,7 @@ class LearningLoop:
         """An experiment's learning timeline at (D, T), cycle by cycle."""
         log = self._store.log(create=False)
         if log is None or not log.has_stream(ev.stream_id("experiment", experiment)):
-            raise NotFoundError(f"no experiment {experiment!r} in store {self.location.describe()}")
+            raise self._no_experiment(experiment)
         query = (
             "select cycle, occurred_on, version, type, summary, recorded_at, occurred_until, "
             "is_certain, precision, basis from timeline "

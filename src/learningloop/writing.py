@@ -12,6 +12,7 @@ from learningloop.domain import rules
 from learningloop.domain.chain import GENESIS, sealed_state
 from learningloop.domain.parsing import parse_event
 from learningloop.domain.recorded import Recorded
+from learningloop.domain.values import did_you_mean
 from learningloop.errors import InvalidEventError
 from learningloop.sources import RawEvent
 from learningloop.store import Clock, EventLog, Store
@@ -40,6 +41,16 @@ class StreamCache:
     def committed(self, models: dict[str, agg.Programme | agg.Experiment | None]) -> None:
         self.models.update({key: model for key, model in models.items() if model is not None})
         self._trim(self.models)
+
+    def keys(self, kind: ev.StreamKind) -> list[str]:
+        """The slugs of every programme or experiment in the log, in the order they started."""
+        log = self._store.log(create=False)
+        if log is None:
+            return []
+        # Only the opening events are read: the topic filter runs in the database.
+        opening = ev.ProgrammeOpened if kind == "programme" else ev.ExperimentProposed
+        pages = log.notification_pages(size=10_000, topics=[opening.TOPIC])
+        return [str(n.originator_id).partition(":")[2] for page in pages for n in page]
 
     def events(self, stream_id: str) -> list[Recorded]:
         cached = self._events.get(stream_id, [])
@@ -72,7 +83,25 @@ class Admission:
             event = parse_event(raw.data, default_recorded_by=recorded_by)
             return self._admit(event)
         except InvalidEventError as error:
-            raise error.at(raw.location) from None
+            raise self._with_hint(error, raw.data).at(raw.location) from None
+
+    def _with_hint(self, error: InvalidEventError, data: Any) -> InvalidEventError:
+        """A stream that does not exist: name the closest one that does, if any."""
+        kind: ev.StreamKind
+        if error.field == "programme":
+            kind = "programme"
+        elif error.field == "experiment":
+            kind = "experiment"
+        else:
+            return error
+        name = data.get(kind) if isinstance(data, dict) else None
+        if not isinstance(name, str):
+            return error
+        started = [key.partition(":")[2] for key, model in self._streams.items()
+                   if model is not None and key.startswith(f"{kind}:")]  # fmt: skip
+        known = {*self._cache.keys(kind), *started}
+        hint = "" if name in known else did_you_mean(name, known)
+        return InvalidEventError(kind, error.reason + hint) if hint else error
 
     def _admit(self, event: ev.Event) -> Recorded:
         kind = ev.stream_kind_of(event)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import calendar
+import difflib
 import re
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -135,6 +137,12 @@ def format_at_precision(day: date, precision: str) -> str:
     if precision == "year":
         return str(day.year)
     return day.isoformat()
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` when a known name is close to a mistyped one, else ``."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def add_months(day: date, months: int) -> date:
