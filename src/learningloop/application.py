@@ -77,69 +77,6 @@ INDICATOR_TABLES = (
     "milestones",
     "learning_loops",
 )
-# The programme-level summary `indicators` prints above its tables: every programme, then
-# the whole network, by experiments' status, coverage, commitment periods and milestones.
-PROGRAMME_SUMMARY = """
-with experiment_rows as (
-    select e.programme, e.experiment, e.status, c.coverage_ratio
-    from experiments as e left join experiment_coverage as c using (experiment)
-),
-periods as (
-    select e.programme, k.status
-    from commitment_cadence as k join experiments as e using (experiment)
-),
-planned as (
-    select e.programme, m.status
-    from milestones as m join experiments as e using (experiment)
-),
-by_programme as (
-    select
-        coalesce(programme, '(all)') as programme,
-        count(*) as experiments,
-        count(*) filter (where status = 'proposed') as proposed,
-        count(*) filter (where status = 'retained') as retained,
-        count(*) filter (where status = 'not_retained') as not_retained,
-        count(*) filter (where status = 'paused') as paused,
-        count(*) filter (where status = 'closed') as closed,
-        count(*) filter (where coverage_ratio = 0) as coverage_none,
-        count(*) filter (where coverage_ratio > 0 and coverage_ratio < 1) as coverage_partial,
-        count(*) filter (where coverage_ratio = 1) as coverage_full,
-        grouping(programme) as is_total
-    from experiment_rows
-    group by grouping sets ((programme), ())
-),
-cadence as (
-    select
-        coalesce(programme, '(all)') as programme,
-        count(*) filter (where status = 'below') as periods_below,
-        count(*) filter (where status = 'met') as periods_met,
-        count(*) filter (where status = 'above') as periods_above
-    from periods
-    group by grouping sets ((programme), ())
-),
-milestone_counts as (
-    select
-        coalesce(programme, '(all)') as programme,
-        count(*) filter (where status = 'overdue') as milestones_overdue,
-        count(*) filter (where status = 'reached') as milestones_reached
-    from planned
-    group by grouping sets ((programme), ())
-),
-final as (
-    select
-        p.* exclude (is_total),
-        coalesce(c.periods_below, 0) as periods_below,
-        coalesce(c.periods_met, 0) as periods_met,
-        coalesce(c.periods_above, 0) as periods_above,
-        coalesce(m.milestones_overdue, 0) as milestones_overdue,
-        coalesce(m.milestones_reached, 0) as milestones_reached,
-        p.is_total
-    from by_programme as p
-    left join cadence as c using (programme)
-    left join milestone_counts as m using (programme)
-)
-select * exclude (is_total) from final order by is_total desc, experiments desc, programme
-"""
 BATCH_SIZE = 1000  # events a batch, also when copying a log
 # Events held in memory before the first write: a bad event in a file smaller than this
 # never opens the store for writing at all.
@@ -612,6 +549,12 @@ class LearningLoop:
             return 0
         pages = batches(chain(buffered, recorded), BATCH_SIZE, progress)
         return self._store.writable_log().append(pages)
+
+
+# Every programme, then the whole network `(all)`: the rows `indicators` prints first.
+PROGRAMME_SUMMARY = (
+    "select * from programme_summary order by programme = '(all)' desc, experiments desc, programme"
+)
 
 
 def _indicator_queries() -> dict[str, str]:

@@ -395,8 +395,10 @@ class Projector:
         as_of: date | None,
         known_at: datetime | None,
         parameters: Sequence[Any] = (),
+        variables: dict[str, Any] | None = None,
     ) -> dict[str, QueryResult]:
-        """Several read-only queries at one (D, T) on one caught-up connection.
+        """Several read-only queries at one (D, T) on one caught-up connection; `variables`
+        (names chosen by the library, never by a user) are DuckDB variables they may read.
 
         (Materialising the counted events once into temporary tables was tried: at 10M events
         it spills to disk and is four times slower than letting each view compute them.)"""
@@ -405,6 +407,8 @@ class Projector:
         with self._current() as con:
             _lock_down(con)
             _set_moment(con, as_of, known_at)
+            for name, value in (variables or {}).items():
+                con.execute(f"set variable {name} = ?", [value])
             return {name: _run(con, sql, parameters) for name, sql in queries.items()}
 
     @contextmanager
