@@ -30,3 +30,10 @@ def test_coverage_follows_d_and_retractions(seeded: LearningLoop) -> None:
                    as_of=date(2013, 3, 1)) == [(1,)]  # fmt: skip
     seeded.record(event("EventRetracted", "2013-05-01", retracts=2, reason="not training"))
     assert rows_of(seeded, "experiment_coverage", "functions_covered, coverage_ratio") == [(1, 0.2)]
+
+
+def test_a_ratio_that_is_an_exact_half_rounds_away_from_zero(loop: LearningLoop) -> None:
+    functions = [{"key": f"f{n:02d}", "label": f"F{n}"} for n in range(80)]
+    loop.import_events([base_events()[0] | {"functions": functions}, *base_events()[1:],
+                        *(evidence(f"f0{n}", "2013-02-01") for n in range(3))])  # fmt: skip
+    assert rows_of(loop, "experiment_coverage", "coverage_ratio") == [(0.038,)]  # 0.0375
