@@ -1,6 +1,8 @@
 -- projection: experiments
 -- grain:      one row per experiment whose ExperimentProposed counts
--- reads:      counted_events (ExperimentProposed, DecisionRecorded, ExperimentClosed)
+-- reads:      counted_events (ExperimentProposed, DecisionRecorded, ExperimentClosed),
+--             decision_statuses (a table the projector makes from the domain's
+--             STATUS_BY_DECISION: the status each decision kind sets)
 -- respects:   as_of and known_at
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with proposals as (
@@ -11,18 +13,17 @@ with proposals as (
 
 status_changes as (
     select
-        experiment,
+        counted_events.experiment,
         case
-            when type = 'ExperimentClosed' then 'closed'
-            when kind in ('retain', 'continue') then 'retained'
-            when kind = 'reject' then 'not_retained'
-            when kind = 'pause' then 'paused'
-            when kind = 'close' then 'closed'
+            when counted_events.type = 'ExperimentClosed' then 'closed'
+            else decision_statuses.status
         end as status,
-        occurred_on,
-        version
+        counted_events.occurred_on,
+        counted_events.version
     from counted_events
-    where type = 'ExperimentClosed' or (type = 'DecisionRecorded' and kind <> 'adapt')
+    left join decision_statuses on counted_events.kind = decision_statuses.kind
+    where counted_events.type = 'ExperimentClosed'
+        or (counted_events.type = 'DecisionRecorded' and decision_statuses.status is not null)
 ),
 
 latest_status as (

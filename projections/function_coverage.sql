@@ -2,25 +2,12 @@
 -- grain:      one row per (experiment, function of its programme); functions with no
 --             evidence are included with count 0 and nulls
 -- reads:      experiments, programme_functions, function_map, counted_events
---             (FunctionEvidenced, FunctionAssessed)
+--             (FunctionEvidenced, FunctionAssessed), default_functions (a table the
+--             projector makes from the domain's DEFAULT_FUNCTIONS)
 -- respects:   as_of and known_at; a programme whose ProgrammeOpened is not known at T is
 --             assessed against the five default functions
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
-with default_functions as (
-    select *
-    from (
-        values
-            ('training', 'training', 'formation', 1),
-            ('support', 'social and professional support',
-             'accompagnement social et professionnel', 2),
-            ('production', 'production', 'production', 3),
-            ('local_development', 'local and partnership development',
-             'développement local et partenarial', 4),
-            ('employer', 'employer function', 'fonction d''employeur', 5)
-    ) as defaults (function, label, label_fr, ordinal)
-),
-
-frameworks as (
+with frameworks as (
     select experiments.experiment, programme_functions.function, programme_functions.label,
         programme_functions.ordinal
     from experiments

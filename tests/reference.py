@@ -10,6 +10,7 @@ import itertools
 import math
 import statistics
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -210,3 +211,43 @@ def _compare(loop: Any, raws: list[dict[str, Any]], data: st.DataObject, table: 
     assert actual_table(loop, table, as_of, known_at) == expected_table(
         loop, table, as_of, known_at
     )
+
+
+# --- partners: the reference the partners projection is compared against -------------
+
+
+@dataclass(frozen=True)
+class PartnerView:
+    programme: str
+    partner: str
+    name: str
+    kind: str
+    joined_on: date
+    left_on: date | None
+
+    @property
+    def is_active(self) -> bool:
+        return self.left_on is None
+
+
+def partner_views(counted: Sequence[Recorded]) -> list[PartnerView]:
+    """Partners whose join counts: first join date, latest name and kind, latest departure."""
+    joins: dict[str, list[ev.PartnerJoined]] = {}
+    left: dict[str, date] = {}
+    for recorded in counted:
+        event = recorded.event
+        if isinstance(event, ev.PartnerJoined):
+            joins.setdefault(event.partner, []).append(event)
+        elif isinstance(event, ev.PartnerLeft):
+            left[event.partner] = event.occurred_on
+    return [
+        PartnerView(
+            programme=events[-1].programme,
+            partner=partner,
+            name=events[-1].name,
+            kind=events[-1].kind,
+            joined_on=events[0].occurred_on,
+            left_on=left.get(partner),
+        )
+        for partner, events in joins.items()
+    ]

@@ -15,11 +15,12 @@ from hypothesis import strategies as st
 
 from learningloop import LearningLoop, projector
 from learningloop.application import TABLE_ORDER
-from learningloop.domain.indicators import partner_views, ratio
+from learningloop.domain.indicators import ratio
 from learningloop.domain.replay import ExperimentView, counted_events
 from learningloop.errors import BadInputError, StoreError
 from learningloop.projector import load_sql_files
-from tests.conftest import base_events, read_tables
+from tests.conftest import base_events, event, read_tables
+from tests.reference import partner_views
 from tests.strategies import programme_histories
 
 FAR = datetime(2100, 1, 1, tzinfo=UTC)
@@ -258,3 +259,25 @@ def test_indicators_computed_together_equal_each_table_alone(
         for name, result in together.items():
             alone = loop.table(name, as_of, FAR)
             assert (result.columns, result.rows) == (alone.columns, alone.rows), name
+
+
+def test_the_sql_reads_the_domain_constants_from_tables_made_from_python(
+    seeded: LearningLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from learningloop.domain.events import DEFAULT_FUNCTIONS
+    from learningloop.domain.replay import STATUS_BY_DECISION
+
+    functions = seeded.sql(
+        "select function, label, label_fr from default_functions order by ordinal"
+    )
+    assert functions.rows == [(f.key, f.label, f.label_fr) for f in DEFAULT_FUNCTIONS]
+    statuses = seeded.sql("select kind, status from decision_statuses")
+    assert dict(statuses.rows) == STATUS_BY_DECISION
+    # A changed constant reaches the SQL on the next use, with no SQL file changed.
+    changed = dict(projector.CONSTANT_TABLES)
+    changed["decision_statuses"] = ("kind varchar, status varchar", [("retain", "kept")])
+    monkeypatch.setattr(projector, "CONSTANT_TABLES", changed)
+    monkeypatch.setattr(projector, "CONSTANTS_VERSION", "changed")
+    seeded.record(event("DecisionRecorded", "2013-03-01", decision="d9", kind="retain",
+                        summary="Keep") | {"experiment": "exp"})  # fmt: skip
+    assert seeded.sql("select status from experiments").rows == [("kept",)]

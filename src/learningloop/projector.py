@@ -27,6 +27,8 @@ import orjson
 import pyarrow as pa
 
 from learningloop import results
+from learningloop.domain.events import DEFAULT_FUNCTIONS
+from learningloop.domain.replay import STATUS_BY_DECISION
 from learningloop.errors import BadInputError, StoreError
 from learningloop.eventlog import EventLog
 
@@ -42,19 +44,16 @@ PAGE_SIZE = 100_000
 BATCH_ROWS = 20_000
 LOCK_WAIT_SECONDS = 5.0
 INGEST_FILE = "log_events"
-CONTRACT_TABLES = (
-    "events",
-    "experiments",
-    "timeline",
-    "function_coverage",
-    "experiment_coverage",
-    "commitment_cadence",
-    "review_completion",
-    "milestones",
-    "decisions",
-    "learning_loops",
-    "partners",
-)
+# The domain's constants the SQL reads, as small tables made from the Python ones (their one
+# source): name -> (column definitions, rows).
+CONSTANT_TABLES: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
+    "default_functions": (
+        "function varchar, label varchar, label_fr varchar, ordinal integer",
+        [(f.key, f.label, f.label_fr, n) for n, f in enumerate(DEFAULT_FUNCTIONS, 1)],
+    ),
+    "decision_statuses": ("kind varchar, status varchar", sorted(STATUS_BY_DECISION.items())),
+}
+CONSTANTS_VERSION = hashlib.sha256(repr(CONSTANT_TABLES).encode()).hexdigest()[:16]
 BATCH_SCHEMA = pa.schema(
     [("position", pa.int64()), ("stream", pa.string()), ("version", pa.int64()),
      ("state", pa.string())]
@@ -322,9 +321,21 @@ class Projector:
         stale_views = [
             f for f in self.files if f.name != INGEST_FILE and versions.get(f.name) != f.version
         ]
-        if stale_views:
+        if stale_views or versions.get("constants") != CONSTANTS_VERSION:
             # Macros call each other: replace them all, in dependency order.
+            self._install_constants(con)
             self._install_views(con)
+
+    @staticmethod
+    def _install_constants(con: duckdb.DuckDBPyConnection) -> None:
+        for name, (columns, rows) in CONSTANT_TABLES.items():
+            con.execute(f"create or replace table {name} ({columns})")
+            placeholders = ", ".join("?" * len(rows[0]))
+            con.executemany(f"insert into {name} values ({placeholders})", rows)
+        con.execute(
+            "insert or replace into projection_versions values ('constants', ?, now())",
+            [CONSTANTS_VERSION],
+        )
 
     def _install_views(self, con: duckdb.DuckDBPyConnection) -> None:
         """Each file X is one definition, the internal macro; `X_at(as_of, known_at)` and the
@@ -605,10 +616,6 @@ def _lock_message(database: Path, error: Exception) -> str:
 
 def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0]
-
-
-def _quoted(path: str) -> str:
-    return path.replace("'", "''")
 
 
 def _machine_memory() -> int:

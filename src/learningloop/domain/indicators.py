@@ -221,43 +221,6 @@ def function_coverage(
     return rows
 
 
-@dataclass(frozen=True)
-class PartnerView:
-    programme: str
-    partner: str
-    name: str
-    kind: str
-    joined_on: date
-    left_on: date | None
-
-    @property
-    def is_active(self) -> bool:
-        return self.left_on is None
-
-
-def partner_views(counted: Sequence[Recorded]) -> list[PartnerView]:
-    """Partners whose join counts: first join date, latest name and kind, latest departure."""
-    joins: dict[str, list[ev.PartnerJoined]] = {}
-    left: dict[str, date] = {}
-    for recorded in counted:
-        event = recorded.event
-        if isinstance(event, ev.PartnerJoined):
-            joins.setdefault(event.partner, []).append(event)
-        elif isinstance(event, ev.PartnerLeft):
-            left[event.partner] = event.occurred_on
-    return [
-        PartnerView(
-            programme=events[-1].programme,
-            partner=partner,
-            name=events[-1].name,
-            kind=events[-1].kind,
-            joined_on=events[0].occurred_on,
-            left_on=left.get(partner),
-        )
-        for partner, events in joins.items()
-    ]
-
-
 def ratio(part: int, whole: int) -> float | None:
     """part/whole to 3 decimals, halves rounded away from zero (as DuckDB's round)."""
     if not whole:

@@ -35,7 +35,6 @@ def quote(value: Any) -> str:
 
 
 Precision = Literal["day", "month", "quarter", "semester", "year"]
-PRECISIONS: tuple[Precision, ...] = ("day", "month", "quarter", "semester", "year")
 # CONTRACT 6.3: stated by its source; the recorder's reading of it; an example, not a fact.
 Basis = Literal["stated", "inferred", "illustrative"]
 BASES: tuple[Basis, ...] = ("stated", "inferred", "illustrative")
