@@ -474,29 +474,38 @@ def audit_command(
 
 
 @main.command("why")
-@click.argument("decision")
+@click.argument("decision", required=False)
+@click.option("--prediction", metavar="P", help="A prediction's provenance instead.")
 @click.option("--experiment", metavar="EXPERIMENT", help="Needed when several share the key.")
 @as_of_options
 @format_option
 @click.pass_context
 def why_command(
     ctx: click.Context,
-    decision: str,
+    decision: str | None,
+    prediction: str | None,
     experiment: str | None,
     as_of: str | None,
     known_at: str | None,
     output_format: str,
 ) -> None:
     """A decision's provenance: the learnings and reviews it cites, their events and sources,
-    and the learning cycle it closed.
+    the learning cycle it closed, and any evidence revised after it. With --prediction, a
+    prediction's: the events that made and decided it, with their log positions.
 
     Example: learningloop why retenu-2013-2014 --experiment deltameca-gouvernance
     """
-    from .views import emit_provenance
+    from .views import emit_prediction_provenance, emit_provenance
 
+    if (decision is None) == (prediction is None):
+        raise BadInput("give a DECISION or --prediction P (one of the two)")
     loop, day, moment = _open_at(ctx, as_of, known_at)
-    provenance = loop.why(decision, experiment, day, moment)
-    emit_provenance(provenance, output_format)
+    if prediction is not None:
+        emit_prediction_provenance(loop.why_prediction(prediction, experiment, day, moment),
+                                   output_format)  # fmt: skip
+        return
+    assert decision is not None
+    emit_provenance(loop.why(decision, experiment, day, moment), output_format)
 
 
 @main.command("keygen")

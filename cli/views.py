@@ -286,3 +286,24 @@ def emit_provenance(provenance: Provenance, output_format: str) -> None:
             f"cited but not counted at this D and T: {', '.join(provenance.uncounted_evidence)}"
         )
     print_table(document["cycle"]["events"], columns, title=f"Cycle {provenance.cycle} it closed")
+    if document["revised_evidence"]:
+        print_table(document["revised_evidence"], ["evidence", "revision", "revised_at"],
+                    title="Evidence revised after the decision was recorded")  # fmt: skip
+
+
+def emit_prediction_provenance(document: dict[str, Any], output_format: str) -> None:
+    """A prediction's row, the stored events that made and decided it, and what they prove."""
+    if output_format == "json":
+        click.echo(dumps(document))
+        return
+    stored = [{"role": role} | document[role] for role in ("made", "decided_by") if document[role]]
+    columns = ["role", "position", "stream", "version", "type", "occurred_on", "recorded_at",
+               "recorded_by", "source", "chain"]  # fmt: skip
+    if output_format == "csv":
+        emit(stored, columns, "csv")
+        return
+    row = document["prediction"]
+    print_table([{"field": k, "value": v} for k, v in row.items()], ["field", "value"],
+                title=f"Prediction {row['prediction']}")  # fmt: skip
+    print_table(stored, columns, title="Stored events")
+    click.echo(document["proof"])

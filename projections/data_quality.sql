@@ -4,9 +4,10 @@
 --             evidence, learnings never actioned, events recorded long after they occurred
 --             (lag_days: filter with `where check <> 'backfill' or lag_days > N`; audit reports
 --             them once per recording batch, by recorded_on and recorded_by), and events
---             dated outside their programme's starts_on..ends_on
+--             dated outside their programme's starts_on..ends_on, and decisions standing on
+--             evidence revised after they were recorded (decision_revisions)
 -- reads:      counted_events, review_completion, commitment_cadence, milestones, decisions,
---             experiments, moment
+--             experiments, decision_revisions, moment
 -- respects:   as_of and known_at
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with last_event_of as (
@@ -185,6 +186,25 @@ out_of_range as (
     where e.occurred_on < r.starts_on or e.occurred_on > r.ends_on
 ),
 
+revised_evidence as (
+    select
+        'decision_on_revised_evidence',
+        decision.stream,
+        decision.version,
+        decision.position,
+        concat('decision ', r.decision, ' stands on ', r.evidence, ', ', r.revision, ' on ',
+               timezone('UTC', r.revised_at)::date, ', after the decision was recorded'),
+        null::integer,
+        null::date,
+        null::date,
+        null::varchar
+    from decision_revisions as r
+    join counted_events as decision
+        on decision.type = 'DecisionRecorded'
+        and decision.experiment = r.experiment
+        and decision.subject = r.decision
+),
+
 final as (
     select * from review_gaps
     union all select * from below_cadence
@@ -193,6 +213,7 @@ final as (
     union all select * from never_actioned
     union all select * from backfill
     union all select * from out_of_range
+    union all select * from revised_evidence
 )
 
 select * from final

@@ -113,7 +113,14 @@ final as (
         (probability - outcome::integer) * (probability - outcome::integer) as brier,
         made_before_outcome,
         milestone,
-        statement
+        statement,
+        -- the log positions that prove the order: the prediction and the deciding event
+        position as made_position,
+        case decided_by
+            when 'resolution' then resolution_position
+            when 'reached' then reached_position
+            when 'abandoned' then abandoned_position
+        end as deciding_position
     from outcomes
 )
 

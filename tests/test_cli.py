@@ -443,3 +443,54 @@ def test_a_d_after_every_event_or_a_t_before_any_recording_is_noted_on_stderr(
     assert early.stderr.startswith("note: known at 2001-01-01T00:00:00+00:00 is before the first")
     inside = run(runner, imported, "sql", "select 1 as n", "--as-of", "2013-01-10")
     assert inside.exit_code == 0 and inside.stderr == ""
+
+
+def record_all(runner: CliRunner, store: Path, *events: list[str]) -> None:
+    """Record events of the `exp` experiment one by one, each `record TYPE --field value...`."""
+    for args in events:
+        assert run(runner, store, "record", *args, "--experiment", "exp").exit_code == 0
+
+
+def test_why_says_when_evidence_was_revised_and_audit_warns(
+    runner: CliRunner, imported: Path
+) -> None:
+    record_all(
+        runner,
+        imported,
+        ["LearningRecorded", "--learning", "l1", "--observation", "O", "--occurred-on",
+         "2013-02-01"],
+        ["DecisionRecorded", "--decision", "d1", "--kind", "retain", "--summary", "Go",
+         "--evidence", "l1", "--occurred-on", "2013-03-01"],
+        ["LearningRecorded", "--learning", "l1", "--observation", "O2", "--occurred-on",
+         "2013-04-01"],
+    )  # fmt: skip
+    why = run(runner, imported, "why", "d1", "--format", "json")
+    assert why.exit_code == 0, why.output
+    revised = json.loads(why.stdout)["revised_evidence"]
+    assert [(r["evidence"], r["revision"]) for r in revised] == [("l1", "restated")]
+    audit = run(runner, imported, "audit", "--format", "json")
+    checks = [f["check"] for f in json.loads(audit.stdout)["findings"]]
+    assert "decision_on_revised_evidence" in checks
+
+
+def test_why_prediction_shows_the_positions_that_prove_the_order(
+    runner: CliRunner, imported: Path
+) -> None:
+    record_all(
+        runner,
+        imported,
+        ["PredictionMade", "--prediction", "p1", "--statement", "S", "--probability", "0.8",
+         "--resolves-on", "2013-12-31", "--occurred-on", "2013-02-01"],
+        ["PredictionResolved", "--prediction", "p1", "--outcome", "true", "--occurred-on",
+         "2013-06-01"],
+    )  # fmt: skip
+    found = run(runner, imported, "why", "--prediction", "p1", "--format", "json")
+    assert found.exit_code == 0, found.output
+    document = json.loads(found.stdout)
+    assert document["prediction"]["made_before_outcome"] is True
+    assert (document["made"]["position"], document["decided_by"]["position"]) == (5, 6)
+    assert document["proof"].startswith("Recorded at position 5")
+    table = run(runner, imported, "why", "--prediction", "p1")
+    assert "before the PredictionResolved that decided it, at position 6" in table.stdout
+    assert_clean_failure(run(runner, imported, "why", "--prediction", "nope"), 2)
+    assert_clean_failure(run(runner, imported, "why"), 2)

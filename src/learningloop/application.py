@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from itertools import chain
 from pathlib import Path
@@ -362,7 +362,26 @@ class LearningLoop:
                 f"no decision {decision!r} in experiment {experiment!r} as of {moment_d} "
                 f"(as known at {moment_t.isoformat()})"
             )
-        return provenance
+        revised = self.sql(
+            "select evidence, revision, revised_at from decision_revisions "
+            "where experiment = ? and decision = ? order by revised_at, evidence",
+            moment_d, moment_t, parameters=[experiment, decision],
+        )  # fmt: skip
+        return replace(provenance, revisions=[tuple(row) for row in revised.rows])
+
+    def why_prediction(
+        self,
+        prediction: str,
+        experiment: str | None = None,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """A prediction's provenance: its row in `predictions`, and the stored events that made
+        and decided it with their log positions and chain hashes (the log is the proof)."""
+        from learningloop.knowledge import trace_prediction
+
+        moment_d, moment_t = as_of or _today(), _utc(known_at) if known_at else datetime.now(UTC)
+        return trace_prediction(self._projector(), prediction, experiment, moment_d, moment_t)
 
     def _experiment_of_decision(self, decision: str) -> str:
         found = self.sql(

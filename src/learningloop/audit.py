@@ -30,6 +30,7 @@ QUALITY_CHECKS = (
     "learning_never_actioned",
     "backfill",
     "date_out_of_programme_range",
+    "decision_on_revised_evidence",
 )
 QUALITY_QUERY = (
     "select * from data_quality where \"check\" <> 'backfill' or lag_days > ? "

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from learningloop.domain.values import FunctionKey, Text
-from learningloop.errors import BadInputError, InvalidEventError
+from learningloop.errors import BadInputError, InvalidEventError, NotFoundError
 from learningloop.sources import check_sources, read_events
 
 if TYPE_CHECKING:
@@ -138,3 +138,52 @@ def _check_framework_function(
             raise InvalidEventError(
                 "from", f"{source!r} is not a function of the programme (known: {known})"
             ).at(location)
+
+
+# --- a prediction's provenance ----------------------------------------------------------
+
+_PREDICTION_ROWS = "select * from predictions where prediction = ? order by experiment"
+_STORED_EVENTS = (
+    "select position, stream, version, type, occurred_on, recorded_at, recorded_by, source, "
+    "payload ->> '$.chain' as chain from log_events where list_contains(?, position) "
+    "order by position"
+)
+
+
+def trace_prediction(
+    projector: Projector, prediction: str, experiment: str | None, as_of: date, known_at: datetime
+) -> dict[str, Any]:
+    """The prediction's row at (D, T) and the stored events that made and decided it: their
+    log positions and chain hashes show which was recorded first."""
+    rows = [row for row in projector.query(_PREDICTION_ROWS, [prediction], as_of, known_at)
+            .records() if experiment is None or row["experiment"] == experiment]  # fmt: skip
+    if not rows:
+        raise NotFoundError(f"no prediction {prediction!r} counted as of {as_of} "
+                            f"(as known at {known_at.isoformat()})")  # fmt: skip
+    if len(rows) > 1:
+        places = ", ".join(str(row["experiment"]) for row in rows)
+        raise BadInputError(f"prediction {prediction!r} exists in {places}: give --experiment")
+    row = rows[0]
+    positions = [p for p in (row["made_position"], row["deciding_position"]) if p is not None]
+    stored = {r["position"]: r for r in projector.query(_STORED_EVENTS, [positions]).records()}
+    made, deciding = stored[row["made_position"]], stored.get(row["deciding_position"])
+    return {
+        "prediction": {k: v for k, v in row.items() if not k.endswith("_position")},
+        "made": made,
+        "decided_by": deciding,
+        "proof": _proof(row, made, deciding),
+    }
+
+
+def _proof(row: dict[str, Any], made: dict[str, Any], deciding: dict[str, Any] | None) -> str:
+    """One sentence on what the log proves about when the prediction was made."""
+    where = f"position {made['position']} (chain {str(made['chain'])[:12]}…)"
+    if row["outcome"] is None:
+        return f"Recorded at {where}; no outcome yet."
+    if deciding is None:
+        verdict = "before" if row["made_before_outcome"] else "after"
+        return (f"Recorded at {where}, {verdict} its deadline {row['resolves_on']} passed "
+                f"(decided by the deadline).")  # fmt: skip
+    order = "before" if row["made_before_outcome"] else "after"
+    return (f"Recorded at {where}, {order} the {deciding['type']} that decided it, at position "
+            f"{deciding['position']} (chain {str(deciding['chain'])[:12]}…).")  # fmt: skip

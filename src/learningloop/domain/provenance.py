@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -46,6 +46,8 @@ class Provenance:
     uncounted_evidence: list[str]  # cited keys with no counted event at (D, T)
     cycle: int
     cycle_events: list[SourcedEvent]
+    # cited keys revised after the decision was recorded: (key, retracted|restated, when)
+    revisions: list[tuple[str, str, datetime]] = field(default_factory=list)
 
     def as_document(self) -> dict[str, Any]:
         return {
@@ -55,6 +57,8 @@ class Provenance:
             "evidence": [{"cites": key} | vars(event) for key, event in self.evidence],
             "uncounted_evidence": self.uncounted_evidence,
             "cycle": {"number": self.cycle, "events": [vars(e) for e in self.cycle_events]},
+            "revised_evidence": [{"evidence": key, "revision": revision, "revised_at": when}
+                                 for key, revision, when in self.revisions],
         }  # fmt: skip
 
 
