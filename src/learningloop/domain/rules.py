@@ -42,3 +42,51 @@ def applied(stream: WriteModel | None, recorded: Recorded) -> WriteModel:
     model = stream if stream is not None else agg.new_stream(recorded)
     model.apply(recorded)
     return model
+
+
+# What `check` enforces for each event type, in words, beyond its fields' types: the source of
+# docs/events.md (docs/generate_events.py). tests/test_docs.py fails when a type has no entry.
+PROPOSED = "the experiment is proposed (its stream exists)"
+OPENED = "the programme is opened (its stream exists)"
+RULES: dict[str, tuple[str, ...]] = {
+    "ProgrammeOpened": (
+        "opens the stream `programme:<programme>`: only once",
+        "at least one function, no function key twice; `ends_on` not before `starts_on`",
+    ),
+    "PartnerJoined": (OPENED,),
+    "PartnerLeft": (OPENED, "`partner` has joined the programme"),
+    "GatheringHeld": (OPENED,),
+    "ExperimentProposed": (
+        "opens the stream `experiment:<experiment>`: only once",
+        "its `programme` is opened; every carrier and partner has joined it",
+    ),
+    "ReviewSessionHeld": (PROPOSED,),
+    "DecisionRecorded": (
+        PROPOSED,
+        "each `evidence` slug is a learning or a review recorded earlier in the experiment",
+    ),
+    "CommitmentMade": (PROPOSED, "`meetings_per_year_max` not below `meetings_per_year_min`"),
+    "MeetingHeld": (PROPOSED, "each of `participants` has joined the programme"),
+    "MilestonePlanned": (PROPOSED,),
+    "MilestoneRescheduled": (PROPOSED, "the milestone was planned earlier in the experiment"),
+    "MilestoneReached": (PROPOSED, "the milestone was planned earlier in the experiment"),
+    "MilestoneAbandoned": (PROPOSED, "the milestone was planned earlier in the experiment"),
+    "LearningRecorded": (PROPOSED,),
+    "FunctionEvidenced": (PROPOSED, "`function` is a function of the programme's framework"),
+    "FunctionAssessed": (PROPOSED, "`function` is a function of the programme's framework"),
+    "ExperimentClosed": (PROPOSED,),
+    "PredictionMade": (
+        PROPOSED,
+        "one prediction per key in the experiment; `resolves_on` not before `occurred_on`",
+        "a `milestone`, when given, was planned earlier in the experiment",
+    ),
+    "PredictionResolved": (
+        PROPOSED,
+        "the prediction was made earlier; resolved once (unless that resolution is retracted)",
+        "`occurred_on` not before the prediction was made",
+    ),
+    "EventRetracted": (
+        "exactly one of `programme` / `experiment`: the stream it is appended to",
+        "`retracts` is an earlier version of that stream, and not itself a retraction",
+    ),
+}
