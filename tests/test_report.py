@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import io
 import os
+import re
 import shutil
 from dataclasses import fields
 from datetime import UTC, date, datetime
@@ -65,7 +67,7 @@ def test_the_report_is_self_contained_and_strikes_retracted_events(report: Path)
     assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
         'xmlns:xlink="http://www.w3.org/1999/xlink"', ""
     )
-    assert "<del>2013-06-01 — MeetingHeld</del>" in text
+    assert "<del>2013-06-01 — Meeting (local): attendees not recorded</del>" in text
     assert "Log head digest:" in text and "D = 2014-12-31" in text
 
 
@@ -105,9 +107,9 @@ def test_the_report_loads_in_headless_chromium_offline(report: Path, tmp_path: P
         browser.close()
     assert errors == []
     assert requests == [report.as_uri()], "the report must make no request of its own"
-    assert headings[:3] == ["Programme overview", "Coverage of the five key functions",
-                            "Learning timelines"]  # fmt: skip
-    assert all(count >= 1 for count in charts_per_section), charts_per_section
+    assert headings[:4] == ["Programme", "Programme overview",
+                            "Coverage of the five key functions", "Learning timelines"]  # fmt: skip
+    assert all(count >= 1 for count in charts_per_section[1:]), charts_per_section  # 0: text
     assert evidence_shown >= 1
     image = Image.open(io.BytesIO(screenshot)).convert("L")
     darkest, lightest = image.getextrema()
@@ -134,3 +136,37 @@ def test_an_empty_report_renders_every_section_heading() -> None:
     data = renderer.ReportData(date(2014, 1, 1), datetime(2014, 1, 1, tzinfo=UTC), "0:x", **empty)
     text = renderer.render(data, "en")
     assert text.count("None yet.") == 3 and "Log head digest: 0:x" in text
+
+
+def visible_text(path: Path) -> str:
+    """What a reader sees: no charts, no style sheet, no tags."""
+    body = re.sub(r"<svg.*?</svg>|<style>.*?</style>", "", path.read_text(encoding="utf-8"),
+                  flags=re.S)  # fmt: skip
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def test_the_french_report_has_no_english_status_or_summary(
+    demo_store: Path, tmp_path: Path
+) -> None:
+    with LearningLoop(demo_store) as loop:
+        text = visible_text(loop.report(tmp_path / "fr.html", date(2013, 3, 1), lang="fr"))
+    english = ("retained", "not_retained", "below", "overdue", "pending", "Proposed",
+               "Meeting", "Decision", "Review", "evidenced", "attendees", "Learning")  # fmt: skip
+    assert [word for word in english if re.search(rf"\b{word}\b", text)] == []
+    assert "Proposée :" in text and "retenue" in text and "(déduit)" in text
+
+
+def test_the_report_says_what_it_rests_on_at_its_precision(
+    demo_store: Path, tmp_path: Path
+) -> None:
+    with LearningLoop(demo_store) as loop:
+        early = visible_text(loop.report(tmp_path / "early.html", date(2013, 3, 1)))
+        late = visible_text(loop.report(tmp_path / "late.html", date(2014, 12, 31)))
+    assert "Learning report — Programme de travail 2012/2014" in late
+    assert "Partners recorded: 12 (the sources state 26)." in late
+    assert "le lancement de projets expérimentaux" in late  # the first axis
+    assert "Evidence behind this table: 0 stated, 8 inferred, 0 illustrative (of 8)." in late
+    assert "≈ 2013-S1 — Proposed:" in early and "events are not yet certain" in early
+    assert "≈" not in late and "2013-S1 — Proposed:" in late and "2013-01-01" not in late
+    assert "not assessed" in late and "(inferred)" in late
+    assert not re.search(r"\d{2}:\d{2}:\d{2}\.\d", late), "no microseconds"

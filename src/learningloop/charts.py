@@ -11,7 +11,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display, no network: everything renders to SVG text
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
 
 # Any: matplotlib types rc keys as a Literal union that a plain dict does not satisfy.
 STYLE: Any = {
@@ -23,6 +26,17 @@ STYLE: Any = {
     "axes.spines.right": False,
 }
 CYCLE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+# Coverage statuses (CONTRACT 6.4): covered shades by evidence count; the others one colour.
+STATUS_COLOURS = {"absent": "#f4a582", "not_applicable": "#d9d9d9", "not_assessed": "#ffffff"}
+COVERED_COLOURS = ("#d9f0d3", "#a6dba0", "#5aae61")
+
+
+def _date_axis(axes: Any) -> None:
+    """Month or quarter ticks that never overlap: at most 8 labels, concise (2013, Apr, Jul)."""
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_locator(locator)
+    formatter = mdates.ConciseDateFormatter(locator)  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_formatter(formatter)
 
 
 def _svg(figure: Any) -> str:
@@ -50,43 +64,77 @@ def partners_over_time(joins: Sequence[date], leaves: Sequence[date], title: str
         axes.step(days, counts, where="post", color="#1f77b4")
         axes.set_ylabel(title)
         axes.set_ylim(bottom=0)
+        _date_axis(axes)
         return _svg(figure)
 
 
 def coverage_heatmap(
-    experiments: Sequence[str], functions: Sequence[str], counts: Sequence[Sequence[int]]
+    experiments: Sequence[str],
+    functions: Sequence[str],
+    cells: Sequence[Sequence[tuple[str, int]]],
+    legend: dict[str, str],
 ) -> str:
-    """Experiments × functions, each cell its evidence count."""
+    """Experiments × functions; each cell (status, evidence count): covered cells shaded by
+    count, absent / not applicable / not assessed each their own colour and mark."""
+    marks = {"absent": "✗", "not_applicable": "n/a", "not_assessed": "?"}
     with plt.rc_context(STYLE):
-        height = 0.45 * max(len(experiments), 1) + 1.2
+        height = 0.45 * max(len(experiments), 1) + 1.6
         figure, axes = plt.subplots(figsize=(7, height))
-        highest = max((value for values in counts for value in values), default=0)
-        axes.imshow(counts, cmap="Greens", aspect="auto", vmin=0, vmax=max(3, highest) * 1.5)
+        for row, values in enumerate(cells):
+            for column, (status, count) in enumerate(values):
+                colour = (COVERED_COLOURS[min(count, 3) - 1] if status == "covered"
+                          else STATUS_COLOURS[status])  # fmt: skip
+                hatch = "//" if status == "not_applicable" else None
+                axes.add_patch(Rectangle((column - 0.5, row - 0.5), 1, 1, facecolor=colour,
+                                         edgecolor="#bbbbbb", hatch=hatch))  # fmt: skip
+                axes.text(column, row, str(count) if status == "covered" else marks[status],
+                          ha="center", va="center", fontsize=8)  # fmt: skip
+        axes.set_xlim(-0.5, len(functions) - 0.5)
+        axes.set_ylim(len(experiments) - 0.5, -0.5)
         axes.set_xticks(range(len(functions)), functions, rotation=20, ha="right")
         axes.set_yticks(range(len(experiments)), experiments)
-        for row, values in enumerate(counts):
-            for column, value in enumerate(values):
-                axes.text(column, row, str(value), ha="center", va="center", fontsize=8)
+        fills = [(COVERED_COLOURS[1], None, "covered"), (STATUS_COLOURS["absent"], None, "absent"),
+                 (STATUS_COLOURS["not_applicable"], "//", "not_applicable"),
+                 ("#ffffff", None, "not_assessed")]  # fmt: skip
+        handles = [Patch(facecolor=colour, edgecolor="#bbbbbb", hatch=hatch, label=legend[key])
+                   for colour, hatch, key in fills]  # fmt: skip
+        axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
         return _svg(figure)
 
 
-def learning_timeline(points: Sequence[dict[str, Any]], categories: Sequence[str]) -> str:
-    """Events on a time axis, one row per kind, coloured by cycle; retracted ones hollow."""
+def learning_timeline(
+    points: Sequence[dict[str, Any]], categories: Sequence[str], legend: dict[str, str]
+) -> str:
+    """Events on a time axis, one row per kind, coloured by cycle. An event known only to a
+    month, quarter, semester or year is a hatched bar over that period; retracted ones are x."""
     with plt.rc_context(STYLE):
-        figure, axes = plt.subplots(figsize=(7, 0.35 * len(categories) + 1.0))
+        figure, axes = plt.subplots(figsize=(7, 0.35 * len(categories) + 1.2))
+        cycles = sorted({point["cycle"] for point in points})
         for point in points:
             colour = CYCLE_COLOURS[(point["cycle"] - 1) % len(CYCLE_COLOURS)]
             row = categories.index(point["category"])
             if point["retracted"]:
                 axes.scatter(point["day"], row, marker="x", color="#999999", s=30)
+            elif point["until"] > point["day"]:
+                width = (point["until"] - point["day"]).days + 1
+                axes.barh(row, width, left=point["day"], height=0.4, color="none",
+                          edgecolor=colour, hatch="////", linewidth=0.8)  # fmt: skip
             else:
                 axes.scatter(point["day"], row, color=colour, s=22)
         axes.set_yticks(range(len(categories)), categories)
         axes.set_ylim(-0.6, len(categories) - 0.4)
+        _date_axis(axes)
+        handles: list[Any] = [Patch(facecolor=CYCLE_COLOURS[(c - 1) % len(CYCLE_COLOURS)],
+                                    label=f"{legend['cycle']} {c}") for c in cycles]  # fmt: skip
+        handles.append(Patch(facecolor="none", edgecolor="#555555", hatch="////",
+                             label=legend["period_only"]))  # fmt: skip
+        handles.append(Line2D([], [], marker="x", color="#999999", linestyle="none",
+                                  label=legend["retracted"]))  # fmt: skip
+        axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
         return _svg(figure)
 
 
-def cadence_bands(periods: Sequence[dict[str, Any]], label: str) -> str:
+def cadence_bands(periods: Sequence[dict[str, Any]], label: str, legend: dict[str, str]) -> str:
     """Meetings held per commitment period against the expected band."""
     with plt.rc_context(STYLE):
         figure, axes = plt.subplots(figsize=(7, 2.4))
@@ -96,6 +144,12 @@ def cadence_bands(periods: Sequence[dict[str, Any]], label: str) -> str:
             axes.bar(index, high - low, bottom=low, color="#dddddd", width=0.7)
             colour = "#d62728" if period["status"] == "below" else "#1f77b4"
             axes.plot(index, period["meetings_held"], "o", color=colour)
+        axes.legend(handles=[Patch(facecolor="#dddddd", label=legend["expected"]),
+                             Line2D([], [], marker="o", color="#1f77b4", linestyle="none",
+                                        label=legend["held"]),
+                             Line2D([], [], marker="o", color="#d62728", linestyle="none",
+                                        label=legend["below"])],
+                    loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)  # fmt: skip
         axes.set_xticks(range(len(names)), names, rotation=15, ha="right")
         axes.set_ylabel(label)
         return _svg(figure)
@@ -107,12 +161,16 @@ def milestone_lines(milestones: Sequence[dict[str, Any]], as_of: date) -> str:
         figure, axes = plt.subplots(figsize=(7, 0.35 * len(milestones) + 1.0))
         for row, milestone in enumerate(milestones):
             due, reached = milestone["due_on"], milestone["reached_on"]
-            colour = "#d62728" if milestone["status"] == "overdue" else "#1f77b4"
-            end = reached or (as_of if milestone["status"] == "overdue" else due)
+            # Overdue with no record since its due date: grey, absence is not failure.
+            colour = {"overdue": "#d62728", "unrecorded": "#999999"}.get(
+                milestone["status"], "#1f77b4"
+            )
+            end = reached or (as_of if milestone["status"] in ("overdue", "unrecorded") else due)
             axes.plot([due, end], [row, row], color=colour, linewidth=2)
             axes.plot(due, row, "|", color="black", markersize=10)
             if reached:
                 axes.plot(reached, row, "o", color="#2ca02c")
         axes.set_yticks(range(len(milestones)), [m["label"] for m in milestones])
         axes.set_ylim(-0.6, len(milestones) - 0.4)
+        _date_axis(axes)
         return _svg(figure)

@@ -10,11 +10,12 @@ import html
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from learningloop import charts
 from learningloop.domain.events import DEFAULT_FUNCTIONS
+from learningloop.domain.values import BASES, format_at_precision
 
 Row = dict[str, Any]
 
@@ -56,6 +57,30 @@ TEXT = {
         "period": "period",
         "held": "held",
         "expected": "expected",
+        "programme": "Programme",
+        "axes": "Axes of work",
+        "partners_count": "Partners recorded: {recorded} (the sources state {stated}).",
+        "partners_count_only": "Partners recorded: {recorded}.",
+        "sources": "Sources quoted ({n})",
+        "facts": "Facts on record: {stated} stated, {inferred} inferred, {illustrative} "
+                 "illustrative — inferred facts are the recorder's reading of the sources, "
+                 "illustrative ones are examples.",
+        "evidence_shares": "Evidence behind this table: {stated} stated, {inferred} inferred, "
+                           "{illustrative} illustrative (of {total}).",
+        "uncertain": "{n} events are not yet certain at this date: the sources date them only to "
+                     "a month, quarter, semester or year that ends later (hatched); they count "
+                     "from its first day.",
+        "period_only": "known only to its period",
+        "inferred": "inferred",
+        "illustrative": "illustrative",
+        "covered": "covered (evidence count)",
+        "absent": "assessed absent",
+        "not_applicable": "not applicable",
+        "not_assessed": "not assessed",
+        "no_meeting": "no meeting recorded",
+        "no_record": "no record since {day}",
+        "below": "below the band",
+        "legend_basis": "Marks: (inferred) the recorder's reading; (illustrative) an example.",
     },
     "fr": {
         "title": "Rapport d'apprentissage",
@@ -94,6 +119,94 @@ TEXT = {
         "period": "période",
         "held": "tenues",
         "expected": "attendues",
+        "programme": "Programme",
+        "axes": "Axes de travail",
+        "partners_count": "Partenaires enregistrés : {recorded} (les sources en annoncent "
+                          "{stated}).",
+        "partners_count_only": "Partenaires enregistrés : {recorded}.",
+        "sources": "Sources citées ({n})",
+        "facts": "Faits enregistrés : {stated} énoncés, {inferred} déduits, {illustrative} "
+                 "illustratifs — un fait déduit est la lecture des sources par la personne qui "
+                 "l'a saisi, un fait illustratif est un exemple.",
+        "evidence_shares": "Éléments derrière ce tableau : {stated} énoncés, {inferred} déduits, "
+                           "{illustrative} illustratifs (sur {total}).",
+        "uncertain": "{n} événements ne sont pas encore certains à cette date : les sources ne "
+                     "les datent qu'au mois, au trimestre, au semestre ou à l'année, qui finit "
+                     "plus tard (hachuré) ; ils comptent dès le premier jour de cette période.",
+        "period_only": "connu seulement à la période",
+        "inferred": "déduit",
+        "illustrative": "illustratif",
+        "covered": "couverte (nombre d'éléments)",
+        "absent": "évaluée absente",
+        "not_applicable": "sans objet",
+        "not_assessed": "non évaluée",
+        "no_meeting": "aucune rencontre enregistrée",
+        "no_record": "rien d'enregistré depuis {day}",
+        "below": "sous la fourchette",
+        "legend_basis": "Marques : (déduit) lecture de la personne qui a saisi ; (illustratif) "
+                        "un exemple.",
+    },
+}  # fmt: skip
+# Every value a reader sees, in each language (statuses, scales, event kinds).
+VALUES = {
+    "en": {
+        "proposed": "proposed", "retained": "retained", "not_retained": "not retained",
+        "paused": "paused", "closed": "closed", "above": "above the band", "met": "met",
+        "in_progress": "in progress", "below": "below the band", "reached": "reached",
+        "abandoned": "abandoned", "overdue": "overdue", "pending": "pending",
+        "employment_basin": "employment basin", "company": "company",
+        "neighbourhood": "neighbourhood", "region": "region", "network": "network",
+        "other": "other", "retain": "retain", "reject": "reject", "adapt": "adapt",
+        "continue": "continue", "pause": "pause", "close": "close", "stakeholder": "stakeholder",
+        "local": "local", "steering": "steering",
+    },
+    "fr": {
+        "proposed": "proposée", "retained": "retenue", "not_retained": "non retenue",
+        "paused": "en pause", "closed": "close", "above": "au-dessus de la fourchette",
+        "met": "respecté", "in_progress": "en cours", "below": "sous la fourchette",
+        "reached": "atteint", "abandoned": "abandonné", "overdue": "en retard",
+        "pending": "à venir", "employment_basin": "bassin d'emploi", "company": "entreprise",
+        "neighbourhood": "quartier", "region": "région", "network": "réseau", "other": "autre",
+        "retain": "retenir", "reject": "ne pas retenir", "adapt": "adapter",
+        "continue": "poursuivre", "pause": "suspendre", "close": "clore",
+        "stakeholder": "parties prenantes", "local": "locale", "steering": "pilotage",
+    },
+}  # fmt: skip
+# One line per event, in each language, from its payload (the SQL summary is English only).
+SUMMARIES = {
+    "en": {
+        "ExperimentProposed": "Proposed: {title} (carried by {carriers})",
+        "ReviewSessionHeld": "Review {review}: session {session} of {sessions_planned}",
+        "DecisionRecorded": "Decision {decision} ({kind}): {summary}",
+        "CommitmentMade": "Commitment {commitment}: {meetings_per_year_min} to "
+                          "{meetings_per_year_max} meetings a year for {months} months",
+        "MeetingHeld": "Meeting ({kind}): {attendees}",
+        "MilestonePlanned": "Milestone {milestone} planned: {title}, due {due_on}",
+        "MilestoneRescheduled": "Milestone {milestone} rescheduled to {due_on}",
+        "MilestoneReached": "Milestone {milestone} reached",
+        "MilestoneAbandoned": "Milestone {milestone} abandoned",
+        "LearningRecorded": "Learning {learning}: {observation}",
+        "FunctionEvidenced": "Function {function} evidenced (strength {strength}): {evidence}",
+        "FunctionAssessed": "Function {function} assessed: {result}",
+        "ExperimentClosed": "Experiment closed",
+        "attendees": "{n} attendees", "no_attendees": "attendees not recorded",
+    },
+    "fr": {
+        "ExperimentProposed": "Proposée : {title} (portée par {carriers})",
+        "ReviewSessionHeld": "Revue {review} : séance {session} sur {sessions_planned}",
+        "DecisionRecorded": "Décision {decision} ({kind}) : {summary}",
+        "CommitmentMade": "Engagement {commitment} : {meetings_per_year_min} à "
+                          "{meetings_per_year_max} rencontres par an pendant {months} mois",
+        "MeetingHeld": "Rencontre ({kind}) : {attendees}",
+        "MilestonePlanned": "Jalon {milestone} prévu : {title}, échéance {due_on}",
+        "MilestoneRescheduled": "Jalon {milestone} reporté au {due_on}",
+        "MilestoneReached": "Jalon {milestone} atteint",
+        "MilestoneAbandoned": "Jalon {milestone} abandonné",
+        "LearningRecorded": "Apprentissage {learning} : {observation}",
+        "FunctionEvidenced": "Fonction {function} étayée (force {strength}) : {evidence}",
+        "FunctionAssessed": "Fonction {function} évaluée : {result}",
+        "ExperimentClosed": "Expérimentation close",
+        "attendees": "{n} participants", "no_attendees": "participants non indiqués",
     },
 }  # fmt: skip
 CATEGORY = {
@@ -104,6 +217,7 @@ CATEGORY = {
 }  # fmt: skip
 CATEGORIES = ("review", "decision", "meeting", "milestone", "learning", "other")
 FRENCH_LABELS = {f.key: f.label_fr for f in DEFAULT_FUNCTIONS}
+ENGLISH_LABELS = {f.key: f.label for f in DEFAULT_FUNCTIONS}
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #222; }
 h1 { font-size: 1.6rem; } h2 { margin-top: 2rem; border-bottom: 1px solid #ccc; }
@@ -111,6 +225,9 @@ table { border-collapse: collapse; margin: .5rem 0; font-size: .85rem; }
 th, td { border: 1px solid #ddd; padding: .2rem .4rem; text-align: left; vertical-align: top; }
 td.n { text-align: center; } td.c0 { background: #f7f7f7; } td.c1 { background: #d9f0d3; }
 td.c2 { background: #a6dba0; } td.c3 { background: #5aae61; color: #fff; }
+td.absent { background: #f4a582; } td.not_assessed { background: #fff; color: #888; }
+td.not_applicable { background: repeating-linear-gradient(45deg, #eee, #eee 4px, #d9d9d9 4px,
+  #d9d9d9 8px); }
 del { color: #999; } .overdue { color: #b00; font-weight: bold; } figure { margin: .5rem 0; }
 footer { margin-top: 3rem; font-size: .75rem; color: #555; word-break: break-all; }
 @media print { section.experiment { page-break-inside: avoid; } body { margin: 0; } }
@@ -126,6 +243,8 @@ class ReportData:
     as_of: date
     known_at: datetime
     head_digest: str
+    programme: list[Row]
+    sources: list[Row]
     partners: list[Row]
     experiments: list[Row]
     coverage: list[Row]
@@ -138,13 +257,22 @@ class ReportData:
 
 # One read-only query per ReportData list field, all run on one connection at (D, T).
 QUERIES = {
+    "programme": "select programme, payload ->> '$.title' as title, "
+    "payload -> '$.axes' as axes, (payload ->> '$.partners_stated')::integer as partners_stated "
+    "from known_events where type = 'ProgrammeOpened' order by position",
+    "sources": "select source, count(*) as facts, "
+    "count(*) filter (where basis = 'stated') as stated, "
+    "count(*) filter (where basis = 'inferred') as inferred, "
+    "count(*) filter (where basis = 'illustrative') as illustrative "
+    "from counted_events group by source order by min(position)",
     "partners": "select joined_on, left_on from partners order by partner",
     "experiments": "select * from experiments order by experiment",
     "coverage": "select * from function_coverage order by experiment, ordinal",
     "evidence": "select experiment, payload ->> '$.function' as function, "
-    "payload ->> '$.evidence' as evidence, occurred_on from counted_events "
+    "payload ->> '$.evidence' as evidence, occurred_on, precision, basis from counted_events "
     "where type = 'FunctionEvidenced' order by experiment, occurred_on, version",
     "timeline": "select e.experiment, e.version, e.type, e.occurred_on, e.is_retracted, "
+    "e.precision, e.occurred_until, e.is_certain, e.basis, e.payload, "
     "t.cycle, t.summary from events e left join timeline t using (experiment, version) "
     "where e.experiment is not null and e.type <> 'EventRetracted' "
     "order by e.experiment, e.occurred_on, e.version",
@@ -157,18 +285,60 @@ QUERIES = {
 def render(data: ReportData, lang: str = "en") -> str:
     """The whole report as one HTML document: a pure function of the data and the language."""
     text = TEXT[lang]
+    titles = [p["title"] for p in data.programme if p["title"]]
+    title = f"{text['title']} — {titles[0]}" if titles else text["title"]
     body = [
-        f"<h1>{_e(text['title'])}</h1>",
+        f"<h1>{_e(title)}</h1>",
         f"<p>{_e(text['as_of'])} {data.as_of.isoformat()}, {_e(text['known_at'])} "
-        f"{data.known_at.isoformat()}</p>",
+        f"{_moment(data.known_at)}</p>",
         *(section(data, lang) for section in SECTIONS),
     ]
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
-        f"<title>{_e(text['title'])}</title><style>{CSS}</style></head><body>\n"
+        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>\n"
         + "\n".join(body)
         + "\n</body></html>\n"
     )
+
+
+def _moment(moment: datetime) -> str:
+    """A transaction time to the second, in UTC: microseconds mean nothing to a reader."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _day(day: date, precision: str | None) -> str:
+    return format_at_precision(day, precision or "day")
+
+
+def _value(value: Any, lang: str) -> str:
+    return VALUES[lang].get(str(value), str(value)) if value is not None else ""
+
+
+def _basis_mark(basis: str | None, text: dict[str, str]) -> str:
+    return f" <em>({_e(text[basis])})</em>" if basis in ("inferred", "illustrative") else ""
+
+
+def _programme(data: ReportData, lang: str) -> str:
+    """Title, axes, partners recorded against the size the sources state, and the sources."""
+    text = TEXT[lang]
+    parts = [f"<section><h2>{_e(text['programme'])}</h2>"]
+    recorded = len(data.partners)
+    for programme in data.programme:
+        parts.append(f"<h3>{_e(programme['title'] or programme['programme'])}</h3>")
+        axes = programme["axes"] or []
+        if axes:
+            items = "".join(f"<li>{_e(axis)}</li>" for axis in axes)
+            parts.append(f"<h4>{_e(text['axes'])}</h4><ol>{items}</ol>")
+        stated = programme["partners_stated"]
+        line = text["partners_count"] if stated is not None else text["partners_count_only"]
+        parts.append(f"<p>{_e(line.format(recorded=recorded, stated=stated))}</p>")
+    shares = {basis: sum(s[basis] for s in data.sources) for basis in BASES}
+    parts.append(f"<p>{_e(text['facts'].format(**shares))}</p>")
+    quoted = [s for s in data.sources if s["source"]]
+    items = "".join(f"<li>« {_e(s['source'])} » ({s['facts']})</li>" for s in quoted)
+    parts.append(f"<details><summary>{_e(text['sources'].format(n=len(quoted)))}</summary>"
+                 f"<ul>{items}</ul></details></section>")  # fmt: skip
+    return "".join(parts)
 
 
 def _overview(data: ReportData, lang: str) -> str:
@@ -180,8 +350,8 @@ def _overview(data: ReportData, lang: str) -> str:
     columns = ("experiment", "status", "scale", "territory", "carriers")
     table = _table(
         [text[c] for c in columns],
-        [[e["experiment"], e["status"], e["scale"], e["territory"] or "",
-          ", ".join(e["carriers"] or [])] for e in experiments],
+        [[e["experiment"], _value(e["status"], lang), _value(e["scale"], lang),
+          e["territory"] or "", ", ".join(e["carriers"] or [])] for e in experiments],
     )  # fmt: skip
     return (
         f"<section><h2>{_e(text['overview'])}</h2><h3>{_e(text['partners'])}</h3>"
@@ -198,27 +368,45 @@ def _coverage(data: ReportData, lang: str) -> str:
     labels = {c["function"]: c["label"] for c in coverage}
     if lang == "fr":
         labels = {key: FRENCH_LABELS.get(key) or label for key, label in labels.items()}
-    counts = {(c["experiment"], c["function"]): c["evidence_count"] for c in coverage}
+    cells = {(c["experiment"], c["function"]): c for c in coverage}
     cited: dict[tuple[str, str], list[str]] = defaultdict(list)
     for item in evidence:
         cited[(item["experiment"], item["function"])].append(
-            f"{item['occurred_on'].isoformat()}: {item['evidence']}"
+            f"{_day(item['occurred_on'], item['precision'])} : {_e(item['evidence'])}"
+            + _basis_mark(item["basis"], text)
         )
-    matrix = [[counts.get((x, f), 0) for f in functions] for x in experiments]
-    chart = charts.coverage_heatmap(experiments, [labels[f] for f in functions], matrix)
+    matrix = [[_cell(cells.get((x, f))) for f in functions] for x in experiments]
+    legend = {status: text[status] for status in STATUSES}
+    chart = charts.coverage_heatmap(experiments, [labels[f] for f in functions], matrix, legend)
     header = "".join(f"<th>{_e(labels[f])}</th>" for f in functions)
     lines = []
     for experiment in experiments:
-        cells = []
+        row = []
         for function in functions:
-            count = counts.get((experiment, function), 0)
-            items = "".join(f"<li>{_e(i)}</li>" for i in cited[(experiment, function)])
+            status, count = _cell(cells.get((experiment, function)))
+            items = "".join(f"<li>{i}</li>" for i in cited[(experiment, function)])
             detail = (f"<details><summary>{count}</summary><ul>{items}</ul></details>"
-                      if count else "0")  # fmt: skip
-            cells.append(f'<td class="n c{min(count, 3)}">{detail}</td>')
-        lines.append(f"<tr><th>{_e(experiment)}</th>{''.join(cells)}</tr>")
+                      if count else _e(text[status]))  # fmt: skip
+            row.append(f'<td class="n {status} c{min(count, 3)}">{detail}</td>')
+        lines.append(f"<tr><th>{_e(experiment)}</th>{''.join(row)}</tr>")
     table = f"<table><tr><th></th>{header}</tr>{''.join(lines)}</table>"
-    return f"<section><h2>{_e(text['coverage'])}</h2><figure>{chart}</figure>{table}</section>"
+    shares = {basis: sum(1 for e in evidence if e["basis"] == basis) for basis in BASES}
+    note = text["evidence_shares"].format(total=len(evidence), **shares)
+    return (
+        f"<section><h2>{_e(text['coverage'])}</h2><p>{_e(note)}</p><figure>{chart}</figure>"
+        f"{table}<p><small>{_e(text['legend_basis'])}</small></p></section>"
+    )
+
+
+STATUSES = ("covered", "absent", "not_applicable", "not_assessed")
+
+
+def _cell(row: Row | None) -> tuple[str, int]:
+    if row is None:
+        return "not_assessed", 0
+    return row.get("status") or ("covered" if row["evidence_count"] else "not_assessed"), int(
+        row["evidence_count"]
+    )
 
 
 def _timelines(data: ReportData, lang: str) -> str:
@@ -226,33 +414,65 @@ def _timelines(data: ReportData, lang: str) -> str:
     by_experiment: dict[str, list[Row]] = defaultdict(list)
     for event in data.timeline:
         by_experiment[event["experiment"]].append(event)
+    uncertain = sum(1 for e in data.timeline if not e["is_certain"] and not e["is_retracted"])
     sections = [f"<section><h2>{_e(text['timelines'])}</h2>"]
+    if uncertain:
+        sections.append(f"<p>{_e(text['uncertain'].format(n=uncertain))}</p>")
+    sections.append(f"<p><small>{_e(text['legend_basis'])}</small></p>")
     labels = [text[c] for c in CATEGORIES]
     for experiment, items in sorted(by_experiment.items()):
         points = [
-            {"day": i["occurred_on"], "cycle": i["cycle"] or 1, "retracted": i["is_retracted"],
+            {"day": i["occurred_on"], "until": i["occurred_until"] or i["occurred_on"],
+             "cycle": i["cycle"] or 1, "retracted": i["is_retracted"],
              "category": text[CATEGORY.get(i["type"], "other")]}
             for i in items
         ]  # fmt: skip
-        chart = charts.learning_timeline(points, labels)
+        chart = charts.learning_timeline(points, labels, text)
         sections.append(
             f'<section class="experiment"><h3>{_e(experiment)}</h3><figure>{chart}</figure>'
-            f"{_cycle_lists(items, text)}</section>"
+            f"{_cycle_lists(items, lang)}</section>"
         )
     sections.append("</section>")
     return "".join(sections)
 
 
-def _cycle_lists(items: Sequence[Row], text: dict[str, str]) -> str:
+def summarise(item: Row, lang: str) -> str:
+    """One line for an event in the reader's language, from its stored facts."""
+    payload = item.get("payload") or {}
+    words = SUMMARIES[lang]
+    template = words.get(item["type"])
+    if not isinstance(payload, dict) or template is None:
+        return str(item.get("summary") or item["type"])
+    facts = {key: _value(value, lang) if key in ("kind", "result") else value
+             for key, value in payload.items()}  # fmt: skip
+    facts["carriers"] = ", ".join(payload.get("carriers") or [])
+    if "function" in payload:
+        labels = FRENCH_LABELS if lang == "fr" else ENGLISH_LABELS
+        facts["function"] = labels.get(payload["function"], payload["function"])
+    attendees = payload.get("attendees")
+    facts["attendees"] = (words["no_attendees"] if attendees is None
+                          else words["attendees"].format(n=attendees))  # fmt: skip
+    if item["type"] == "FunctionAssessed":
+        facts["result"] = TEXT[lang].get(str(payload.get("result")), payload.get("result"))
+    try:
+        return " ".join(template.format(**facts).split())
+    except (KeyError, IndexError):
+        return str(item.get("summary") or item["type"])
+
+
+def _cycle_lists(items: Sequence[Row], lang: str) -> str:
+    text = TEXT[lang]
     cycles: dict[int, list[str]] = defaultdict(list)
     last_cycle = 1
     for item in items:
         cycle = item["cycle"] or last_cycle
         last_cycle = cycle
-        line = f"{item['occurred_on'].isoformat()} — {_e(item['summary'] or item['type'])}"
+        day = _day(item["occurred_on"], item["precision"])
+        if not item["is_certain"]:
+            day = f"≈ {day}"
+        line = f"{day} — {_e(summarise(item, lang))}{_basis_mark(item['basis'], text)}"
         if item["is_retracted"]:
-            line = f"<del>{item['occurred_on'].isoformat()} — {_e(item['type'])}</del> " \
-                   f"({_e(text['retracted'])})"  # fmt: skip
+            line = f"<del>{day} — {_e(summarise(item, lang))}</del> ({_e(text['retracted'])})"
         cycles[cycle].append(f"<li>{line}</li>")
     return "".join(
         f"<h4>{_e(text['cycle'])} {cycle}</h4><ul>{''.join(lines)}</ul>"
@@ -264,12 +484,14 @@ def _cadence(data: ReportData, lang: str) -> str:
     text, periods = TEXT[lang], data.cadence
     if not periods:
         return f"<section><h2>{_e(text['cadence'])}</h2><p>{_e(text['none'])}</p></section>"
-    chart = charts.cadence_bands(periods, text["meetings"])
+    chart = charts.cadence_bands(periods, text["meetings"], text)
     table = _table(
         [text["experiment"], text["period"], text["held"], text["expected"], text["status"]],
         [[p["experiment"], f"{p['commitment']} #{p['period']} ({p['period_start']} → "
           f"{p['period_end']})", p["meetings_held"], f"{p['expected_min']}–{p['expected_max']}",
-          p["status"]] for p in periods],
+          _value(p["status"], lang)
+          + (f" ({text['no_meeting']})" if p["status"] == "below" and not p["meetings_held"]
+             else "")] for p in periods],
     )  # fmt: skip
     return f"<section><h2>{_e(text['cadence'])}</h2><figure>{chart}</figure>{table}</section>"
 
@@ -278,15 +500,19 @@ def _milestones(data: ReportData, lang: str) -> str:
     text = TEXT[lang]
     if not data.milestones:
         return f"<section><h2>{_e(text['milestones'])}</h2><p>{_e(text['none'])}</p></section>"
-    # Labelled copies: the renderer never changes the data it was given.
-    milestones = [m | {"label": f"{m['experiment']}: {m['title']}"} for m in data.milestones]
+    latest: dict[str, Row] = {}
+    for item in data.timeline:
+        if not item["is_retracted"]:
+            latest[item["experiment"]] = item  # in (occurred_on, version) order: the last
+    milestones = [_milestone_label(m, latest.get(m["experiment"]), lang)
+                  for m in data.milestones]  # fmt: skip
     chart = charts.milestone_lines(milestones, data.as_of)
     lines = []
     for m in milestones:
         css = ' class="overdue"' if m["status"] == "overdue" else ""
         lines.append(
             f"<tr{css}><td>{_e(m['label'])}</td><td>{m['due_on']}</td>"
-            f"<td>{m['reached_on'] or ''}</td><td>{_e(m['status'])}</td>"
+            f"<td>{m['reached_on'] or ''}</td><td>{_e(m['shown'])}</td>"
             f"<td>{m['days_late']}</td></tr>"
         )
     header = "".join(f"<th>{_e(text[c])}</th>" for c in
@@ -297,18 +523,31 @@ def _milestones(data: ReportData, lang: str) -> str:
     )
 
 
+def _milestone_label(milestone: Row, latest: Row | None, lang: str) -> Row:
+    """A labelled copy; an overdue milestone with nothing recorded since its due date says so
+    instead of reading as a failure (the renderer never changes the data it was given)."""
+    shown = _value(milestone["status"], lang)
+    status = milestone["status"]
+    if status == "overdue" and latest and latest["occurred_on"] <= milestone["due_on"]:
+        day = _day(latest["occurred_on"], latest["precision"])
+        shown, status = f"{shown} ({TEXT[lang]['no_record'].format(day=day)})", "unrecorded"
+    return milestone | {"label": f"{milestone['experiment']}: {milestone['title']}",
+                        "shown": shown, "status": status}  # fmt: skip
+
+
 def _footer(data: ReportData, lang: str) -> str:
     text = TEXT[lang]
     listed = ", ".join(f"{v['projection']} {v['version']}" for v in data.versions)
     return (
         f"<footer><p>{_e(text['digest'])}: {data.head_digest}</p>"
         f"<p>{_e(text['versions'])}: {listed}</p>"
-        f"<p>D = {data.as_of.isoformat()}, T = {data.known_at.isoformat()}</p></footer>"
+        f"<p>D = {data.as_of.isoformat()}, T = {_moment(data.known_at)}</p></footer>"
     )
 
 
 # The report's sections in page order; each renders its part of the data in one language.
 SECTIONS: tuple[Callable[[ReportData, str], str], ...] = (
+    _programme,
     _overview,
     _coverage,
     _timelines,
