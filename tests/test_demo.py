@@ -87,7 +87,7 @@ def test_every_fact_quotes_its_source_sentence() -> None:
 def test_the_demo_file_imports_like_any_other_file(tmp_path: Path) -> None:
     with LearningLoop(tmp_path / "s") as loop:
         summary = loop.import_files([demo_path()])
-        assert summary.events == 42
+        assert summary.events == 47
         assert len(loop.list_experiments()) == 5
 
 

@@ -31,12 +31,12 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     store = tmp_path_factory.mktemp("report") / "store"
     run_demo(store)
     with LearningLoop(store) as loop:  # a retraction, to be struck through
-        loop.record(event("MeetingHeld", "2013-06-01", kind="local") | {
+        meeting = loop.record(event("MeetingHeld", "2013-06-01", kind="local") | {
             "experiment": "chantier-ecole-st-nazaire"})  # fmt: skip
         retraction = {
             "type": "EventRetracted",
             "experiment": "chantier-ecole-st-nazaire",
-            "retracts": 9,
+            "retracts": meeting.version,
             "reason": "never held",
             "occurred_on": "2013-06-02",
         }
