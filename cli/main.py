@@ -553,6 +553,11 @@ def copy_command(
 @main.command("report")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The HTML file.")
 @click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True)
+@click.option("--experiment", "experiments", multiple=True, metavar="EXPERIMENT",
+              help="Detail this experiment (repeat for more). Default: all, or in a network of "
+              "more than 30 the 12 most active.")  # fmt: skip
+@click.option("--programme", "programmes", multiple=True, metavar="PROGRAMME",
+              help="Detail every experiment of this programme (repeat for more).")  # fmt: skip
 @as_of_options
 @framework_option
 @click.pass_context
@@ -563,6 +568,8 @@ def report_command(
     as_of: str | None,
     known_at: str | None,
     framework: str | None,
+    experiments: tuple[str, ...],
+    programmes: tuple[str, ...],
 ) -> None:
     """Write one self-contained HTML report: overview, coverage heatmap, learning timelines,
     cadence and milestones. No network request; the same log gives the same bytes.
@@ -571,5 +578,6 @@ def report_command(
     """
     loop, moment_d, moment_t = _open_at(ctx, as_of, known_at)
     with working("Writing the report"):
-        path = loop.report(out, moment_d, moment_t, lang, framework=framework)
+        path = loop.report(out, moment_d, moment_t, lang, framework=framework,
+                           experiments=experiments, programmes=programmes)  # fmt: skip
     message(f"Wrote {path}.")

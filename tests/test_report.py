@@ -170,3 +170,65 @@ def test_the_report_says_what_it_rests_on_at_its_precision(
     assert "≈" not in late and "2013-S1 — Proposed:" in late and "2013-01-01" not in late
     assert "not assessed" in late and "(inferred)" in late
     assert not re.search(r"\d{2}:\d{2}:\d{2}\.\d", late), "no microseconds"
+
+
+@pytest.fixture(scope="module")
+def network_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small network: a few programmes, a couple of hundred short experiments."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from generate import network_events
+
+    store = tmp_path_factory.mktemp("network") / "store"
+    with LearningLoop(store, recorded_by="tester") as loop:
+        loop.import_events(network_events(3_000, 7))
+    return store
+
+
+def test_a_network_report_details_its_most_active_experiments_after_a_programme_summary(
+    network_store: Path,
+) -> None:
+    with LearningLoop(network_store) as loop:
+        data = loop.report_data(as_of=date(2020, 1, 1))
+        experiments = loop.sql("select count(*) from experiments", as_of=date(2020, 1, 1))
+    total = experiments.rows[0][0]
+    assert total > 30
+    assert data.selection == (12, total, False)
+    assert len({row["experiment"] for row in data.experiments}) == 12
+    assert {row["experiment"] for row in data.timeline} <= {
+        r["experiment"] for r in data.experiments
+    }
+    assert data.programmes[0]["programme"] == "(all)"
+    assert data.programmes[0]["experiments"] == total
+    text = renderer.render(data, "en")
+    assert f"Detail below for 12 of {total} experiments" in text
+    assert "Coverage by programme" in text
+
+
+def test_report_filters_by_experiment_and_programme(network_store: Path, tmp_path: Path) -> None:
+    with LearningLoop(network_store) as loop:
+        first = loop.sql("select experiment, programme from experiments order by 1 limit 1").rows
+        experiment, programme = first[0]
+        chosen = loop.report_data(experiments=[experiment])
+        assert {row["experiment"] for row in chosen.experiments} == {experiment}
+        assert chosen.selection is not None and chosen.selection[2] is True
+        whole = loop.report_data(programmes=[programme])
+        assert {row["programme"] for row in whole.experiments} == {programme}
+    arguments = ["report", "--out", str(tmp_path / "r.html"), "--experiment", "no-such"]
+    result = CliRunner().invoke(main, ["--store", str(network_store), *arguments])
+    assert result.exit_code == 2 and "no experiment 'no-such'" in result.stderr
+
+
+def test_a_long_timeline_is_counted_by_month() -> None:
+    day = date(2013, 1, 1)
+    timeline = [
+        {"experiment": "long", "version": n, "type": "MeetingHeld", "occurred_on": day,
+         "is_retracted": False, "cycle": 1, "summary": "Meeting"}
+        for n in range(renderer.MONTHLY_BEYOND + 1)
+    ]  # fmt: skip
+    empty = {name: [] for name in renderer.QUERIES} | {"timeline": timeline}
+    data = renderer.ReportData(date(2014, 1, 1), datetime(2014, 1, 1, tzinfo=UTC), "0:x", **empty)
+    text = renderer.render(data, "en")
+    assert f"{renderer.MONTHLY_BEYOND + 1} events, counted by month" in text
+    assert f"<td>2013-01</td><td>0</td><td>0</td><td>{renderer.MONTHLY_BEYOND + 1}</td>" in text

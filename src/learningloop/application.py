@@ -77,6 +77,9 @@ INDICATOR_TABLES = (
     "milestones",
     "learning_loops",
 )
+# The report details every experiment of a store this small; beyond, the most active ones.
+REPORT_WHOLE_UP_TO = 30
+REPORT_MOST_ACTIVE = 12
 BATCH_SIZE = 1000  # events a batch, also when copying a log
 # Events held in memory before the first write: a bad event in a file smaller than this
 # never opens the store for writing at all.
@@ -406,14 +409,19 @@ class LearningLoop:
         lang: str = "en",
         *,
         framework: PathLike | None = None,
+        experiments: Sequence[str] = (),
+        programmes: Sequence[str] = (),
     ) -> Path:
-        """Write the self-contained HTML report; the same log, D and T give the same bytes."""
+        """Write the self-contained HTML report; the same log, D and T give the same bytes.
+        With `experiments` or `programmes`, the detail covers those experiments only."""
         if lang not in ("en", "fr"):
             raise BadInputError(f"--lang: {lang!r} is not en or fr")
         target = Path(out)
         from learningloop.report import render
 
-        document = render(self.report_data(as_of, known_at, framework=framework), lang)
+        data = self.report_data(as_of, known_at, framework=framework, experiments=experiments,
+                                programmes=programmes)  # fmt: skip
+        document = render(data, lang)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(document, encoding="utf-8")
         return target
@@ -424,18 +432,48 @@ class LearningLoop:
         known_at: datetime | None = None,
         *,
         framework: PathLike | None = None,
+        experiments: Sequence[str] = (),
+        programmes: Sequence[str] = (),
     ) -> ReportData:
         """What the report shows at D (default today), as known at T (default: the last
-        recording, so the same log gives the same report): one query_many and the seal."""
+        recording, so the same log gives the same report): one query_many and the seal.
+
+        A network of more than REPORT_WHOLE_UP_TO experiments is detailed for its
+        REPORT_MOST_ACTIVE most active ones (or those chosen), after a programme summary."""
         from learningloop.report import QUERIES, ReportData
 
         log = self._store.readable_log()
         seal = log.seal()  # before catching up: the projections hold at least this much
         moment_t = _utc(known_at) if known_at else log.last_recorded_at() or EPOCH
         moment_d = as_of or _today()
-        results = self._projector(framework).query_many(QUERIES, moment_d, moment_t)
+        selected, selection = self._report_selection(experiments, programmes, moment_d, moment_t)
+        variables = {} if selected is None else {"report_experiments": selected}
+        results = self._projector(framework).query_many(
+            QUERIES, moment_d, moment_t, variables=variables
+        )
         tables = {name: result.records() for name, result in results.items()}
-        return ReportData(moment_d, moment_t, seal.head_digest, **tables)
+        return ReportData(moment_d, moment_t, seal.head_digest, **tables, selection=selection)
+
+    def _report_selection(
+        self, experiments: Sequence[str], programmes: Sequence[str], as_of: date, known_at: datetime
+    ) -> tuple[list[str] | None, tuple[int, int, bool] | None]:
+        """The experiments the report details (None: all) and (shown, total, chosen)."""
+        found = self.sql(
+            "select experiment, programme, (select count(*) from counted_events as c "
+            "where c.experiment = x.experiment) as events from experiments as x "
+            "order by events desc, experiment",
+            as_of,
+            known_at,
+        )
+        rows = [(str(row[0]), str(row[1])) for row in found.rows]
+        if experiments or programmes:
+            _check_known("experiment", experiments, {row[0] for row in rows}, as_of)
+            _check_known("programme", programmes, {row[1] for row in rows}, as_of)
+            chosen = sorted(r[0] for r in rows if r[0] in experiments or r[1] in programmes)
+            return chosen, (len(chosen), len(rows), True)
+        if len(rows) <= REPORT_WHOLE_UP_TO:
+            return None, None
+        return [r[0] for r in rows[:REPORT_MOST_ACTIVE]], (REPORT_MOST_ACTIVE, len(rows), False)
 
     # --- moving a log ---------------------------------------------------------------------
 
@@ -574,6 +612,14 @@ class LearningLoop:
 PROGRAMME_SUMMARY = (
     "select * from programme_summary order by programme = '(all)' desc, experiments desc, programme"
 )
+
+
+def _check_known(name: str, given: Sequence[str], known: set[str], as_of: date) -> None:
+    missing = [key for key in given if key not in known]
+    if missing:
+        raise NotFoundError(
+            f"--{name}: no {name} {', '.join(map(repr, missing))} with experiments as of {as_of}"
+        )
 
 
 def _indicator_queries() -> dict[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -81,6 +81,13 @@ TEXT = {
         "no_record": "no record since {day}",
         "below": "below the band",
         "legend_basis": "Marks: (inferred) the recorder's reading; (illustrative) an example.",
+        "programmes": "Programmes",
+        "programme_coverage": "Coverage by programme (% of experiments covering each function)",
+        "selection": "Detail below for {shown} of {total} experiments: {how}.",
+        "most_active": "the most active ones (choose others with --experiment or --programme)",
+        "chosen": "those chosen with --experiment or --programme",
+        "monthly": "{events} events, counted by month",
+        "month": "month",
     },
     "fr": {
         "title": "Rapport d'apprentissage",
@@ -207,6 +214,14 @@ SUMMARIES = {
         "FunctionAssessed": "Fonction {function} évaluée : {result}",
         "ExperimentClosed": "Expérimentation close",
         "attendees": "{n} participants", "no_attendees": "participants non indiqués",
+        "programmes": "Programmes",
+        "programme_coverage": "Couverture par programme (% des expérimentations couvrant "
+        "chaque fonction)",
+        "selection": "Détail ci-dessous pour {shown} des {total} expérimentations : {how}.",
+        "most_active": "les plus actives (en choisir d'autres avec --experiment ou --programme)",
+        "chosen": "celles choisies avec --experiment ou --programme",
+        "monthly": "{events} événements, comptés par mois",
+        "month": "mois",
     },
 }  # fmt: skip
 CATEGORY = {
@@ -253,6 +268,20 @@ class ReportData:
     cadence: list[Row]
     milestones: list[Row]
     versions: list[Row]
+    programmes: list[Row] = field(default_factory=list)
+    programme_coverage: list[Row] = field(default_factory=list)
+    # Set when the detail covers only some experiments: (shown, total, chosen by the user?)
+    selection: tuple[int, int, bool] | None = None
+
+
+# An experiment's timeline beyond this many events is counted by month, not drawn event by
+# event (a drawing of thousands of points is slow and weighs megabytes).
+MONTHLY_BEYOND = 300
+# Experiment-level queries read only the selected experiments when the variable is set.
+SELECTED = (
+    "(getvariable('report_experiments') is null "
+    "or list_contains(getvariable('report_experiments'), experiment))"
+)
 
 
 # One read-only query per ReportData list field, all run on one connection at (D, T).
@@ -266,19 +295,28 @@ QUERIES = {
     "count(*) filter (where basis = 'illustrative') as illustrative "
     "from counted_events group by source order by min(position)",
     "partners": "select joined_on, left_on from partners order by partner",
-    "experiments": "select * from experiments order by experiment",
-    "coverage": "select * from function_coverage order by experiment, ordinal",
+    "experiments": f"select * from experiments where {SELECTED} order by experiment",
+    "coverage": f"select * from function_coverage where {SELECTED} order by experiment, ordinal",
     "evidence": "select experiment, payload ->> '$.function' as function, "
     "payload ->> '$.evidence' as evidence, occurred_on, precision, basis from counted_events "
-    "where type = 'FunctionEvidenced' order by experiment, occurred_on, version",
+    f"where type = 'FunctionEvidenced' and {SELECTED} order by experiment, occurred_on, version",
     "timeline": "select e.experiment, e.version, e.type, e.occurred_on, e.is_retracted, "
     "e.precision, e.occurred_until, e.is_certain, e.basis, e.payload, "
     "t.cycle, t.summary from events e left join timeline t using (experiment, version) "
     "where e.experiment is not null and e.type <> 'EventRetracted' "
+    f"and {SELECTED.replace('experiment)', 'e.experiment)')} "
     "order by e.experiment, e.occurred_on, e.version",
-    "cadence": "select * from commitment_cadence order by experiment, commitment, period",
-    "milestones": "select * from milestones order by experiment, due_on, milestone",
+    "cadence": f"select * from commitment_cadence where {SELECTED} "
+    "order by experiment, commitment, period",
+    "milestones": f"select * from milestones where {SELECTED} "
+    "order by experiment, due_on, milestone",
     "versions": "select projection, version from projection_versions order by 1",
+    "programmes": "select * from programme_summary "
+    "order by programme = '(all)' desc, experiments desc, programme",
+    "programme_coverage": "select x.programme, f.function, min(f.ordinal) as ordinal, "
+    "count(*) as experiments, count(*) filter (where f.is_covered) as covering "
+    "from function_coverage as f join experiments as x using (experiment) "
+    "group by x.programme, f.function order by x.programme, ordinal",
 }
 
 
@@ -409,6 +447,62 @@ def _cell(row: Row | None) -> tuple[str, int]:
     )
 
 
+def _programmes(data: ReportData, lang: str) -> str:
+    """Only when the detail is a selection: every programme's summary, coverage by programme."""
+    if data.selection is None:
+        return ""
+    text = TEXT[lang]
+    shown, total, chosen = data.selection
+    how = text["chosen"] if chosen else text["most_active"]
+    note = text["selection"].format(shown=shown, total=total, how=how)
+    columns = list(data.programmes[0]) if data.programmes else []
+    table = _table(columns, [[row[c] for c in columns] for row in data.programmes])
+    return (
+        f"<section><h2>{_e(text['programmes'])}</h2><p>{_e(note)}</p>{table}"
+        f"{_programme_coverage(data, lang)}</section>"
+    )
+
+
+def _programme_coverage(data: ReportData, lang: str) -> str:
+    text = TEXT[lang]
+    shares: dict[str, dict[str, int]] = defaultdict(dict)
+    functions: list[str] = []
+    for row in data.programme_coverage:
+        if row["function"] not in functions:
+            functions.append(row["function"])
+        shares[row["programme"]][row["function"]] = round(
+            100 * row["covering"] / max(row["experiments"], 1)
+        )
+    if not shares:
+        return ""
+    ordered = [row["programme"] for row in data.programmes if row["programme"] in shares]
+    lines = []
+    for programme in ordered:
+        percents = [shares[programme].get(f, 0) for f in functions]
+        cells = "".join(f'<td class="n c{_shade(n)}">{n}</td>' for n in percents)
+        lines.append(f"<tr><th>{_e(programme)}</th>{cells}</tr>")
+    header = "".join(f"<th>{_e(f)}</th>" for f in functions)
+    table = f"<table><tr><th>{_e(text['programme'])}</th>{header}</tr>{''.join(lines)}</table>"
+    return f"<h3>{_e(text['programme_coverage'])}</h3>{table}"
+
+
+def _shade(percent: int) -> int:
+    """The heatmap's four shades (c0..c3) for a share of experiments."""
+    return 0 if percent == 0 else min(3, 1 + percent // 34)
+
+
+def _monthly(items: Sequence[Row], text: dict[str, str]) -> str:
+    """A long timeline as a table: events of each kind, month by month (retracted left out)."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for item in items:
+        if not item["is_retracted"]:
+            month = item["occurred_on"].isoformat()[:7]
+            counts[month][CATEGORY.get(item["type"], "other")] += 1
+    body = [[month, *(counts[month].get(c, 0) for c in CATEGORIES)] for month in sorted(counts)]
+    note = text["monthly"].format(events=len(items))
+    return f"<p>{_e(note)}</p>" + _table([text["month"], *(text[c] for c in CATEGORIES)], body)
+
+
 def _timelines(data: ReportData, lang: str) -> str:
     text = TEXT[lang]
     by_experiment: dict[str, list[Row]] = defaultdict(list)
@@ -421,6 +515,10 @@ def _timelines(data: ReportData, lang: str) -> str:
     sections.append(f"<p><small>{_e(text['legend_basis'])}</small></p>")
     labels = [text[c] for c in CATEGORIES]
     for experiment, items in sorted(by_experiment.items()):
+        if len(items) > MONTHLY_BEYOND:
+            sections.append(f'<section class="experiment"><h3>{_e(experiment)}</h3>'
+                            f"{_monthly(items, text)}</section>")  # fmt: skip
+            continue
         points = [
             {"day": i["occurred_on"], "until": i["occurred_until"] or i["occurred_on"],
              "cycle": i["cycle"] or 1, "retracted": i["is_retracted"],
@@ -547,6 +645,7 @@ def _footer(data: ReportData, lang: str) -> str:
 
 # The report's sections in page order; each renders its part of the data in one language.
 SECTIONS: tuple[Callable[[ReportData, str], str], ...] = (
+    _programmes,
     _programme,
     _overview,
     _coverage,
