@@ -224,7 +224,8 @@ def test_a_long_timeline_is_counted_by_month() -> None:
     day = date(2013, 1, 1)
     timeline = [
         {"experiment": "long", "version": n, "type": "MeetingHeld", "occurred_on": day,
-         "is_retracted": False, "cycle": 1, "summary": "Meeting"}
+         "is_retracted": False, "cycle": 1, "summary": "Meeting", "precision": "day",
+         "occurred_until": day, "is_certain": True, "basis": "stated", "payload": {}}
         for n in range(renderer.MONTHLY_BEYOND + 1)
     ]  # fmt: skip
     empty = {name: [] for name in renderer.QUERIES} | {"timeline": timeline}
