@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from learningloop import LearningLoop, projector
+from learningloop import LearningLoop, projector, sqlfiles
 from learningloop.application import TABLE_ORDER
 from learningloop.domain.indicators import ratio
 from learningloop.domain.replay import ExperimentView, counted_events
@@ -241,7 +241,7 @@ def test_a_changed_mapping_rebuilds_log_events(
     seeded: LearningLoop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seeded.project()
-    monkeypatch.setattr(projector, "MAPPING_VERSION", "test-2")
+    monkeypatch.setattr(sqlfiles, "MAPPING_VERSION", "test-2")
     rebuilt = seeded.project()
     assert rebuilt == len(base_events())
     assert seeded.sql("select count(*) from log_events").rows == [(4,)]

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from importlib import resources
 from pathlib import Path
 from queue import Queue
 from threading import Event, Thread
@@ -31,19 +30,17 @@ from learningloop.domain.events import DEFAULT_FUNCTIONS
 from learningloop.domain.replay import STATUS_BY_DECISION
 from learningloop.errors import BadInputError, StoreError
 from learningloop.eventlog import EventLog
+from learningloop.sqlfiles import (
+    INGEST_FILE,
+    INTERNAL_SCHEMA,
+    SqlFile,
+    load_sql_files,
+    public_columns,
+)
 
-# Bump when the Python side of the mapping (what `batch` holds) changes: it forces a rebuild.
-MAPPING_VERSION = "1"
-# Bump when the way views and macros are made from the .sql files changes: they are replaced.
-GENERATION = "2"
-# Each .sql file X becomes a table macro of this schema, `X(requested_as_of, requested_known_at)`,
-# then the public macro `main.X_at(as_of, known_at)` and the view `main.X` over it.
-INTERNAL_SCHEMA = "learningloop_internal"
-INNER_NAMES = {"as_of": "_as_of", "known_at": "_known_at"}
 PAGE_SIZE = 100_000
 BATCH_ROWS = 20_000
 LOCK_WAIT_SECONDS = 5.0
-INGEST_FILE = "log_events"
 # The domain's constants the SQL reads, as small tables made from the Python ones (their one
 # source): name -> (column definitions, rows).
 CONSTANT_TABLES: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
@@ -61,38 +58,6 @@ BATCH_SCHEMA = pa.schema(
 ALLOWED_STATEMENTS = {"SELECT", "EXPLAIN"}
 
 Progress = Callable[[int], None]
-
-
-@dataclass(frozen=True)
-class SqlFile:
-    """One projection: its name (= file name = table name), SQL, version and inputs."""
-
-    name: str
-    sql: str
-    reads: tuple[str, ...]
-
-    @property
-    def version(self) -> str:
-        text = self.sql + (MAPPING_VERSION if self.name == INGEST_FILE else GENERATION)
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-    def macro_body(self) -> str:
-        """The file's query with every projection it reads shadowed by a CTE of the same name
-        that calls that projection's macro at the same (D, T): the query itself is unchanged,
-        and no view (hence no connection variable) is read on the way."""
-        shadows = ", ".join(
-            f"{name} as not materialized "
-            f"(select * from {INTERNAL_SCHEMA}.{name}(requested_as_of, requested_known_at))"
-            for name in self.reads
-            if name != INGEST_FILE
-        )
-        body = _inner_names(_without_leading_comments(self.sql))
-        if not shadows:
-            return body
-        opening = re.match(r"with(\s+recursive)?\s", body, flags=re.I)
-        if opening is None:
-            return f"with {shadows} {body}"
-        return f"{opening.group(0)}{shadows}, {body[opening.end() :]}"
 
 
 @dataclass(frozen=True)
@@ -155,78 +120,6 @@ class QueryResult:
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
-
-
-def load_sql_files() -> list[SqlFile]:
-    """Every `.sql` file of the projections package, each after the views it reads."""
-    package = resources.files("learningloop.projections")
-    files = {
-        entry.name.removesuffix(".sql"): entry.read_text(encoding="utf-8")
-        for entry in package.iterdir()
-        if entry.name.endswith(".sql")
-    }
-    parsed = {name: SqlFile(name, sql, _reads(sql, set(files))) for name, sql in files.items()}
-    return _in_dependency_order(parsed)
-
-
-def _reads(sql: str, known: set[str]) -> tuple[str, ...]:
-    """Names of other projections the file reads: those listed in the header's `reads:` lines
-    and those its query selects from or joins (a forgotten header line must not make a macro
-    read a view, which would answer at the connection's variables instead of its arguments)."""
-    header = "\n".join(line for line in sql.splitlines() if line.startswith("--"))
-    match = re.search(r"-- reads:(.*?)(?:\n-- \w+:|\Z)", header, flags=re.S)
-    words = set(re.findall(r"[a-z_]+", match.group(1) if match else ""))
-    query = re.sub(r"--[^\n]*|'(?:[^']|'')*'", " ", sql)
-    ctes = set(re.findall(r"(\w+)\s+as\s*(?:not\s+)?(?:materialized\s*)?\(", query, flags=re.I))
-    selected = set(re.findall(r"\b(?:from|join)\s+(\w+)", query, flags=re.I)) - ctes
-    return tuple(sorted((words | selected) & known))
-
-
-def _inner_names(sql: str) -> str:
-    """`as_of` -> `_as_of` and `known_at` -> `_known_at` outside strings and comments.
-
-    DuckDB refuses a column reference that has the name of a parameter of an enclosing macro,
-    and the public macros' parameters are `as_of` and `known_at`, the names of moment's
-    columns: inside the macros those columns go by these inner names."""
-
-    def renamed(match: re.Match[str]) -> str:
-        return "_" + match.group(0) if match.group(0) in INNER_NAMES else match.group(0)
-
-    return re.sub(r"'(?:[^']|'')*'|--[^\n]*|\b(?:as_of|known_at)\b", renamed, sql)
-
-
-def _public_columns(columns: list[str]) -> str:
-    """The select list giving the inner names back their public names."""
-    if not any(column in INNER_NAMES.values() for column in columns):
-        return "*"
-    public = {inner: name for name, inner in INNER_NAMES.items()}
-    return ", ".join(f"{c} as {public[c]}" if c in public else c for c in columns)
-
-
-def _without_leading_comments(sql: str) -> str:
-    lines = sql.strip().splitlines()
-    while lines and (not lines[0].strip() or lines[0].lstrip().startswith("--")):
-        lines.pop(0)
-    return "\n".join(lines)
-
-
-def _in_dependency_order(files: dict[str, SqlFile]) -> list[SqlFile]:
-    ordered: list[SqlFile] = []
-    placed: set[str] = set()
-
-    def place(name: str, path: tuple[str, ...]) -> None:
-        if name in placed:
-            return
-        if name in path:
-            raise RuntimeError(f"projection {name} depends on itself: {' -> '.join(path)}")
-        for dependency in files[name].reads:
-            place(dependency, (*path, name))
-        placed.add(name)
-        ordered.append(files[name])
-
-    for name in sorted(files):
-        place(name, ())
-    return ordered
 
 
 class ProjectionError(StoreError):
@@ -354,7 +247,7 @@ class Projector:
                        .fetchall()]  # fmt: skip
             con.execute(
                 f"create or replace macro {sql_file.name}_at(as_of, known_at) as table "
-                f"select {_public_columns(columns)} from {inner}(as_of, known_at)"
+                f"select {public_columns(columns)} from {inner}(as_of, known_at)"
             )
             con.execute(
                 f"create or replace view {sql_file.name} as select * from "
