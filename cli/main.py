@@ -560,6 +560,7 @@ def copy_command(
               help="Detail every experiment of this programme (repeat for more).")  # fmt: skip
 @as_of_options
 @framework_option
+@click.option("--since", metavar="T1", help="Add what changed in what we know since T1.")
 @click.pass_context
 def report_command(
     ctx: click.Context,
@@ -570,6 +571,7 @@ def report_command(
     framework: str | None,
     experiments: tuple[str, ...],
     programmes: tuple[str, ...],
+    since: str | None,
 ) -> None:
     """Write one self-contained HTML report: overview, coverage heatmap, learning timelines,
     cadence and milestones. No network request; the same log gives the same bytes.
@@ -577,7 +579,8 @@ def report_command(
     Example: learningloop report --out report.html --lang fr --as-of 2014-12-31
     """
     loop, moment_d, moment_t = _open_at(ctx, as_of, known_at)
+    start = _parse_moment(since, "--since")
     with working("Writing the report"):
-        path = loop.report(out, moment_d, moment_t, lang, framework=framework,
+        path = loop.report(out, moment_d, moment_t, lang, framework=framework, since=start,
                            experiments=experiments, programmes=programmes)  # fmt: skip
     message(f"Wrote {path}.")

@@ -135,7 +135,7 @@ def test_an_empty_report_renders_every_section_heading() -> None:
     empty = {name: [] for name in renderer.QUERIES}
     data = renderer.ReportData(date(2014, 1, 1), datetime(2014, 1, 1, tzinfo=UTC), "0:x", **empty)
     text = renderer.render(data, "en")
-    assert text.count("None yet.") == 3 and "Log head digest: 0:x" in text
+    assert text.count("None yet.") == 5 and "Log head digest: 0:x" in text
 
 
 def visible_text(path: Path) -> str:
@@ -233,3 +233,26 @@ def test_a_long_timeline_is_counted_by_month() -> None:
     text = renderer.render(data, "en")
     assert f"{renderer.MONTHLY_BEYOND + 1} events, counted by month" in text
     assert f"<td>2013-01</td><td>0</td><td>0</td><td>{renderer.MONTHLY_BEYOND + 1}</td>" in text
+
+
+def test_the_report_names_its_framework_first_and_lists_what_changed_since_t1(
+    demo_store: Path, tmp_path: Path
+) -> None:
+    framework = tmp_path / "two.yaml"
+    framework.write_text("- {key: people, label: People, from: [training, support]}\n"
+                         "- {key: work, label: Work, from: [production, employer]}\n")  # fmt: skip
+    with LearningLoop(demo_store) as loop:
+        plain = loop.report_data(as_of=date(2014, 12, 31))
+        since = loop.sql("select recorded_at from log_events order by position").rows[-3][0]
+        data = loop.report_data(as_of=date(2014, 12, 31), framework=framework, since=since)
+    body = renderer.render(plain, "en").split("<body>\n")[1]
+    assert body.startswith("<p>Framework: the programme&#x27;s own functions.</p>")
+    text = renderer.render(data, "en")
+    first = text.split("<body>\n")[1].splitlines()[0]
+    assert "two.yaml (people, work)" in first and "not the programme" in first
+    assert {c["function"] for c in data.coverage} == {"people", "work"}
+    assert "What changed since" in text and "Retractions" in text
+    assert [s["experiment"] for s in data.prediction_scores] == [
+        "chantier-ecole-st-nazaire", "deltameca-gouvernance"]  # fmt: skip
+    assert "Predictions: calibration and Brier score" in text and "0.49" in text
+    assert "Learning latency" in text and text.count("<svg") >= 6

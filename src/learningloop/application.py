@@ -409,18 +409,20 @@ class LearningLoop:
         lang: str = "en",
         *,
         framework: PathLike | None = None,
+        since: datetime | None = None,
         experiments: Sequence[str] = (),
         programmes: Sequence[str] = (),
     ) -> Path:
         """Write the self-contained HTML report; the same log, D and T give the same bytes.
-        With `experiments` or `programmes`, the detail covers those experiments only."""
+        With `experiments` or `programmes`, the detail covers those experiments only;
+        `framework`: a what-if framework file; `since`: list what changed since that T1."""
         if lang not in ("en", "fr"):
             raise BadInputError(f"--lang: {lang!r} is not en or fr")
         target = Path(out)
         from learningloop.report import render
 
-        data = self.report_data(as_of, known_at, framework=framework, experiments=experiments,
-                                programmes=programmes)  # fmt: skip
+        data = self.report_data(as_of, known_at, framework=framework, since=since,
+                                experiments=experiments, programmes=programmes)  # fmt: skip
         document = render(data, lang)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(document, encoding="utf-8")
@@ -432,14 +434,17 @@ class LearningLoop:
         known_at: datetime | None = None,
         *,
         framework: PathLike | None = None,
+        since: datetime | None = None,
         experiments: Sequence[str] = (),
         programmes: Sequence[str] = (),
     ) -> ReportData:
         """What the report shows at D (default today), as known at T (default: the last
-        recording, so the same log gives the same report): one query_many and the seal.
+        recording, so the same log gives the same report): one query_many and the seal; with
+        `since`, what changed between T1 and T (CONTRACT 6.5).
 
         A network of more than REPORT_WHOLE_UP_TO experiments is detailed for its
         REPORT_MOST_ACTIVE most active ones (or those chosen), after a programme summary."""
+        from learningloop.knowledge import SECTION_4_TABLES, changes
         from learningloop.report import QUERIES, ReportData
 
         log = self._store.readable_log()
@@ -448,11 +453,23 @@ class LearningLoop:
         moment_d = as_of or _today()
         selected, selection = self._report_selection(experiments, programmes, moment_d, moment_t)
         variables = {} if selected is None else {"report_experiments": selected}
-        results = self._projector(framework).query_many(
-            QUERIES, moment_d, moment_t, variables=variables
-        )
+        projector = self._projector(framework)
+        results = projector.query_many(QUERIES, moment_d, moment_t, variables=variables)
         tables = {name: result.records() for name, result in results.items()}
-        return ReportData(moment_d, moment_t, seal.head_digest, **tables, selection=selection)
+        what_if = projector.what_if
+        found = (
+            []
+            if since is None
+            else changes(projector, SECTION_4_TABLES, moment_d, _utc(since), moment_t).records()
+        )
+        return ReportData(
+            moment_d, moment_t, seal.head_digest, **tables,
+            selection=selection,
+            framework=Path(framework).name if framework else "",
+            framework_keys=tuple(f[0] for f in what_if.functions) if what_if else (),
+            since=_utc(since) if since else None,
+            changes=found,
+        )  # fmt: skip
 
     def _report_selection(
         self, experiments: Sequence[str], programmes: Sequence[str], as_of: date, known_at: datetime

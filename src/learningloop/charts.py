@@ -174,3 +174,49 @@ def milestone_lines(milestones: Sequence[dict[str, Any]], as_of: date) -> str:
         axes.set_ylim(-0.6, len(milestones) - 0.4)
         _date_axis(axes)
         return _svg(figure)
+
+
+def latency_bars(rows: Sequence[dict[str, Any]], legend: dict[str, str]) -> str:
+    """By experiment: median reporting delay and median cycle length in days, with the
+    programme's median of each as a dashed line."""
+    with plt.rc_context(STYLE):
+        figure, axes = plt.subplots(figsize=(7, 0.5 * len(rows) + 1.2))
+        series = (("reporting_delay_median_days", "#1f77b4", -0.2),
+                  ("median_cycle_days", "#ff7f0e", 0.2))  # fmt: skip
+        for column, colour, offset in series:
+            values = [row[column] for row in rows]
+            axes.barh([n + offset for n in range(len(rows))], [v or 0 for v in values],
+                      height=0.4, color=colour, label=legend[column])  # fmt: skip
+            known = sorted(v for v in values if v is not None)
+            if known:
+                axes.axvline(_median(known), color=colour, linestyle="--", linewidth=1)
+        axes.set_yticks(range(len(rows)), [row["experiment"] for row in rows])
+        axes.invert_yaxis()
+        axes.set_xlabel(legend["days"])
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+        return _svg(figure)
+
+
+def calibration(pairs: Sequence[tuple[float, bool]], legend: dict[str, str]) -> str:
+    """Predicted probability in five bins against the observed frequency of true outcomes;
+    a perfectly calibrated forecaster lies on the diagonal."""
+    bins: list[list[bool]] = [[] for _ in range(5)]
+    for probability, outcome in pairs:
+        bins[min(int(probability * 5), 4)].append(outcome)
+    centres = [(n + 0.5) / 5 for n, found in enumerate(bins) if found]
+    observed = [sum(found) / len(found) for found in bins if found]
+    sizes = [30 * len(found) for found in bins if found]
+    with plt.rc_context(STYLE):
+        figure, axes = plt.subplots(figsize=(3.6, 3.6))
+        axes.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1)
+        axes.scatter(centres, observed, s=sizes, color="#1f77b4")
+        axes.set_xlim(0, 1)
+        axes.set_ylim(-0.05, 1.05)
+        axes.set_xlabel(legend["predicted"])
+        axes.set_ylabel(legend["observed"])
+        return _svg(figure)
+
+
+def _median(values: Sequence[float]) -> float:
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2

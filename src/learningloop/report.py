@@ -88,6 +88,24 @@ TEXT = {
         "chosen": "those chosen with --experiment or --programme",
         "monthly": "{events} events, counted by month",
         "month": "month",
+        "framework_own": "Framework: the programme's own functions.",
+        "framework_file": "Framework: what if the functions were those of {name} ({keys}); "
+                          "not the programme's own.",
+        "since": "What changed since {t1}",
+        "new_facts": "New facts",
+        "backdated": "Back-dated corrections (occurred before T1, recorded after it)",
+        "retractions": "Retractions",
+        "moved": "Indicators that moved",
+        "position": "position",
+        "latency": "Learning latency",
+        "reporting_delay_median_days": "median reporting delay",
+        "median_cycle_days": "median cycle length",
+        "days": "days (dashed: the programme's median)",
+        "predictions": "Predictions: calibration and Brier score",
+        "predicted": "predicted probability",
+        "observed": "observed frequency",
+        "brier": "mean Brier score",
+        "resolved": "resolved",
     },
     "fr": {
         "title": "Rapport d'apprentissage",
@@ -152,6 +170,24 @@ TEXT = {
         "below": "sous la fourchette",
         "legend_basis": "Marques : (déduit) lecture de la personne qui a saisi ; (illustratif) "
                         "un exemple.",
+        "framework_own": "Référentiel : les fonctions du programme.",
+        "framework_file": "Référentiel : et si les fonctions étaient celles de {name} ({keys}) ; "
+                          "pas celles du programme.",
+        "since": "Ce qui a changé depuis le {t1}",
+        "new_facts": "Faits nouveaux",
+        "backdated": "Corrections antidatées (survenues avant T1, enregistrées après)",
+        "retractions": "Retraits",
+        "moved": "Indicateurs qui ont bougé",
+        "position": "position",
+        "latency": "Latence de l'apprentissage",
+        "reporting_delay_median_days": "délai médian d'enregistrement",
+        "median_cycle_days": "durée médiane d'un cycle",
+        "days": "jours (tirets : la médiane du programme)",
+        "predictions": "Prédictions : calibrage et score de Brier",
+        "predicted": "probabilité prédite",
+        "observed": "fréquence observée",
+        "brier": "score de Brier moyen",
+        "resolved": "résolues",
     },
 }  # fmt: skip
 # Every value a reader sees, in each language (statuses, scales, event kinds).
@@ -272,6 +308,15 @@ class ReportData:
     programme_coverage: list[Row] = field(default_factory=list)
     # Set when the detail covers only some experiments: (shown, total, chosen by the user?)
     selection: tuple[int, int, bool] | None = None
+    latency: list[Row] = field(default_factory=list)
+    predictions: list[Row] = field(default_factory=list)
+    prediction_scores: list[Row] = field(default_factory=list)
+    # Beyond QUERIES: the what-if framework's name and keys (empty: the programme's own), and
+    # what changed since T1 (knowledge.changes records) when the report was asked for it.
+    framework: str = ""
+    framework_keys: tuple[str, ...] = ()
+    since: datetime | None = None
+    changes: list[Row] = field(default_factory=list)
 
 
 # An experiment's timeline beyond this many events is counted by month, not drawn event by
@@ -317,6 +362,10 @@ QUERIES = {
     "count(*) as experiments, count(*) filter (where f.is_covered) as covering "
     "from function_coverage as f join experiments as x using (experiment) "
     "group by x.programme, f.function order by x.programme, ordinal",
+    "latency": f"select * from learning_latency where {SELECTED} order by experiment",
+    "predictions": "select experiment, prediction, probability, outcome from predictions "
+    f"where {SELECTED} order by experiment, prediction",
+    "prediction_scores": f"select * from prediction_scores where {SELECTED} order by experiment",
 }
 
 
@@ -326,6 +375,7 @@ def render(data: ReportData, lang: str = "en") -> str:
     titles = [p["title"] for p in data.programme if p["title"]]
     title = f"{text['title']} — {titles[0]}" if titles else text["title"]
     body = [
+        _framework_line(data, lang),
         f"<h1>{_e(title)}</h1>",
         f"<p>{_e(text['as_of'])} {data.as_of.isoformat()}, {_e(text['known_at'])} "
         f"{_moment(data.known_at)}</p>",
@@ -643,15 +693,94 @@ def _footer(data: ReportData, lang: str) -> str:
     )
 
 
+def _framework_line(data: ReportData, lang: str) -> str:
+    """The report's first line: which function framework its coverage is computed against."""
+    text = TEXT[lang]
+    if not data.framework:
+        return f"<p>{_e(text['framework_own'])}</p>"
+    keys = ", ".join(data.framework_keys)
+    return (
+        f"<p><strong>{_e(text['framework_file'].format(name=data.framework, keys=keys))}"
+        "</strong></p>"
+    )
+
+
+def _since(data: ReportData, lang: str) -> str:
+    """New facts, back-dated corrections and retractions recorded after T1, and the
+    indicator rows they moved (CONTRACT 6.5)."""
+    text = TEXT[lang]
+    if data.since is None:  # only a report asked for `--since T1` has this section
+        return ""
+    parts = [f"<section><h2>{_e(text['since'].format(t1=_moment(data.since)))}</h2>"]
+    # rows of events recorded after T1 (a retracted event's row changes too: not a new fact)
+    recorded = [c["row"] for c in data.changes if c["table"] == "events"
+                and c["change"] == "added" and c["row"]["recorded_at"] > data.since]  # fmt: skip
+    first_day = data.since.astimezone(UTC).date()
+    groups = {
+        "retractions": [e for e in recorded if e["type"] == "EventRetracted"],
+        "backdated": [e for e in recorded
+                      if e["type"] != "EventRetracted" and e["occurred_on"] < first_day],
+        "new_facts": [e for e in recorded
+                      if e["type"] != "EventRetracted" and e["occurred_on"] >= first_day],
+    }  # fmt: skip
+    for name, rows in groups.items():
+        items = "".join(
+            f"<li>{_e(text['position'])} {e['position']}: {_e(e['type'])} "
+            f"({_e(e['experiment'] or e['programme'])}, {_day(e['occurred_on'], e['precision'])})"
+            "</li>"
+            for e in rows
+        )
+        parts.append(f"<h3>{_e(text[name])}</h3>" + (f"<ul>{items}</ul>" if rows else
+                                                     f"<p>{_e(text['none'])}</p>"))  # fmt: skip
+    moved = sorted({(c["table"], c["row"].get("experiment") or c["row"].get("programme") or "")
+                    for c in data.changes if c["table"] not in ("events", "timeline")})  # fmt: skip
+    items = "".join(f"<li>{_e(table)}: {_e(key)}</li>" for table, key in moved)
+    parts.append(f"<h3>{_e(text['moved'])}</h3>"
+                 + (f"<ul>{items}</ul>" if moved else f"<p>{_e(text['none'])}</p>"))  # fmt: skip
+    return "".join(parts) + "</section>"
+
+
+def _latency(data: ReportData, lang: str) -> str:
+    """Reporting delay and cycle length by experiment, against the programme's median."""
+    text, rows = TEXT[lang], data.latency
+    if not rows:
+        return f"<section><h2>{_e(text['latency'])}</h2><p>{_e(text['none'])}</p></section>"
+    columns = ("reporting_delay_median_days", "median_cycle_days")
+    table = _table([text["experiment"], *(text[c] for c in columns)],
+                   [[r["experiment"], *(r[c] for c in columns)] for r in rows])  # fmt: skip
+    chart = charts.latency_bars(rows, text)
+    return f"<section><h2>{_e(text['latency'])}</h2><figure>{chart}</figure>{table}</section>"
+
+
+def _predictions(data: ReportData, lang: str) -> str:
+    """A calibration chart of every resolved prediction and the mean Brier score by
+    experiment (0 is perfect; always saying 50 % scores 0.25)."""
+    text = TEXT[lang]
+    heading = f"<section><h2>{_e(text['predictions'])}</h2>"
+    if not data.prediction_scores:
+        return f"{heading}<p>{_e(text['none'])}</p></section>"
+    resolved = [(p["probability"], p["outcome"]) for p in data.predictions
+                if p["outcome"] is not None]  # fmt: skip
+    chart = f"<figure>{charts.calibration(resolved, text)}</figure>" if resolved else ""
+    table = _table([text["experiment"], text["predictions"].split(":")[0], text["resolved"],
+                    text["brier"]],
+                   [[s["experiment"], s["predictions"], s["resolved"], s["brier_mean"]]
+                    for s in data.prediction_scores])  # fmt: skip
+    return f"{heading}{chart}{table}</section>"
+
+
 # The report's sections in page order; each renders its part of the data in one language.
 SECTIONS: tuple[Callable[[ReportData, str], str], ...] = (
     _programmes,
     _programme,
+    _since,
     _overview,
     _coverage,
     _timelines,
     _cadence,
     _milestones,
+    _latency,
+    _predictions,
     _footer,
 )
 
