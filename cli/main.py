@@ -45,6 +45,21 @@ class LearningLoopGroup(click.Group):
             if error.exit_code == ExitCode.BAD_INPUT:
                 raise BadInput(str(error)) from None
             raise click.ClickException(str(error)) from None
+        except KeyboardInterrupt:
+            _interrupted()
+        except RuntimeError as error:
+            # DuckDB reports a Ctrl-C inside a statement as RuntimeError("Query interrupted").
+            if "interrupted" not in str(error).lower():
+                raise
+            _interrupted()
+
+
+def _interrupted() -> None:
+    """Ctrl-C: one line and exit 130, never a traceback (writes are all or nothing)."""
+    from learningloop.errors import ExitCode
+
+    click.echo("Error: interrupted (Ctrl-C).", err=True)
+    raise click.exceptions.Exit(ExitCode.INTERRUPTED)
 
 
 def _read_key(path: str | None) -> str | None:
@@ -304,6 +319,12 @@ def project_command(ctx: click.Context, rebuild: bool) -> None:
 @click.argument("query")
 @as_of_options
 @framework_option
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Stop the query after this many seconds (exit 1). Default: no limit.",
+)
 @stream_format_option
 @limit_option
 @click.pass_context
@@ -313,6 +334,7 @@ def sql_command(
     as_of: str | None,
     known_at: str | None,
     framework: str | None,
+    timeout: float | None,
     output_format: str,
     limit: int | None,
 ) -> None:
@@ -324,7 +346,7 @@ def sql_command(
     Example: learningloop sql "select * from experiment_coverage" --as-of 2013-12-31
     """
     loop, moment_d, moment_t = _open_at(ctx, as_of, known_at)
-    with loop.sql_stream(query, moment_d, moment_t, framework=framework) as rows:
+    with loop.sql_stream(query, moment_d, moment_t, framework=framework, timeout=timeout) as rows:
         emit_stream(rows, output_format, limit)
 
 

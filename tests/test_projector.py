@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from learningloop import LearningLoop, projector, sqlfiles
 from learningloop.application import TABLE_ORDER
 from learningloop.domain.indicators import ratio
 from learningloop.domain.replay import ExperimentView, counted_events
-from learningloop.errors import BadInputError, StoreError
+from learningloop.errors import BadInputError, QueryTimeoutError, StoreError
 from learningloop.projector import load_sql_files
 from tests.conftest import base_events, event, read_tables
 from tests.reference import partner_views
@@ -171,6 +172,12 @@ def test_sql_files_are_ordered_after_what_they_read() -> None:
         "copy events to '/tmp/leak.csv'",
         "attach '/tmp/other.duckdb'",
         "select 1; delete from log_events",
+        "explain analyze delete from log_events",
+        "explain analyze update projection_tracking set position = 999999",
+        "explain analyze create or replace view experiments as select 'forged' as experiment",
+        "EXPLAIN ANALYSE insert into log_events select * from log_events",
+        "/* c */ explain (format json) delete from log_events",
+        "-- c\n explain analyze drop table log_events",
     ],
 )
 def test_sql_refuses_any_statement_that_could_change_something(
@@ -180,6 +187,47 @@ def test_sql_refuses_any_statement_that_could_change_something(
     with pytest.raises(BadInputError):
         seeded.sql(statement)
     assert seeded.sql("select count(*) from log_events").rows == [(4,)]
+
+
+@pytest.mark.parametrize(
+    "statement", ["explain select * from events", "explain analyze select * from experiments"]
+)
+def test_explaining_a_select_is_allowed(seeded: LearningLoop, statement: str) -> None:
+    assert seeded.sql(statement).rows
+
+
+def test_nothing_an_analyst_did_survives_a_rebuild(seeded: LearningLoop) -> None:
+    seeded.project()
+    database = str(seeded.location.projections_path)
+    con = duckdb.connect(database)
+    con.execute("create or replace view experiments as select 'forged' as experiment")
+    con.execute("update projection_tracking set position = 999999")
+    con.execute("create table mine as select 1 as x")
+    con.execute("create schema theirs")
+    con.execute("create macro forged_macro() as 1")
+    con.close()
+    assert seeded.sql("select experiment from experiments").rows == [("forged",)]
+    seeded.project(rebuild=True)
+    assert seeded.sql("select experiment from experiments").rows == [("exp",)]
+    assert seeded.sql("select position from projection_tracking").rows == [(4,)]
+    con = duckdb.connect(database, read_only=True)
+    names = {row[0] for row in con.execute("select table_name from duckdb_tables()").fetchall()}
+    schemas = {row[0] for row in con.execute("select schema_name from duckdb_schemas()").fetchall()}
+    macros = con.execute(
+        "select count(*) from duckdb_functions() where function_name = 'forged_macro'"
+    ).fetchall()
+    con.close()
+    assert "mine" not in names and "theirs" not in schemas and macros == [(0,)]
+
+
+def test_a_query_past_its_timeout_is_stopped_and_changes_nothing(seeded: LearningLoop) -> None:
+    seeded.project()
+    runaway = "select sum(a.range * b.range) from range(1000000000) a, range(1000) b"
+    started = time.monotonic()
+    with pytest.raises(QueryTimeoutError, match=r"stopped after 0\.3 s"):
+        seeded.sql(runaway, timeout=0.3)
+    assert time.monotonic() - started < 10
+    assert seeded.sql("select count(*) from log_events", timeout=30).rows == [(4,)]
 
 
 def test_a_select_cannot_read_or_write_files_either(seeded: LearningLoop, tmp_path: Path) -> None:

@@ -236,11 +236,13 @@ class LearningLoop:
         parameters: Sequence[Any] = (),
         *,
         framework: PathLike | None = None,
+        timeout: float | None = None,
     ) -> QueryResult:
         """One read-only SQL statement over current projections, at (D, T); with `framework`
-        (a file, CONTRACT 6.9) as if the programmes' functions were that file's."""
+        (a file, CONTRACT 6.9) as if the programmes' functions were that file's; stopped with
+        QueryTimeoutError after `timeout` seconds."""
         moment = _utc(known_at) if known_at else None
-        return self._projector(framework).query(query, parameters, as_of, moment)
+        return self._projector(framework).query(query, parameters, as_of, moment, timeout)
 
     def table(
         self, name: str, as_of: date | None = None, known_at: datetime | None = None
@@ -273,11 +275,13 @@ class LearningLoop:
         parameters: Sequence[Any] = (),
         *,
         framework: PathLike | None = None,
+        timeout: float | None = None,
     ) -> Iterator[RowStream]:
-        """`sql`, its rows streamed in batches while the block runs (memory stays flat)."""
+        """`sql`, its rows streamed in batches while the block runs (memory stays flat);
+        QueryTimeoutError when the block runs past `timeout` seconds."""
         moment = _utc(known_at) if known_at else None
         with self._projector(framework).streams(
-            {"query": query}, as_of, moment, parameters
+            {"query": query}, as_of, moment, parameters, timeout
         ) as found:
             yield found["query"]
 

@@ -14,6 +14,7 @@ from learningloop.domain.errors import (
     LearningLoopError,
     MemoryLimitError,
     NotFoundError,
+    QueryTimeoutError,
     StoreError,
 )
 
@@ -25,5 +26,6 @@ __all__ = [
     "LearningLoopError",
     "MemoryLimitError",
     "NotFoundError",
+    "QueryTimeoutError",
     "StoreError",
 ]

@@ -11,6 +11,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import select
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from queue import Queue
-from threading import Event, Thread
+from threading import Event, Thread, Timer
 from typing import Any
 
 import duckdb
@@ -28,7 +31,7 @@ import pyarrow as pa
 from learningloop import results
 from learningloop.domain.events import DEFAULT_FUNCTIONS
 from learningloop.domain.replay import STATUS_BY_DECISION
-from learningloop.errors import BadInputError, StoreError
+from learningloop.errors import BadInputError, QueryTimeoutError, StoreError
 from learningloop.eventlog import EventLog
 from learningloop.sqlfiles import (
     INGEST_FILE,
@@ -199,7 +202,11 @@ class Projector:
             con.unregister("batch")
 
     def _ensure_schema(self, con: duckdb.DuckDBPyConnection, *, rebuild: bool) -> None:
-        """Create or migrate: a changed mapping rebuilds log_events; changed views are replaced."""
+        """Create or migrate: a changed mapping rebuilds log_events; changed views are replaced.
+        A rebuild starts from an empty database: nothing an analyst created or replaced
+        (a forged view, a moved tracking position) survives it."""
+        if rebuild:
+            _drop_everything(con)
         con.execute(
             "create table if not exists projection_versions "
             "(projection varchar primary key, version varchar, applied_at timestamptz)"
@@ -289,9 +296,12 @@ class Projector:
         parameters: Sequence[Any] = (),
         as_of: date | None = None,
         known_at: datetime | None = None,
+        timeout: float | None = None,
     ) -> QueryResult:
         """Catch up, then run one read-only statement at (D, T) on the same connection."""
-        return self.query_many({"query": sql}, as_of, known_at, parameters)["query"]
+        return self.query_many({"query": sql}, as_of, known_at, parameters, timeout=timeout)[
+            "query"
+        ]
 
     def query_many(
         self,
@@ -300,6 +310,7 @@ class Projector:
         known_at: datetime | None,
         parameters: Sequence[Any] = (),
         variables: dict[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> dict[str, QueryResult]:
         """Several read-only queries at one (D, T) on one caught-up connection; `variables`
         (names chosen by the library, never by a user) are DuckDB variables they may read.
@@ -313,7 +324,8 @@ class Projector:
             _set_moment(con, as_of, known_at)
             for name, value in (variables or {}).items():
                 con.execute(f"set variable {name} = ?", [value])
-            return {name: _run(con, sql, parameters) for name, sql in queries.items()}
+            with _rolled_back(con), _deadline(con, timeout):
+                return {name: _run(con, sql, parameters) for name, sql in queries.items()}
 
     @contextmanager
     def streams(
@@ -322,15 +334,18 @@ class Projector:
         as_of: date | None,
         known_at: datetime | None,
         parameters: Sequence[Any] = (),
+        timeout: float | None = None,
     ) -> Iterator[dict[str, results.RowStream]]:
-        """Read-only queries at one (D, T) whose rows stream in Arrow batches while open."""
+        """Read-only queries at one (D, T) whose rows stream in Arrow batches while open;
+        `timeout` bounds the whole block (the rows are computed while they are read)."""
         for sql in queries.values():
             _refuse_writes(sql)
         with self._current() as con:
             _lock_down(con)
             _set_moment(con, as_of, known_at)
-            yield {name: results.open_stream(con, sql, list(parameters))
-                   for name, sql in queries.items()}  # fmt: skip
+            with _rolled_back(con), _deadline(con, timeout):
+                yield {name: results.open_stream(con, sql, list(parameters))
+                       for name, sql in queries.items()}  # fmt: skip
 
     def export_parquet(
         self, tables: Sequence[str], directory: Path, as_of: date, known_at: datetime
@@ -389,6 +404,8 @@ class Projector:
             try:
                 con = duckdb.connect(str(self.database))
                 con.execute("set TimeZone = 'UTC'")
+                # DuckDB's progress bar writes to stdout, which is for data only.
+                con.execute("set enable_progress_bar = false")
                 # Bounded memory however long the log: DuckDB spills to disk past this.
                 con.execute(f"set memory_limit = '{self.memory_limit}'")
                 return con
@@ -398,6 +415,34 @@ class Projector:
                 if time.monotonic() > deadline:
                     raise StoreError(_lock_message(self.database, error)) from None
                 time.sleep(0.05)
+
+
+def _drop_everything(con: duckdb.DuckDBPyConnection) -> None:
+    """Every schema, table, view, macro and sequence of the file, ours or not."""
+    con.execute("begin transaction")
+    for (schema,) in con.execute(
+        "select schema_name from duckdb_schemas() where not internal "
+        "and database_name = current_database() and schema_name <> 'main'"
+    ).fetchall():
+        con.execute(f'drop schema "{_ident(schema)}" cascade')
+    objects = con.execute(
+        "select 'view', view_name from duckdb_views() where not internal and not temporary "
+        "and database_name = current_database() "
+        "union all select 'table', table_name from duckdb_tables() where not temporary "
+        "and database_name = current_database() "
+        "union all select distinct case function_type when 'table_macro' then 'macro table' "
+        "else 'macro' end, function_name from duckdb_functions() where not internal "
+        "and function_type in ('macro', 'table_macro') and database_name = current_database() "
+        "union all select 'sequence', sequence_name from duckdb_sequences() where not temporary "
+        "and database_name = current_database()"
+    ).fetchall()
+    for kind, name in objects:
+        con.execute(f'drop {kind} if exists main."{_ident(name)}" cascade')
+    con.execute("commit")
+
+
+def _ident(name: str) -> str:
+    return name.replace('"', '""')
 
 
 def _arrow_page(rows: list[tuple[int, str, int, bytes]]) -> pa.Table:
@@ -453,6 +498,8 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[Any]) ->
         cursor = con.execute(sql, list(parameters))
         description = cursor.description or []
         rows = cursor.fetchall()
+    except duckdb.InterruptException:
+        raise
     except duckdb.Error as error:
         raise BadInputError(f"SQL error: {_first_line(error)}") from None
     json_columns = [i for i, column in enumerate(description) if str(column[1]) == "JSON"]
@@ -485,17 +532,118 @@ def _set_moment(
 
 
 def _refuse_writes(sql: str) -> None:
+    kind = _statement_kind(sql)
+    if kind == "EXPLAIN":
+        # `explain analyze` RUNS its statement: only the explanation of a SELECT is read-only.
+        explained = _EXPLAIN_PREFIX.sub("", sql, count=1)
+        inner = _statement_kind(explained) if explained != sql else "EXPLAIN"
+        if inner != "SELECT":
+            raise BadInputError(
+                f"the projections are read-only: explaining {_a(inner)} statement is refused "
+                "(explain a SELECT)"
+            )
+    elif kind not in ALLOWED_STATEMENTS:
+        raise BadInputError(
+            f"the projections are read-only: {_a(kind)} statement is refused (use SELECT)"
+        )
+
+
+# `explain`, optionally `analyze`/`analyse` and an options list, after comments and blanks.
+_EXPLAIN_PREFIX = re.compile(
+    r"^(?:\s|--[^\n]*(?:\n|$)|/\*.*?\*/)*explain\s+(?:analy[sz]e\b\s*)?(?:\([^)]*\)\s*)?",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[:1] in "AEIOU" else f"a {kind}"
+
+
+def _statement_kind(sql: str) -> str:
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as error:
         raise BadInputError(f"SQL error: {_first_line(error)}") from None
     if len(statements) != 1:
         raise BadInputError("give exactly one SQL statement")
-    kind = statements[0].type.name
-    if kind not in ALLOWED_STATEMENTS:
-        raise BadInputError(
-            f"the projections are read-only: a {kind} statement is refused (use SELECT)"
-        )
+    return str(statements[0].type.name)
+
+
+@contextmanager
+def _rolled_back(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Whatever a user's statement might change is rolled back: the parser check is not the
+    only guard."""
+    try:
+        con.execute("begin transaction")
+    except duckdb.TransactionException:
+        yield  # already inside a transaction that is rolled back (a what-if read)
+        return
+    try:
+        yield
+    finally:
+        con.execute("rollback")
+
+
+@contextmanager
+def _deadline(con: duckdb.DuckDBPyConnection, timeout: float | None) -> Iterator[None]:
+    """Interrupt the connection's statement after `timeout` seconds (from a timer thread, so
+    it works whatever the statement and whoever reads its rows); Ctrl-C stays Ctrl-C."""
+    timer = Timer(timeout, con.interrupt) if timeout else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        with _interrupt_on_ctrl_c(con):
+            yield
+    except (duckdb.InterruptException, RuntimeError) as error:
+        if timer is not None and timer.finished.is_set():
+            raise QueryTimeoutError(
+                f"the query was stopped after {timeout:g} s (--timeout); nothing was changed"
+            ) from None
+        if isinstance(error, duckdb.InterruptException) or _interrupted(error):
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
+@contextmanager
+def _interrupt_on_ctrl_c(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Ctrl-C reaches a running statement: Python only runs its SIGINT handler between
+    bytecodes, never while DuckDB computes, so a thread woken by the signal (through
+    signal.set_wakeup_fd) interrupts the connection."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread receives signals
+        return
+    wake_read, wake_write = os.pipe()
+    stop_read, stop_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    previous = signal.set_wakeup_fd(wake_write)
+
+    def watch() -> None:
+        while True:
+            ready, _, _ = select.select([wake_read, stop_read], [], [])
+            if stop_read in ready:
+                return
+            if signal.SIGINT in os.read(wake_read, 64):
+                con.interrupt()
+
+    watcher = Thread(target=watch, daemon=True, name="learningloop-ctrl-c")
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.write(stop_write, b"x")
+        watcher.join()
+        for fd in (wake_read, wake_write, stop_read, stop_write):
+            os.close(fd)
+
+
+def _interrupted(error: BaseException) -> bool:
+    """DuckDB turns a Ctrl-C during a statement into RuntimeError('Query interrupted')."""
+    return isinstance(error, RuntimeError) and "interrupted" in str(error).lower()
 
 
 def _lock_message(database: Path, error: Exception) -> str:

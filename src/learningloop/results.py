@@ -101,6 +101,8 @@ def open_stream(con: duckdb.DuckDBPyConnection, sql: str, parameters: list[Any])
         csv_relation = _csv_lines(con, relation, sql, parameters)
     except duckdb.OutOfMemoryException as error:
         raise memory_error(error) from None
+    except duckdb.InterruptException:
+        raise  # Ctrl-C or --timeout: the projector says which
     except duckdb.Error as error:
         raise BadInputError(f"SQL error: {str(error).strip().splitlines()[0]}") from None
     return RowStream(relation, csv_relation)
@@ -141,6 +143,8 @@ def _batches(relation: Any) -> Iterator[pa.RecordBatch]:
             reader.close()
     except duckdb.OutOfMemoryException as error:
         raise memory_error(error) from None
+    except duckdb.InterruptException:
+        raise  # Ctrl-C or --timeout: the projector says which
     except duckdb.Error as error:
         raise BadInputError(f"SQL error: {str(error).strip().splitlines()[0]}") from None
 

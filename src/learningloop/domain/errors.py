@@ -11,6 +11,7 @@ class ExitCode(IntEnum):
     OK = 0
     FAILURE = 1
     BAD_INPUT = 2
+    INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
 
 
 class LearningLoopError(Exception):
@@ -52,3 +53,7 @@ class MemoryLimitError(StoreError):
 
 class ConcurrentWriteError(StoreError):
     """Another writer appended to the same stream first; nothing of ours was written."""
+
+
+class QueryTimeoutError(LearningLoopError):
+    """A query ran past its --timeout and was stopped; nothing was changed."""

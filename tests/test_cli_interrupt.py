@@ -1,0 +1,75 @@
+"""Ctrl-C and --timeout in a real process: exit 130 (or 1), one line, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from learningloop import LearningLoop
+from tests.conftest import base_events, store_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNAWAY = "select sum(a.range * b.range) from range(1000000000) a, range(1000) b"
+
+
+def start(store: Path, *args: str) -> subprocess.Popen[str]:
+    """The command line in a child process that takes Ctrl-C (SIGINT) as a terminal gives it."""
+    return subprocess.Popen(
+        [sys.executable, "-c", "from learningloop.cli.main import main; main()",
+         "--store", str(store), *args],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Background jobs of a non-interactive shell ignore SIGINT; a terminal's do not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+
+
+def interrupt_after(process: subprocess.Popen[str], seconds: float) -> tuple[str, str]:
+    time.sleep(seconds)
+    process.send_signal(signal.SIGINT)
+    return process.communicate(timeout=60)
+
+
+def seeded_store(tmp_path: Path) -> Path:
+    store = tmp_path / "store"
+    with LearningLoop(store) as loop:
+        loop.import_events(base_events())
+        loop.project()
+    return store
+
+
+def test_ctrl_c_during_a_query_exits_130_with_one_line(tmp_path: Path) -> None:
+    store = seeded_store(tmp_path)
+    stdout, stderr = interrupt_after(start(store, "sql", RUNAWAY), 4)
+    assert stderr == "Error: interrupted (Ctrl-C).\n" and stdout == ""
+    with LearningLoop(store) as loop:  # the projections still answer
+        assert loop.sql("select count(*) from log_events").rows == [(4,)]
+
+
+def test_ctrl_c_during_an_import_exits_130_and_writes_nothing(tmp_path: Path) -> None:
+    store = seeded_store(tmp_path)
+    meeting = {"type": "MeetingHeld", "experiment": "exp", "kind": "local",
+               "occurred_on": "2013-02-01"}  # fmt: skip
+    big = tmp_path / "big.jsonl"
+    big.write_text((json.dumps(meeting) + "\n") * 400_000)
+    before = store_bytes(store)
+    process = start(store, "import", str(big))
+    _, stderr = interrupt_after(process, 3)
+    assert process.returncode == 130, stderr
+    assert stderr.endswith("Error: interrupted (Ctrl-C).\n") and "Traceback" not in stderr
+    assert store_bytes(store) == before
+
+
+def test_sql_timeout_at_the_command_line_exits_1_with_one_line(tmp_path: Path) -> None:
+    store = seeded_store(tmp_path)
+    process = start(store, "sql", RUNAWAY, "--timeout", "0.5")
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert stderr == "Error: the query was stopped after 0.5 s (--timeout); nothing was changed\n"
