@@ -324,7 +324,7 @@ class Projector:
             _set_moment(con, as_of, known_at)
             for name, value in (variables or {}).items():
                 con.execute(f"set variable {name} = ?", [value])
-            with _rolled_back(con), _deadline(con, timeout):
+            with _rolled_back(con, inside_one=self.what_if is not None), _deadline(con, timeout):
                 return {name: _run(con, sql, parameters) for name, sql in queries.items()}
 
     @contextmanager
@@ -343,7 +343,7 @@ class Projector:
         with self._current() as con:
             _lock_down(con)
             _set_moment(con, as_of, known_at)
-            with _rolled_back(con), _deadline(con, timeout):
+            with _rolled_back(con, inside_one=self.what_if is not None), _deadline(con, timeout):
                 yield {name: results.open_stream(con, sql, list(parameters))
                        for name, sql in queries.items()}  # fmt: skip
 
@@ -570,14 +570,14 @@ def _statement_kind(sql: str) -> str:
 
 
 @contextmanager
-def _rolled_back(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+def _rolled_back(con: duckdb.DuckDBPyConnection, *, inside_one: bool) -> Iterator[None]:
     """Whatever a user's statement might change is rolled back: the parser check is not the
-    only guard."""
-    try:
-        con.execute("begin transaction")
-    except duckdb.TransactionException:
-        yield  # already inside a transaction that is rolled back (a what-if read)
+    only guard. `inside_one`: a what-if read already runs in a transaction rolled back (a
+    failed `begin` would poison it)."""
+    if inside_one:
+        yield
         return
+    con.execute("begin transaction")
     try:
         yield
     finally:
