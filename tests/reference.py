@@ -38,11 +38,10 @@ def occurred_until(event: ev.Event) -> date:
     return add_months(event.occurred_on, months) - timedelta(days=1)
 
 
-def round_half_away(value: float | None, places: int = 3) -> float | None:
+def _half_away(value: Decimal | None) -> float | None:
     if value is None:
         return None
-    exact = Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return float(exact)
+    return float(value.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
 
 
 def median(values: Sequence[float]) -> float | None:
@@ -94,9 +93,11 @@ def prediction_scores(prediction_rows: list[Row]) -> list[Row]:
         by_experiment.setdefault(row[0], []).append(row)
     rows = []
     for key, rows_of_key in by_experiment.items():
-        briers = [row[8] for row in rows_of_key if row[6] is not None]
-        mean = math.fsum(briers) / len(briers) if briers else None
-        rows.append((key, len(rows_of_key), len(briers), round_half_away(mean)))
+        # exact decimal arithmetic on the probabilities as written: 0.35² is 0.1225, a half
+        exact = [(Decimal(repr(row[2])) - int(row[6])) ** 2 for row in rows_of_key
+                 if row[6] is not None]  # fmt: skip
+        mean = sum(exact) / len(exact) if exact else None
+        rows.append((key, len(rows_of_key), len(exact), _half_away(mean)))
     return rows
 
 

@@ -34,3 +34,11 @@ def test_unresolved_predictions_count_but_have_no_score(seeded: LearningLoop) ->
 
 
 test_scores_equal_a_direct_computation_at_any_d_and_t = agrees_at_random_moment("prediction_scores")
+
+
+def test_a_half_stored_a_hair_below_in_binary_still_rounds_away_from_zero(
+    seeded: LearningLoop,
+) -> None:
+    seeded.import_events([predict("p1", 0.35), resolve("p1", False)])
+    # 0.35² = 0.1225 (0.12249999999999998 in binary floating point): 0.123
+    assert rows_of(seeded, "prediction_scores", "brier_mean") == [(0.123,)]
