@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 from learningloop.domain.values import format_at_precision
 
 from .output import (
+    csv_header,
     dumps,
     emit,
     message,
@@ -25,7 +27,6 @@ from .output import (
     print_table,
     screen_rows,
     take_rows,
-    write_csv_rows,
     write_json_rows,
 )
 
@@ -168,7 +169,13 @@ def emit_indicators(
     columns = ["indicator"]
     for table in tables.values():
         columns += [column for column in table.columns if column not in columns]
-    write_csv_rows(_indicator_records(tables), columns)
+    # DuckDB renders each table's lines in the shared layout: no row goes through Python.
+    out = sys.stdout.buffer
+    sys.stdout.flush()
+    out.write(csv_header(columns))
+    for name, table in tables.items():
+        table.write_csv(out, layout=columns, constants={"indicator": name})
+    out.flush()
 
 
 def _indicator_records(tables: dict[str, RowStream]) -> Iterator[dict[str, Any]]:

@@ -9,7 +9,7 @@ are, so `sql --format csv` runs near the speed of DuckDB's own COPY.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 import duckdb
@@ -41,10 +41,16 @@ _CELL_BY_TYPE = {
 class RowStream:
     """The columns of one running query and its rows, batch by batch (read them once)."""
 
-    def __init__(self, relation: duckdb.DuckDBPyRelation, csv_relation: Any) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        relation: duckdb.DuckDBPyRelation,
+        sql: str,
+        parameters: list[Any],
+    ) -> None:
         self.columns: list[str] = list(relation.columns)
+        self._con, self._sql, self._parameters = con, sql, parameters
         self._relation = relation
-        self._csv_relation = csv_relation
         self._json_columns = [i for i, kind in enumerate(relation.types) if str(kind) == "JSON"]
         self._reader: Iterator[pa.RecordBatch] | None = None
         self._left_over = 0
@@ -80,16 +86,49 @@ class RowStream:
         """How many rows are left (they are read, not converted)."""
         return self._left_over + sum(int(batch.num_rows) for batch in self._arrow())
 
-    def write_csv(self, out: IO[bytes]) -> int:
-        """The header and every row as CSV bytes; returns the number of rows written."""
-        out.write(_csv_header(self.columns))
-        if self._csv_relation is None:  # not a plain select (explain): one batch, in Python
+    def write_csv(
+        self,
+        out: IO[bytes],
+        layout: Sequence[str] | None = None,
+        constants: dict[str, str] | None = None,
+    ) -> int:
+        """Every row as CSV bytes, after the header unless a `layout` is given: then the rows
+        only, cells in `layout` order (this result's columns by name, `constants` as given,
+        any other column empty). Returns the number of rows written."""
+        if layout is None:
+            out.write(_csv_header(self.columns))
+        lines = self._csv_lines(layout, constants or {})
+        if lines is None:  # not a plain select (explain): in Python
             return _write_csv_slowly(self, out)
         written = 0
-        for batch in _batches(self._csv_relation):
+        for batch in _batches(lines):
             out.write(_string_bytes(batch.column(0)))
             written += batch.num_rows
         return written
+
+    def _csv_lines(self, layout: Sequence[str] | None, constants: dict[str, str]) -> Any:
+        """One VARCHAR column holding each row's CSV line (newline included), or None."""
+        if duckdb.extract_statements(self._sql)[0].type.name != "SELECT":
+            return None
+        kinds = [str(kind) for kind in self._relation.types]
+        cells, values = [], []
+        for position, name in enumerate(layout or self.columns):
+            if name in constants:  # quoted here, as csv would: one parameter each
+                cells.append("?::varchar")
+                values.append(_csv_header([constants[name]]).decode().rstrip("\n"))
+            elif name in self.columns:  # by position without a layout: names may repeat
+                index = position if layout is None else self.columns.index(name)
+                cells.append(_csv_cell(f"#{index + 1}", kinds[index]))
+            else:
+                cells.append("''")
+        line = "concat(" + ", ',', ".join(cells) + ", chr(10))"
+        if len(cells) == 1:  # csv writes a lone empty field as "" so the line is not blank
+            line = f"case when {line} = chr(10) then '\"\"' || chr(10) else {line} end"
+        query = f"select {line} from ({self._sql})"
+        try:
+            return self._con.sql(query, params=[*values, *self._parameters] or None)
+        except duckdb.Error as error:
+            raise BadInputError(f"SQL error: {str(error).strip().splitlines()[0]}") from None
 
 
 def open_stream(con: duckdb.DuckDBPyConnection, sql: str, parameters: list[Any]) -> RowStream:
@@ -98,14 +137,13 @@ def open_stream(con: duckdb.DuckDBPyConnection, sql: str, parameters: list[Any])
         relation = con.sql(sql, params=parameters or None)
         if relation is None:
             raise BadInputError("the statement returns no rows")
-        csv_relation = _csv_lines(con, relation, sql, parameters)
     except duckdb.OutOfMemoryException as error:
         raise memory_error(error) from None
     except duckdb.InterruptException:
         raise  # Ctrl-C or --timeout: the projector says which
     except duckdb.Error as error:
         raise BadInputError(f"SQL error: {str(error).strip().splitlines()[0]}") from None
-    return RowStream(relation, csv_relation)
+    return RowStream(con, relation, sql, parameters)
 
 
 def memory_limit(value: str | None, total_memory: int) -> str:
@@ -123,7 +161,7 @@ def memory_limit(value: str | None, total_memory: int) -> str:
 def memory_error(error: Exception) -> MemoryLimitError:
     """One line naming the setting to raise (the limit in force is in DuckDB's message)."""
     found = re.search(r"\(([^()]*/[^()]*)\)", str(error))
-    used = f" ({found.group(1)} used)" if found else ""
+    used = f" ({found.group(1)})" if found else ""
     return MemoryLimitError(
         f"DuckDB ran out of memory{used}: raise LEARNINGLOOP_MEMORY_LIMIT or the global "
         "option --memory-limit (for example 4GB), or narrow the query"
@@ -147,22 +185,6 @@ def _batches(relation: Any) -> Iterator[pa.RecordBatch]:
         raise  # Ctrl-C or --timeout: the projector says which
     except duckdb.Error as error:
         raise BadInputError(f"SQL error: {str(error).strip().splitlines()[0]}") from None
-
-
-def _csv_lines(
-    con: duckdb.DuckDBPyConnection,
-    relation: duckdb.DuckDBPyRelation,
-    sql: str,
-    parameters: list[Any],
-) -> Any:
-    """One VARCHAR column holding each row's CSV line (newline included), or None."""
-    if duckdb.extract_statements(sql)[0].type.name != "SELECT":
-        return None
-    cells = [_csv_cell(f"#{n}", str(kind)) for n, kind in enumerate(relation.types, 1)]
-    line = "concat(" + ", ',', ".join(cells) + ", chr(10))"
-    if len(cells) == 1:  # csv writes a lone empty field as "" so the line is not blank
-        line = f"case when {line} = chr(10) then '\"\"' || chr(10) else {line} end"
-    return con.sql(f"select {line} from ({sql})", params=parameters or None)
 
 
 def _csv_cell(column: str, kind: str) -> str:
