@@ -137,3 +137,18 @@ def test_a_bad_memory_limit_is_bad_input(runner: CliRunner, seeded: LearningLoop
     result = runner.invoke(main, ["--store", store, "--memory-limit", "lots", "sql", "select 1"])
     assert result.exit_code == 2
     assert "--memory-limit" in result.stderr
+
+
+def test_timestamps_come_out_in_utc_whatever_the_session_time_zone() -> None:
+    import duckdb
+
+    from learningloop.results import open_stream
+
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'Europe/Paris'")
+    query = "select timestamptz '2013-07-01 10:00:00.5+00' as at"
+    out = io.BytesIO()
+    open_stream(con, query, []).write_csv(out)
+    assert out.getvalue() == b"at\n2013-07-01T10:00:00.500000+00:00\n"
+    (row,) = open_stream(con, query, []).rows()
+    assert row[0].isoformat() == "2013-07-01T10:00:00.500000+00:00"

@@ -32,7 +32,10 @@ _ISO_FRACTION = (
     "case when strftime({c}, '%f') = '000000' then '' else '.' || strftime({c}, '%f') end"
 )
 _CELL_BY_TYPE = {
-    "TIMESTAMP WITH TIME ZONE": _ISO_SECONDS + " || " + _ISO_FRACTION + " || '+00:00'",
+    # timezone('UTC', ...) gives the UTC wall time whatever the session's TimeZone
+    "TIMESTAMP WITH TIME ZONE": (_ISO_SECONDS + " || " + _ISO_FRACTION + " || '+00:00'").replace(
+        "{c}", "timezone('UTC', {c})"
+    ),
     "TIMESTAMP": _ISO_SECONDS + " || " + _ISO_FRACTION,
     "JSON": "json({c})::varchar",
 }
@@ -64,7 +67,7 @@ class RowStream:
     def batches(self) -> Iterator[list[tuple[Any, ...]]]:
         """Rows as tuples of Python values (JSON columns parsed), a batch at a time."""
         for batch in self._arrow():
-            columns = [column.to_pylist() for column in batch.columns]
+            columns = [_in_utc(column).to_pylist() for column in batch.columns]
             for index in self._json_columns:
                 columns[index] = [_parsed(value) for value in columns[index]]
             yield list(zip(*columns, strict=True))
@@ -240,6 +243,14 @@ def _write_csv_slowly(stream: RowStream, out: IO[bytes]) -> int:
         out.write(buffer.getvalue().encode())
         written += len(batch)
     return written
+
+
+def _in_utc(column: pa.Array) -> pa.Array:
+    """Time-zone-aware timestamps as UTC whatever the session's TimeZone (metadata only)."""
+    kind = column.type
+    if pa.types.is_timestamp(kind) and kind.tz and kind.tz != "UTC":
+        return column.cast(pa.timestamp(kind.unit, tz="UTC"))
+    return column
 
 
 def _parsed(value: Any) -> Any:
