@@ -204,6 +204,9 @@ def test_a_network_report_details_its_most_active_experiments_after_a_programme_
     text = renderer.render(data, "en")
     assert f"Detail below for 12 of {total} experiments" in text
     assert "Coverage by programme" in text
+    french = renderer.render(data, "fr")
+    assert f"Détail ci-dessous pour 12 des {total} expérimentations" in french
+    assert set(renderer.TEXT["en"]) == set(renderer.TEXT["fr"])
 
 
 def test_report_filters_by_experiment_and_programme(network_store: Path, tmp_path: Path) -> None:

@@ -188,6 +188,14 @@ TEXT = {
         "observed": "fréquence observée",
         "brier": "score de Brier moyen",
         "resolved": "résolues",
+        "programmes": "Programmes",
+        "programme_coverage": "Couverture par programme (% des expérimentations couvrant "
+        "chaque fonction)",
+        "selection": "Détail ci-dessous pour {shown} des {total} expérimentations : {how}.",
+        "most_active": "les plus actives (en choisir d'autres avec --experiment ou --programme)",
+        "chosen": "celles choisies avec --experiment ou --programme",
+        "monthly": "{events} événements, comptés par mois",
+        "month": "mois",
     },
 }  # fmt: skip
 # Every value a reader sees, in each language (statuses, scales, event kinds).
@@ -250,14 +258,6 @@ SUMMARIES = {
         "FunctionAssessed": "Fonction {function} évaluée : {result}",
         "ExperimentClosed": "Expérimentation close",
         "attendees": "{n} participants", "no_attendees": "participants non indiqués",
-        "programmes": "Programmes",
-        "programme_coverage": "Couverture par programme (% des expérimentations couvrant "
-        "chaque fonction)",
-        "selection": "Détail ci-dessous pour {shown} des {total} expérimentations : {how}.",
-        "most_active": "les plus actives (en choisir d'autres avec --experiment ou --programme)",
-        "chosen": "celles choisies avec --experiment ou --programme",
-        "monthly": "{events} événements, comptés par mois",
-        "month": "mois",
     },
 }  # fmt: skip
 CATEGORY = {
