@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,40 @@ def test_cli_key_errors_exit_1_and_a_bad_key_file_exits_2(
                                "replay", "exp"])  # fmt: skip
     assert bad.exit_code == 2 and "Traceback" not in bad.stderr
     assert len(runner.invoke(main, ["keygen"]).stdout.strip()) == 44
+
+
+def test_the_projections_of_an_encrypted_store_are_readable_by_their_owner_only(
+    encrypted: Path, key: str
+) -> None:
+    (encrypted / "projections.duckdb").unlink(missing_ok=True)
+    with LearningLoop(encrypted, cipher_key=key) as loop:
+        loop.project()
+    created = [path for path in encrypted.iterdir() if path.name.startswith("projections")]
+    assert created and all(path.stat().st_mode & 0o077 == 0 for path in created), [
+        (path.name, oct(path.stat().st_mode)) for path in created
+    ]
+
+
+def test_an_older_world_readable_projection_file_is_made_private(encrypted: Path, key: str) -> None:
+    with LearningLoop(encrypted, cipher_key=key) as loop:
+        loop.project()
+    projections = encrypted / "projections.duckdb"
+    projections.chmod(0o644)
+    with LearningLoop(encrypted, cipher_key=key) as loop:
+        loop.project()
+    assert projections.stat().st_mode & 0o077 == 0
+
+
+def test_every_file_created_respects_the_umask(tmp_path: Path) -> None:
+    previous = os.umask(0o027)
+    try:
+        with LearningLoop(tmp_path / "store") as loop:
+            loop.import_events(base_events())
+            loop.project()
+            loop.export(tmp_path / "export")
+        files = [p for p in tmp_path.rglob("*") if p.is_file() or p.is_dir()]
+    finally:
+        os.umask(previous)
+    assert files
+    too_open = [(p.name, oct(p.stat().st_mode)) for p in files if p.stat().st_mode & 0o027]
+    assert too_open == []

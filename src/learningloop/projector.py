@@ -388,18 +388,26 @@ class Projector:
 
     @contextmanager
     def _writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = self._connect()
-        try:
-            yield con
-        except duckdb.OutOfMemoryException as error:
-            raise results.memory_error(error) from None
-        finally:
-            con.close()
+        with _private_files(self._holds_secrets()):
+            con = self._connect()
+            try:
+                yield con
+            except duckdb.OutOfMemoryException as error:
+                raise results.memory_error(error) from None
+            finally:
+                con.close()
+
+    def _holds_secrets(self) -> bool:
+        """The projections of an encrypted store hold its events decrypted."""
+        return self.log is not None and self.log.mapper.cipher is not None
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         """Open the database, waiting a little for another learningloop process to finish."""
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         self.database.parent.mkdir(parents=True, exist_ok=True)
+        if self._holds_secrets() and self.database.exists():
+            # A file made before the store was encrypted, or by an older version.
+            self.database.chmod(self.database.stat().st_mode & 0o700)
         while True:
             try:
                 con = duckdb.connect(str(self.database))
@@ -567,6 +575,21 @@ def _statement_kind(sql: str) -> str:
     if len(statements) != 1:
         raise BadInputError("give exactly one SQL statement")
     return str(statements[0].type.name)
+
+
+@contextmanager
+def _private_files(private: bool) -> Iterator[None]:
+    """Files DuckDB creates meanwhile (database, WAL, spill files) are readable by their owner
+    only when `private`; otherwise they get what the user's umask gives, never more."""
+    if not private:
+        yield
+        return
+    previous = os.umask(0o077)
+    os.umask(previous | 0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 @contextmanager
