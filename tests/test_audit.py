@@ -78,10 +78,10 @@ def test_an_untouched_store_passes_and_its_digest_verifies(pristine: Path, tmp_p
     assert audit(store, verify=report.head_digest).passed()
     document = report.as_document()
     assert list(document) == ["ok", "strict", "head", "events", "streams", "checks", "findings"]
-    assert [c["check"] for c in document["checks"]][:6] == [
-        "decode", "versions", "chain", "rules", "seal", "projections",
+    assert [c["check"] for c in document["checks"]][:7] == [
+        "decode", "versions", "chain", "rules", "time_order", "seal", "projections",
     ]  # fmt: skip
-    assert {c["status"] for c in document["checks"][:6]} == {"pass"}
+    assert {c["status"] for c in document["checks"][:7]} == {"pass"}
 
 
 @settings(
@@ -257,3 +257,53 @@ def test_audit_as_of_reads_data_quality_at_that_date(seeded: LearningLoop) -> No
     assert "milestone_overdue" not in {
         f.check for f in seeded.audit(as_of=date(2014, 6, 30)).findings
     }
+
+
+def test_a_back_dated_last_event_with_valid_chains_and_seal_is_found(
+    pristine: Path, tmp_path: Path
+) -> None:
+    store = copy_of(pristine, tmp_path)
+    kept_outside = audit(store).head_digest
+    with LearningLoop(store) as loop:  # an append by someone with write access ...
+        loop.record(event("MeetingHeld", "2013-06-01", kind="local", attendees=4))
+    appended = len(EVENTS) + 1
+    # ... back-dated, every chain and the seal recomputed
+    rewrite_history(store, appended, {"recorded_at": "2013-06-02T00:00:00+00:00"})
+    for report in (audit(store), audit(store, verify=kept_outside)):
+        errors = [(f.check, f.position) for f in report.findings if f.severity == "error"]
+        assert errors == [("time_order", appended)], report.findings
+
+
+@pytest.mark.parametrize(
+    ("sql", "fragment"),
+    [
+        ("delete from learningloop_seal", "the seal is missing"),
+        ("drop table learningloop_seal", "does not match its seal"),  # reopening re-creates it
+        ("update learningloop_seal set position = 'x'", "the seal holds garbage"),
+    ],
+)
+def test_a_missing_or_corrupt_seal_is_a_finding_not_a_crash(
+    pristine: Path, tmp_path: Path, sql: str, fragment: str
+) -> None:
+    store = copy_of(pristine, tmp_path)
+    tamper(store, sql)
+    with LearningLoop(store) as loop:
+        report = loop.audit_log_only()
+    seal = [f.message for f in report.findings if f.check == "seal" and f.severity == "error"]
+    assert seal and fragment in seal[0], report.findings
+
+
+def test_the_checksums_hold_no_table_whole(pristine: Path, tmp_path: Path) -> None:
+    """Per-row hashes summed: equal tables agree whatever the order, a changed row does not."""
+    store = copy_of(pristine, tmp_path)
+    with LearningLoop(store) as loop:
+        loop.project()
+        projector = loop._projector()
+        moment = datetime.now(UTC)
+        before = projector.checksums(["log_events", "events"], date(2014, 1, 1), moment)
+    con = duckdb.connect(str(store / "projections.duckdb"))
+    con.execute("update log_events set source = 'forged' where position = 3")
+    con.close()
+    with LearningLoop(store) as loop:
+        after = loop._projector().checksums(["log_events", "events"], date(2014, 1, 1), moment)
+    assert before["log_events"] != after["log_events"]

@@ -523,7 +523,12 @@ class LearningLoop:
         log = self._store.readable_log()
         report = check_log(log, verify, progress)
         as_of, known_at = as_of or _today(), datetime.now(UTC)
-        report.findings.extend(self._projection_agreement(log, as_of, known_at))
+        # The projections are compared on the audited snapshot alone: as known at its last
+        # event, log_events up to its head, whatever others record meanwhile.
+        snapshot_t = report.head_recorded_at or known_at
+        report.findings.extend(
+            self._projection_agreement(log, as_of, snapshot_t, report.head_position)
+        )
         report.checks_run.append("projections")
         if report.passed():
             quality = self.sql(QUALITY_QUERY, as_of, known_at, parameters=[backfill_days])
@@ -536,16 +541,20 @@ class LearningLoop:
         return check_log(self._store.readable_log(), verify)
 
     def _projection_agreement(
-        self, log: EventLog, as_of: date, known_at: datetime
+        self, log: EventLog, as_of: date, known_at: datetime, head: int
     ) -> list[Finding]:
         from learningloop.projector import ProjectionError, Projector
 
         tables = ["log_events", *TABLE_ORDER]
+        # The rebuild (and what DuckDB spills) goes beside the projections, on the store's
+        # disk rather than a /tmp that may be memory.
+        beside = self.location.projections_path.parent
+        beside.mkdir(parents=True, exist_ok=True)
         try:
-            live = self._projector().checksums(tables, as_of, known_at)
-            with tempfile.TemporaryDirectory(prefix="learningloop-audit-") as scratch:
+            live = self._projector().checksums(tables, as_of, known_at, head)
+            with tempfile.TemporaryDirectory(prefix=".audit-", dir=beside) as scratch:
                 fresh = Projector(Path(scratch) / "projections.duckdb", log, self.memory_limit)
-                rebuilt = fresh.checksums(tables, as_of, known_at)
+                rebuilt = fresh.checksums(tables, as_of, known_at, head)
         except ProjectionError as error:
             return [Finding("projections", "error", str(error))]
         return projection_findings(live, rebuilt)

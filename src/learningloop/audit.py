@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -17,8 +18,8 @@ from learningloop.domain import events as ev
 from learningloop.domain import rules
 from learningloop.domain.chain import GENESIS, chain_hash, digest_step
 from learningloop.domain.recorded import Recorded
-from learningloop.errors import BadInputError, InvalidEventError, LearningLoopError
-from learningloop.eventlog import EventLog
+from learningloop.errors import BadInputError, InvalidEventError, LearningLoopError, StoreError
+from learningloop.eventlog import EventLog, Seal
 
 PAGE = 10_000
 PROGRESS_EVERY = 1_000  # events between two progress reports
@@ -36,7 +37,16 @@ QUALITY_QUERY = (
     "select * from data_quality where \"check\" <> 'backfill' or lag_days > ? "
     'order by position, "check"'
 )
-INTEGRITY_CHECKS = ("decode", "versions", "chain", "rules", "seal", "verify", "projections")
+INTEGRITY_CHECKS = (
+    "decode",
+    "versions",
+    "chain",
+    "rules",
+    "time_order",
+    "seal",
+    "verify",
+    "projections",
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,8 @@ class AuditReport:
     digest: str
     findings: list[Finding] = field(default_factory=list)
     checks_run: list[str] = field(default_factory=list)
+    # The snapshot's last recorded_at: projections are compared as known then.
+    head_recorded_at: datetime | None = None
 
     @property
     def head_digest(self) -> str:
@@ -120,33 +132,55 @@ class _Walk:
     digests: dict[int, str] = field(default_factory=dict)
     position: int = 0
     events: int = 0
+    recorded_at: datetime | None = None
 
 
 def check_log(
     log: EventLog, verify: str | None = None, progress: Callable[[int], None] | None = None
 ) -> AuditReport:
-    """Walk the whole log once: decoding, versions, hash chains, rules, seal and digest."""
+    """Walk the log once, up to the head read at the start (a snapshot: events others append
+    meanwhile are not judged): decoding, versions, hash chains, rules, time order, seal and
+    digest."""
     walk, findings = _Walk(), []
     verify_position = _verify_position(verify)
-    for notification in _notifications(log):
+    seal, head, seal_problem = _snapshot(log)
+    for notification in _notifications(log, head):
         findings.extend(_check_event(log, walk, notification))
         if progress is not None and walk.events % PROGRESS_EVERY == 0:
             progress(PROGRESS_EVERY)
         if notification.id == verify_position:
             walk.digests[notification.id] = walk.digest
-    findings.extend(_check_seal(log, walk))
+    findings.extend(_check_seal(seal, walk) if seal_problem is None else [seal_problem])
     if verify is not None:
         findings.extend(_check_verify(walk, verify, verify_position))
     report = AuditReport(walk.position, walk.events, len(walk.versions), walk.digest, findings)
+    report.head_recorded_at = walk.recorded_at
     report.checks_run = [c for c in INTEGRITY_CHECKS if c != "projections"]
     if verify is None:
         report.checks_run.remove("verify")
     return report
 
 
-def _notifications(log: EventLog) -> Iterator[Any]:
+def _snapshot(log: EventLog) -> tuple[Seal | None, int, Finding | None]:
+    """The seal and the head position at the start; a missing or unreadable seal is a
+    finding, never a crash."""
+    try:
+        seal, head = log.snapshot()
+    except StoreError as error:
+        head = log.head_position()
+        return None, head, Finding("seal", "error", f"{error}: it was altered", position=head)
+    if seal is None:
+        problem = "the seal is missing (deleted outside learningloop)"
+        return None, head, Finding("seal", "error", problem, position=head)
+    return seal, head, None
+
+
+def _notifications(log: EventLog, head: int) -> Iterator[Any]:
     for page in log.notification_pages(size=PAGE):
-        yield from page
+        for notification in page:
+            if notification.id > head:
+                return
+            yield notification
 
 
 def _check_event(log: EventLog, walk: _Walk, notification: Any) -> list[Finding]:
@@ -164,6 +198,8 @@ def _check_event(log: EventLog, walk: _Walk, notification: Any) -> list[Finding]
     walk.versions[stream] = max(version, walk.versions.get(stream, 0))
     walk.position, walk.events = position, walk.events + 1
     state = _raw_state(log, notification, findings, where)
+    if state is not None:
+        findings.extend(_check_time_order(walk, state.get("recorded_at"), where))
     stored_chain = str(state.pop("chain", "")) if state is not None else ""
     walk.digest = digest_step(walk.digest, position, stream, version, stored_chain)
     if state is None:
@@ -177,6 +213,23 @@ def _check_event(log: EventLog, walk: _Walk, notification: Any) -> list[Finding]
     if recorded is not None:
         findings.extend(walk.rules.findings(recorded, where))
     return findings
+
+
+def _check_time_order(walk: _Walk, recorded_at: Any, where: dict[str, Any]) -> list[Finding]:
+    """recorded_at never decreases along positions (CONTRACT 6.11; the writers make sure):
+    an event appended later but dated earlier was back-dated."""
+    try:
+        moment = datetime.fromisoformat(str(recorded_at))
+    except ValueError:
+        return []  # the decode check names an event without a valid recorded_at
+    previous, walk.recorded_at = walk.recorded_at, max(moment, walk.recorded_at or moment)
+    if previous is None or moment >= previous:
+        return []
+    problem = (
+        f"recorded_at {moment.isoformat()} is before the previous event's "
+        f"{previous.isoformat()}: recorded_at never decreases along positions (back-dated?)"
+    )
+    return [Finding("time_order", "error", problem, **where)]
 
 
 def _raw_state(
@@ -206,8 +259,8 @@ def _decoded(
     return recorded
 
 
-def _check_seal(log: EventLog, walk: _Walk) -> list[Finding]:
-    seal = log.seal()
+def _check_seal(seal: Seal | None, walk: _Walk) -> list[Finding]:
+    assert seal is not None
     if (seal.position, seal.events, seal.digest) == (walk.position, walk.events, walk.digest):
         return []
     return [Finding(

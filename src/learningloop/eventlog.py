@@ -173,6 +173,30 @@ class EventLog(Application[str]):
         with self._datastore().transaction(commit=False) as cursor:
             return self._read_seal(cursor)
 
+    def snapshot(self) -> tuple[Seal | None, int]:
+        """The seal and the head position read by ONE statement, so they are consistent even
+        while others write (the audit's snapshot). The seal is None when its row is missing;
+        a seal table that is gone or holds garbage raises StoreError."""
+        table, column = self._events_table()
+        with self._datastore().transaction(commit=False) as cursor:
+            try:
+                self._execute(
+                    cursor,
+                    f"select (select max({column}) from {table}), s.position, s.events, s.digest "
+                    f"from (select 1) as one left join {self._table(SEAL_TABLE)} as s on true",
+                )
+                row = _first_row(cursor)
+            except Exception as error:  # a dropped or altered seal table: audit reports it
+                raise StoreError(f"the seal cannot be read ({_first_line(error)})") from None
+        assert row is not None, "the statement always returns one row"
+        head, position, events, digest = row
+        if position is None:
+            return None, int(head or 0)
+        try:
+            return Seal(int(position), int(events), str(digest)), int(head or 0)
+        except (TypeError, ValueError) as error:
+            raise StoreError(f"the seal holds garbage ({error})") from None
+
     def stream(self, stream_id: str, after: int | None = None) -> list[Recorded]:
         """The recorded events of one stream (after a version), in version order."""
         return list(self.events.get(stream_id, gt=after))  # type: ignore[arg-type]
@@ -187,6 +211,8 @@ class EventLog(Application[str]):
                 for batch in batches:
                     stored = [self.mapper.to_stored_event(recorded) for recorded in batch]
                     positions = self._insert(cursor, stored)
+                    if seal is None:  # this transaction holds the write lock from here on
+                        self._check_time_order(cursor, positions[0], batch[0])
                     # Read the seal only once this transaction holds the write lock.
                     seal = seal or self._read_seal(cursor)
                     seal = seal.extended(zip(positions, batch, strict=True))
@@ -208,6 +234,33 @@ class EventLog(Application[str]):
         except (OperationalError, InterfaceError) as error:
             raise StoreError(f"the event store is busy or unavailable: {error}") from error
         return count
+
+    def _check_time_order(self, cursor: Any, position: int, first: Recorded) -> None:
+        """recorded_at never decreases along positions (CONTRACT 6.11): a writer stamped
+        before another that committed first starts again with a later time."""
+        table, column = self._events_table()
+        self._execute(
+            cursor,
+            f"select state from {table} where {column} < ? order by {column} desc limit 1",
+            (position,),
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return
+        state = row["state"] if isinstance(row, dict) else row[0]
+        data = bytes(state)
+        if self.mapper.cipher is not None:
+            data = self.mapper.cipher.decrypt(data)
+        previous = datetime.fromisoformat(orjson.loads(data)["recorded_at"])
+        if first.timestamp < previous:
+            raise ConcurrentWriteError(
+                "another writer recorded later events first; nothing was written, run the "
+                "command again (or check this machine's clock)"
+            )
+
+    def _events_table(self) -> tuple[str, str]:
+        """The stored events' table and its position column."""
+        return "stored_events", "rowid"
 
     def read_notifications(
         self, after: int, limit: int, topics: Sequence[str] = ()
@@ -366,3 +419,8 @@ def _opens(cipher: Cipher, stored_check: str) -> bool:
         return cipher.decrypt(b64decode(stored_check)) == KEY_CHECK
     except Exception:  # a wrong key fails authentication inside the cipher
         return False
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -56,6 +56,9 @@ class PostgresEventLog(EventLog):
     def _insert(self, cursor: Any, stored: list[StoredEvent]) -> list[int]:
         return recorder_calls.postgres_insert(self.recorder, cursor, stored)
 
+    def _events_table(self) -> tuple[str, str]:
+        return self._table(recorder_calls.events_table(self.recorder)), "notification_id"
+
     def _table(self, name: str) -> str:
         schema = self.env.get("POSTGRES_SCHEMA")
         return f"{schema}.{name}" if schema else name

@@ -32,3 +32,9 @@ def postgres_insert(recorder: Any, cursor: Any, stored: list[StoredEvent]) -> li
     catching up while others write never skips an event that commits late."""
     recorder._insert_stored_events(cursor, stored)
     return list(recorder._fetch_ids_after_insert_events(cursor, stored))
+
+
+def events_table(recorder: Any) -> str:
+    """The PostgreSQL recorder's events table, without its schema (eventsourcing names it
+    after the application: learningloop_events)."""
+    return str(recorder.events_table_name)
