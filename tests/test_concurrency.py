@@ -126,3 +126,23 @@ def test_parallel_record_prints_the_version_it_stored(
     for note, stderr in printed.items():
         version = int(stderr.split(" as version ")[1].split()[0])
         assert getattr(stored[version], "notes", None) == note, (note, stderr)
+
+
+def test_audit_while_others_record_finds_nothing_false(backend: tuple[str, Path]) -> None:
+    """The audit judges a snapshot: events committed meanwhile are neither missing from the
+    seal nor a disagreement of the projections; and recorded_at never decreases."""
+    store, projections = backend
+    with LearningLoop(store, projections=projections) as loop:
+        loop.import_events(base_events())
+        loop.project()
+    writers = [spawn(WRITER, store, str(projections), f"a{n}", "25") for n in range(2)]
+    reports = []
+    with LearningLoop(store, projections=projections) as loop:
+        while any(writer.poll() is None for writer in writers) or not reports:
+            reports.append(loop.audit())
+    errors = [writer.communicate(timeout=240)[1] for writer in writers]
+    assert all(writer.returncode == 0 for writer in writers), errors
+    for report in reports:
+        assert report.passed(), [f for f in report.findings if f.severity == "error"]
+    with LearningLoop(store, projections=projections) as loop:
+        assert loop.audit().passed()
