@@ -64,7 +64,14 @@ def _interrupted() -> None:
 
 def _read_key(path: str | None) -> str | None:
     """An AES key file's text (checked when the store is opened)."""
-    return Path(path).read_text(encoding="utf-8").strip() if path else None
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except (UnicodeDecodeError, OSError):
+        raise BadInput(
+            f"--cipher-key-file: {path} is not a readable text key (make one: learningloop keygen)"
+        ) from None
 
 
 def _parse_date(value: str | None) -> date | None:

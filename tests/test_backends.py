@@ -133,8 +133,9 @@ def test_reading_a_store_that_does_not_exist_creates_nothing(backend: Backend) -
     [
         ("postgresql://postgres@127.0.0.1:1/learningloop_test", "host 127.0.0.1 port 1"),
         ("postgresql://nobody:s3cr3t-pass@127.0.0.1:{port}/learningloop_test",
-         "database learningloop_test"),
-        ("postgresql://postgres@127.0.0.1:{port}/no_such_database", "database no_such_database"),
+         'role "nobody" does not exist'),
+        ("postgresql://postgres@127.0.0.1:{port}/no_such_database",
+         'database "no_such_database" does not exist'),
     ],
 )  # fmt: skip
 def test_connection_failures_name_host_and_database_never_the_password(
@@ -148,7 +149,7 @@ def test_connection_failures_name_host_and_database_never_the_password(
     ):
         loop.record(MEETING)
     message = str(caught.value)
-    assert fragment in message and "s3cr3t" not in message
+    assert fragment in message and "s3cr3t" not in message, message
     result = CliRunner().invoke(main, ["--store", url, "--projections", str(tmp_path / "p"),
                                        "replay", "exp"])  # fmt: skip
     assert result.exit_code in (1, 2) and "Traceback" not in result.output
@@ -159,3 +160,30 @@ def test_connection_failures_name_host_and_database_never_the_password(
 def test_a_url_without_a_database_is_bad_input() -> None:
     with pytest.raises(BadInputError, match="needs a host and a database"):
         LearningLoop("postgresql://me@localhost").record(MEETING)
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("postgresql://u:pw@[::1:55499/ll", "is not a valid URL"),
+        ("postgresql://u@localhost/ll?schema=bad-name", "schema 'bad-name' is not a plain"),
+        ("postgresql://u@localhost/ll?schema=x;drop", "is not a plain PostgreSQL name"),
+        ("postgresql://u@localhost:port/ll", "is not a number"),
+    ],
+)
+def test_a_bad_url_or_schema_is_one_line_exit_2_without_the_password(
+    url: str, fragment: str, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(main, ["--store", url, "--projections", str(tmp_path / "p"),
+                                       "replay", "exp"])  # fmt: skip
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert fragment in result.stderr and ":pw@" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_binary_key_file_is_bad_input(tmp_path: Path) -> None:
+    key = tmp_path / "store.key"
+    key.write_bytes(bytes(range(256)))
+    result = CliRunner().invoke(main, ["--store", str(tmp_path / "s"), "--cipher-key-file",
+                                       str(key), "replay", "exp"])  # fmt: skip
+    assert result.exit_code == 2 and "not a readable text key" in result.stderr

@@ -5,10 +5,12 @@ from __future__ import annotations
 import getpass
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from learningloop.domain.values import quote
 from learningloop.errors import BadInputError
 
 DEFAULT_STORE = "./learningloop-data"
@@ -76,6 +78,11 @@ class StoreLocation:
         return self.is_postgres or self.events_path.exists()
 
 
+# A schema name used unquoted in SQL: nothing a server could read as anything else.
+_SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_PASSWORD = re.compile(r"^([a-z]+://[^:/@\[\]]*:)[^@]*@")
+
+
 @dataclass(frozen=True)
 class PostgresURL:
     """postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?schema=NAME]"""
@@ -89,7 +96,13 @@ class PostgresURL:
 
     @classmethod
     def parse(cls, url: str) -> PostgresURL:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            hostname = parts.hostname
+        except ValueError as error:  # an unclosed [IPv6] bracket, for one
+            raise BadInputError(
+                f"--store: {cls._hidden(url)} is not a valid URL ({error})"
+            ) from None
         database = parts.path.lstrip("/")
         try:
             port = parts.port or 5432
@@ -97,22 +110,25 @@ class PostgresURL:
             raise BadInputError(
                 f"--store: the port of {cls._hidden(url)} is not a number"
             ) from None
-        if not parts.hostname or not database:
+        if not hostname or not database:
             raise BadInputError(
                 f"--store: {cls._hidden(url)} needs a host and a database "
                 "(postgresql://USER@HOST:PORT/DATABASE)"
             )
         schema = parse_qs(parts.query).get("schema", [""])[0]
+        if schema and not _SCHEMA.fullmatch(schema):
+            raise BadInputError(
+                f"--store: schema {quote(schema)} is not a plain PostgreSQL name (lowercase "
+                "letters, digits and '_', not starting with a digit, at most 63)"
+            )
         password = unquote(parts.password or "") or os.environ.get("PGPASSWORD", "")
         user = unquote(parts.username or "") or os.environ.get("PGUSER", getpass.getuser())
-        return cls(user, password, parts.hostname, port, database, schema)
+        return cls(user, password, hostname, port, database, schema)
 
     @staticmethod
     def _hidden(url: str) -> str:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        return url.replace(f":{parts.password}@", ":***@", 1)
+        """The URL with its password masked, even when the URL does not parse."""
+        return quote(_PASSWORD.sub(r"\1***@", url, count=1)).strip("'\"")
 
     @property
     def public_url(self) -> str:

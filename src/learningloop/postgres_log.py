@@ -7,8 +7,9 @@ from typing import Any, Self
 from eventsourcing.persistence import StoredEvent
 
 from learningloop import recorder_calls
+from learningloop.errors import StoreError
 from learningloop.eventlog import META_TABLE, SEAL_TABLE, EventLog
-from learningloop.locations import StoreLocation
+from learningloop.locations import CONNECT_TIMEOUT, PostgresURL, StoreLocation
 
 
 class PostgresEventLog(EventLog):
@@ -24,6 +25,11 @@ class PostgresEventLog(EventLog):
     def open(cls, location: StoreLocation, cipher_key: str | None, *, create: bool) -> Self | None:
         # Creating eventsourcing's tables again from several processes at once races in
         # PostgreSQL's catalog: create them only when the log does not exist yet.
+        # One direct connection first: a wrong password, user or database is named at once,
+        # instead of after the pool's timeout with its cause hidden.
+        cause = _server_cause(location.postgres)
+        if cause is not None:
+            raise StoreError(cls.cannot_open(location, cause))
         present = cls._server_has_log(location, cipher_key)
         if not present and not create:
             return None
@@ -67,3 +73,21 @@ class PostgresEventLog(EventLog):
         cursor.execute("select to_regclass(%s) is not null as present", (table,))
         row = cursor.fetchone()
         return bool(row["present"] if isinstance(row, dict) else row[0])
+
+
+def _server_cause(url: PostgresURL) -> str | None:
+    """What the server says when we connect once more, directly: the connection pool only
+    says it could not get a connection, which hides a wrong password or database."""
+    import psycopg
+
+    try:
+        psycopg.connect(
+            host=url.host, port=url.port, dbname=url.database, user=url.user,
+            password=url.password, connect_timeout=max(1, int(float(CONNECT_TIMEOUT))),
+        ).close()  # fmt: skip
+    except psycopg.Error as error:
+        text = str(error).strip()
+        # libpq: 'connection failed: connection to server at "h" (a), port p failed: FATAL: ...'
+        cause = text.rpartition("FATAL:")[2] if "FATAL:" in text else text
+        return " ".join(cause.split())[:200] or None
+    return None
