@@ -49,8 +49,11 @@ def _svg(figure: Any) -> str:
     return text[text.index("<svg") :]  # drop the XML prologue and doctype: inline SVG
 
 
-def partners_over_time(joins: Sequence[date], leaves: Sequence[date], title: str) -> str:
-    """Active partners, step by step, as they join and leave."""
+def partners_over_time(
+    joins: Sequence[date], leaves: Sequence[date], title: str, stated: tuple[int, str] | None = None
+) -> str:
+    """Active partners, step by step, as they join and leave; a dashed line at the group size
+    the sources state, when they state one."""
     with plt.rc_context(STYLE):
         figure, axes = plt.subplots(figsize=(7, 2.4))
         changes = sorted([(day, 1) for day in joins] + [(day, -1) for day in leaves])
@@ -61,7 +64,10 @@ def partners_over_time(joins: Sequence[date], leaves: Sequence[date], title: str
             active += step
             days.append(day)
             counts.append(active)
-        axes.step(days, counts, where="post", color="#1f77b4")
+        axes.step(days, counts, where="post", color="#1f77b4", label=title)
+        if stated is not None:
+            axes.axhline(stated[0], color="#777777", linestyle="--", label=stated[1])
+            axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
         axes.set_ylabel(title)
         axes.set_ylim(bottom=0)
         _date_axis(axes)

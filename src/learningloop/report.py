@@ -71,6 +71,7 @@ TEXT = {
                      "a month, quarter, semester or year that ends later (hatched); they count "
                      "from its first day.",
         "period_only": "known only to its period",
+        "stated_size": "{n} partners, as the sources state",
         "inferred": "inferred",
         "illustrative": "illustrative",
         "covered": "covered (evidence count)",
@@ -159,6 +160,7 @@ TEXT = {
                      "les datent qu'au mois, au trimestre, au semestre ou à l'année, qui finit "
                      "plus tard (hachuré) ; ils comptent dès le premier jour de cette période.",
         "period_only": "connu seulement à la période",
+        "stated_size": "{n} partenaires, selon les sources",
         "inferred": "déduit",
         "illustrative": "illustratif",
         "covered": "couverte (nombre d'éléments)",
@@ -433,7 +435,9 @@ def _overview(data: ReportData, lang: str) -> str:
     text, partners = TEXT[lang], data.partners
     joins = [p["joined_on"] for p in partners]
     leaves = [p["left_on"] for p in partners if p["left_on"]]
-    chart = charts.partners_over_time(joins, leaves, text["active"]) if joins else ""
+    sizes = [p["partners_stated"] for p in data.programme if p["partners_stated"] is not None]
+    stated = (sizes[0], text["stated_size"].format(n=sizes[0])) if sizes else None
+    chart = charts.partners_over_time(joins, leaves, text["active"], stated) if joins else ""
     experiments = data.experiments
     columns = ("experiment", "status", "scale", "territory", "carriers")
     table = _table(
