@@ -27,7 +27,7 @@ latest_of as (
                 when 'month' then strftime(occurred_on, '%Y-%m')
                 when 'quarter' then concat(year(occurred_on), '-Q', quarter(occurred_on))
                 when 'semester' then concat(
-                    year(occurred_on), '-S', if(month(occurred_on) <= 6, 1, 2)
+                    year(occurred_on), '-S', case when month(occurred_on) <= 6 then 1 else 2 end
                 )
                 when 'year' then year(occurred_on)::varchar
                 else occurred_on::varchar

@@ -44,7 +44,9 @@ final as (
             when 'month' then last_day(e.occurred_on)
             when 'quarter' then last_day(date_trunc('quarter', e.occurred_on) + interval 2 month)
             when 'semester' then last_day(
-                make_date(year(e.occurred_on), if(month(e.occurred_on) <= 6, 6, 12), 1)
+                make_date(
+                    year(e.occurred_on), case when month(e.occurred_on) <= 6 then 6 else 12 end, 1
+                )
             )
             when 'year' then make_date(year(e.occurred_on), 12, 31)
             else e.occurred_on
