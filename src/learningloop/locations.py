@@ -73,10 +73,6 @@ class StoreLocation:
     def describe(self) -> str:
         return self.postgres.public_url if self.is_postgres else str(self.target)
 
-    def exists(self) -> bool:
-        # A PostgreSQL store is created on the server on first use, like eventsourcing does.
-        return self.is_postgres or self.events_path.exists()
-
 
 # A schema name used unquoted in SQL: nothing a server could read as anything else.
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
