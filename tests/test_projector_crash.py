@@ -8,12 +8,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from learningloop import LearningLoop
 from learningloop.application import TABLE_ORDER
+from learningloop.errors import StoreError
 from learningloop.projector import Projector
 from tests.conftest import base_events
 
@@ -76,3 +79,32 @@ def test_killing_the_projector_at_random_moments_loses_and_doubles_nothing(
     assert table_contents(store_dir / "projections.duckdb") == table_contents(
         tmp_path / "fresh.duckdb"
     )
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs: a real full disk (needs the right to mount, as root in a container)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
+                             capture_output=True, check=False)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_full_disk_during_catch_up_rolls_back_says_so_and_the_next_command_recovers(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    projections = small_disk / "projections.duckdb"
+    with LearningLoop(tmp_path / "store", projections=projections) as loop:
+        loop.import_events(many_events(20_000))
+        with pytest.raises(StoreError, match="the disk holding the projections is full"):
+            loop.project()
+        with pytest.raises(StoreError, match="is full"):  # the file is left usable
+            loop.sql("select count(*) from log_events")
+        subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+        assert loop.sql("select count(*) from log_events").rows == [(loop.event_count(),)]

@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -190,13 +190,19 @@ class Projector:
             con.execute("update projection_tracking set position = ?", [position])
             con.execute("commit")
         except duckdb.Error as error:
-            con.execute("rollback")
+            _rollback(con)
+            if _disk_full(error):
+                raise StoreError(
+                    f"the disk holding the projections is full ({_first_line(error)}): free "
+                    "space and run the command again; nothing was lost, the projections catch "
+                    f"up from position {Projector._position(con)}"
+                ) from None
             raise ProjectionError(
                 f"stored events up to position {position} cannot be projected "
                 f"({_first_line(error)}); run learningloop audit"
             ) from None
         except BaseException:
-            con.execute("rollback")
+            _rollback(con)
             raise
         finally:
             con.unregister("batch")
@@ -585,6 +591,17 @@ def _statement_kind(sql: str) -> str:
     if len(statements) != 1:
         raise BadInputError("give exactly one SQL statement")
     return str(statements[0].type.name)
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back, unless the failure already ended the transaction (a commit that could not
+    write its WAL, on a full disk)."""
+    with suppress(duckdb.TransactionException):
+        con.execute("rollback")
+
+
+def _disk_full(error: BaseException) -> bool:
+    return "no space left on device" in str(error).lower()
 
 
 @contextmanager
