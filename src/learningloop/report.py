@@ -242,6 +242,8 @@ SUMMARIES = {
         "FunctionEvidenced": "Function {function} evidenced (strength {strength}): {evidence}",
         "FunctionAssessed": "Function {function} assessed: {result}",
         "ExperimentClosed": "Experiment closed",
+        "PredictionMade": "Prediction {prediction} (resolves {resolves_on}): {statement}",
+        "PredictionResolved": "Prediction {prediction} resolved: {outcome}",
         "attendees": "{n} attendees", "no_attendees": "attendees not recorded",
     },
     "fr": {
@@ -259,6 +261,8 @@ SUMMARIES = {
         "FunctionEvidenced": "Fonction {function} étayée (force {strength}) : {evidence}",
         "FunctionAssessed": "Fonction {function} évaluée : {result}",
         "ExperimentClosed": "Expérimentation close",
+        "PredictionMade": "Prédiction {prediction} (échéance {resolves_on}) : {statement}",
+        "PredictionResolved": "Prédiction {prediction} résolue : {outcome}",
         "attendees": "{n} participants", "no_attendees": "participants non indiqués",
     },
 }  # fmt: skip
@@ -604,6 +608,10 @@ def summarise(item: Row, lang: str) -> str:
     attendees = payload.get("attendees")
     facts["attendees"] = (words["no_attendees"] if attendees is None
                           else words["attendees"].format(n=attendees))  # fmt: skip
+    if isinstance(payload.get("outcome"), bool):  # a prediction's: true or false, in words
+        facts["outcome"] = {"en": ("false", "true"), "fr": ("faux", "vrai")}[lang][
+            payload["outcome"]
+        ]
     if item["type"] == "FunctionAssessed":
         facts["result"] = TEXT[lang].get(str(payload.get("result")), payload.get("result"))
     try:
