@@ -35,7 +35,7 @@ def test_folding_a_programme_remembers_partners_functions_and_versions() -> None
     assert isinstance(programme, agg.Programme)
     assert programme.partners == {"acme", "city"}
     assert "local_development" in programme.function_keys
-    assert (programme.version, programme.types[0]) == (3, "ProgrammeOpened")
+    assert (programme.version, programme.types[1]) == (3, "ProgrammeOpened")
     experiment = streams["experiment:exp"]
     assert isinstance(experiment, agg.Experiment)
     assert (experiment.programme, experiment.version) == ("prog", 1)

@@ -79,3 +79,25 @@ def test_events_out_of_order_break_rules_on_both_sides(tmp_path: Path) -> None:
     assert verdicts[0] is not None and "not opened" in verdicts[0]
     assert verdicts[1] is None and verdicts[3] is None
     assert verdicts[2] is not None and "already opened" in verdicts[2]
+
+
+def test_the_auditor_judges_a_forged_log_whose_refused_event_took_a_version() -> None:
+    """A refused event stored anyway keeps its version: later retractions are judged by
+    version, never by position in the write model (which once crashed the audit)."""
+    opened = {"type": "ProgrammeOpened", "programme": "p", "title": "P",
+              "occurred_on": "2011-01-01"}  # fmt: skip
+    joined = {"type": "PartnerJoined", "programme": "p", "partner": "a", "name": "A",
+              "kind": "company", "occurred_on": "2011-01-02"}  # fmt: skip
+
+    def retraction(version: int) -> dict[str, Any]:
+        return {"type": "EventRetracted", "programme": "p", "retracts": version,
+                "reason": "wrong", "occurred_on": "2011-01-03"}  # fmt: skip
+
+    walk, verdicts = RuleWalk(), []
+    log = [opened, opened, joined, retraction(3), retraction(2)]
+    for version, raw in enumerate(log, 1):
+        recorded = Recorded("programme:p", version, RECORDED_AT, parse_event(raw))
+        verdicts.append([f.message for f in walk.findings(recorded, {})])
+    assert verdicts[0] == verdicts[2] == verdicts[3] == []
+    assert "already opened" in verdicts[1][0]
+    assert "version 2 does not exist" in verdicts[4][0]

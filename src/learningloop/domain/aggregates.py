@@ -25,7 +25,8 @@ class Stream:
     id: str
     key: str
     version: int = 0
-    types: list[str] = field(default_factory=list)
+    # By version: in a log that is audited, a refused event has a version but no type here.
+    types: dict[int, str] = field(default_factory=dict)
     created_on: datetime | None = None
     modified_on: datetime | None = None
     chain: str = GENESIS
@@ -41,11 +42,11 @@ class Stream:
         return copy
 
     def check_retraction(self, event: ev.EventRetracted) -> None:
-        if event.retracts > self.version:
+        if event.retracts not in self.types:
             raise InvalidEventError(
                 "retracts", f"version {event.retracts} does not exist in {self.id}"
             )
-        if self.types[event.retracts - 1] == "EventRetracted":
+        if self.types[event.retracts] == "EventRetracted":
             raise InvalidEventError(
                 "retracts", f"version {event.retracts} of {self.id} is itself a retraction"
             )
@@ -53,7 +54,7 @@ class Stream:
     def advance(self, recorded: Recorded) -> None:
         self.version = recorded.originator_version
         self.chain = recorded.chain
-        self.types.append(recorded.event.type)
+        self.types[recorded.originator_version] = recorded.event.type
         self.created_on = self.created_on or recorded.timestamp
         self.modified_on = recorded.timestamp
 
