@@ -7,13 +7,20 @@ BIN = $(VENV)/bin
 
 setup: $(VENV)/.installed
 
+# The dev extra (pytest, hypothesis, ruff, mypy, playwright...) for tests and checks.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-demo: setup
+# The demo needs learningloop alone (what a user installs), never the dev tools.
+$(VENV)/.app-installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+demo: $(VENV)/.app-installed
 	$(BIN)/learningloop demo
 
 lint: setup

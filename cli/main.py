@@ -6,10 +6,11 @@ Library imports happen inside commands so that `learningloop --help` starts fast
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -40,7 +41,9 @@ class LearningLoopGroup(click.Group):
         from learningloop.errors import ExitCode, LearningLoopError
 
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                _warnings_to_stderr()
+                return super().invoke(ctx)
         except LearningLoopError as error:
             if error.exit_code == ExitCode.BAD_INPUT:
                 raise BadInput(str(error)) from None
@@ -60,6 +63,31 @@ def _interrupted() -> None:
 
     click.echo("Error: interrupted (Ctrl-C).", err=True)
     raise click.exceptions.Exit(ExitCode.INTERRUPTED)
+
+
+def _warnings_to_stderr() -> None:
+    """A warning of the library (projections behind the log) is one line on stderr, once."""
+    from learningloop.errors import ProjectionsBehindWarning
+
+    shown: set[str] = set()
+    original, say = warnings.showwarning, message
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if not issubclass(category, ProjectionsBehindWarning):
+            original(message, category, filename, lineno, file, line)
+        elif str(message) not in shown:
+            shown.add(str(message))
+            say(f"warning: {message}")
+
+    warnings.simplefilter("always", ProjectionsBehindWarning)
+    warnings.showwarning = show
 
 
 def _read_key(path: str | None) -> str | None:
@@ -136,6 +164,7 @@ def _open(ctx: click.Context) -> LearningLoop:
         cipher_key=ctx.obj["cipher_key"],
         projections=ctx.obj["projections"],
         memory_limit=ctx.obj["memory_limit"],
+        fresh=ctx.obj["fresh"],
     )
     ctx.call_on_close(loop.close)
     return loop
@@ -168,6 +197,12 @@ def _open(ctx: click.Context) -> LearningLoop:
     help="Memory DuckDB may use before spilling to disk, e.g. 2GB. Default: 4% of the "
     "machine's memory, at least 512MiB.",
 )
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Fail (exit 1) rather than answer from projections behind the log (another process "
+    "holding them read-only keeps them from catching up).",
+)
 @click.pass_context
 def main(
     ctx: click.Context,
@@ -176,6 +211,7 @@ def main(
     projections: str | None,
     cipher_key_file: str | None,
     memory_limit: str | None,
+    fresh: bool,
 ) -> None:
     """An event-sourced evaluation engine for iterative learning.
 
@@ -186,7 +222,7 @@ def main(
     """
     key = _read_key(cipher_key_file)
     ctx.obj = {"store": store, "by": by, "cipher_key": key, "projections": projections,
-               "memory_limit": memory_limit}  # fmt: skip
+               "memory_limit": memory_limit, "fresh": fresh}  # fmt: skip
 
 
 @main.command("import")
@@ -439,16 +475,27 @@ def timeline_command(
 @main.command("export")
 @click.argument("directory", type=click.Path(file_okay=False))
 @as_of_options
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["parquet", "duckdb"]),
+    default="parquet",
+    show_default=True,
+    help="parquet: a file per table and load.sql; duckdb: one projections.duckdb (DuckDB 1.4+).",
+)
 @click.pass_context
 def export_command(
-    ctx: click.Context, directory: str, as_of: str | None, known_at: str | None
+    ctx: click.Context, directory: str, as_of: str | None, known_at: str | None, file_format: str
 ) -> None:
-    """Write every projection as a Parquet file, plus manifest.json (position, versions, D, T).
+    """Write every projection at D and T, plus manifest.json (position, versions, D, T).
+
+    Parquet files come with load.sql (a view per file and the X_at macros); --format duckdb
+    writes one self-contained projections.duckdb instead.
 
     Example: learningloop export ./exports/2014 --as-of 2014-12-31
     """
     loop, day, moment = _open_at(ctx, as_of, known_at)
-    manifest = loop.export(directory, day, moment)
+    manifest = loop.export(directory, day, moment, file_format)
     message(f"Exported {len(manifest['tables'])} projections at log position "
             f"{manifest['log_position']} to {directory}.")  # fmt: skip
 

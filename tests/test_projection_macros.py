@@ -103,10 +103,21 @@ def test_the_default_d_is_today_in_utc_whatever_the_clients_time_zone(
 
 
 def test_learningloop_sql_answers_in_utc_under_another_time_zone(seeded: LearningLoop) -> None:
-    environment = {**os.environ, "TZ": "Pacific/Kiritimati"}
-    query = "select as_of = timezone('UTC', now())::date as is_utc from moment"
-    result = subprocess.run(
-        [LEARNINGLOOP, "--store", str(seeded.location.directory), "sql", query, "--format", "csv"],
-        env=environment, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    assert result.stdout.splitlines() == ["is_utc", "true"]
+    seeded.project()
+    query = (
+        "select as_of = timezone('UTC', now())::date as is_utc, recorded_at, occurred_on "
+        "from moment, events order by position"
+    )
+    outputs = {}
+    for zone in ("UTC", "Pacific/Kiritimati"):
+        for output in ("csv", "json"):
+            result = subprocess.run(
+                [LEARNINGLOOP, "--store", str(seeded.location.directory), "sql", query,
+                 "--format", output],
+                env={**os.environ, "TZ": zone}, capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            outputs[zone, output] = result.stdout
+    for (zone, output), text in outputs.items():
+        assert text == outputs["UTC", output], (zone, output)
+    assert outputs["UTC", "csv"].splitlines()[1].startswith("true,")
+    assert "+00:00" in outputs["UTC", "csv"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from learningloop import LearningLoop, projector, sqlfiles
 from learningloop.application import TABLE_ORDER
 from learningloop.domain.indicators import ratio
 from learningloop.domain.replay import ExperimentView, counted_events
-from learningloop.errors import BadInputError, QueryTimeoutError, StoreError
+from learningloop.errors import BadInputError, QueryTimeoutError
 from learningloop.projector import load_sql_files
 from tests.conftest import base_events, event, read_tables
 from tests.reference import partner_views
@@ -239,34 +238,6 @@ def test_a_select_cannot_read_or_write_files_either(seeded: LearningLoop, tmp_pa
 def test_a_bad_query_is_bad_input_naming_the_problem(seeded: LearningLoop) -> None:
     with pytest.raises(BadInputError, match=r"SQL error: .*no_such_table"):
         seeded.sql("select * from no_such_table")
-
-
-def _hold_lock(database: str, ready: Any, release: Any) -> None:
-    con = duckdb.connect(database)
-    ready.set()
-    release.wait(30)
-    con.close()
-
-
-def test_a_database_held_by_another_process_gives_a_clear_error(
-    seeded: LearningLoop, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    seeded.project()
-    monkeypatch.setattr(projector, "LOCK_WAIT_SECONDS", 0.3)
-    context = multiprocessing.get_context("spawn")
-    ready, release = context.Event(), context.Event()
-    holder = context.Process(
-        target=_hold_lock, args=(str(seeded.location.projections_path), ready, release)
-    )
-    holder.start()
-    try:
-        assert ready.wait(30)
-        with pytest.raises(StoreError, match=r"projections\.duckdb is held by process \d+"):
-            seeded.sql("select 1")
-    finally:
-        release.set()
-        holder.join(30)
-    assert seeded.sql("select count(*) from experiments").rows == [(1,)]
 
 
 def test_a_changed_sql_file_is_replaced_on_next_use_and_its_version_is_queryable(

@@ -69,6 +69,7 @@ TABLE_ORDER = {
     "predictions": "experiment, made_on, prediction",
     "prediction_scores": "experiment",
 }
+EXPORT_FORMATS = ("parquet", "duckdb")
 INDICATOR_TABLES = (
     "experiment_coverage",
     "function_coverage",
@@ -111,6 +112,7 @@ class LearningLoop:
         cipher_key: str | None = None,
         projections: str | os.PathLike[str] | None = None,
         memory_limit: str | None = None,
+        fresh: bool = False,
     ) -> None:
         """Open a store (nothing is created before the first write).
 
@@ -118,10 +120,13 @@ class LearningLoop:
         the directory, or a per-user file keyed by the URL). `cipher_key` (or
         LEARNINGLOOP_CIPHER_KEY) encrypts event payloads at rest. `memory_limit` (or
         LEARNINGLOOP_MEMORY_LIMIT), such as "2GB", bounds DuckDB's memory (default: a share of
-        the machine's).
+        the machine's). Reads catch the projections
+        up with the log; when another process holds them read-only they answer from what is
+        projected with a ProjectionsBehindWarning, or, with `fresh`, raise StoreError.
         """
         self.memory_limit = memory_limit or os.environ.get("LEARNINGLOOP_MEMORY_LIMIT") or None
         self.location = StoreLocation.resolve(store, projections)
+        self.fresh = fresh
         self.recorded_by = recorded_by or _os_user()
         key = cipher_key or os.environ.get("LEARNINGLOOP_CIPHER_KEY") or None
         self._store = Store(self.location, key)
@@ -336,19 +341,34 @@ class LearningLoop:
         directory: str | os.PathLike[str],
         as_of: date | None = None,
         known_at: datetime | None = None,
+        file_format: str = "parquet",
     ) -> dict[str, Any]:
-        """Write every projection as Parquet plus a manifest.json; return the manifest."""
+        """Write every projection at (D, T) into `directory` with a manifest.json; return the
+        manifest. `parquet`: one file a table and load.sql; `duckdb`: one projections.duckdb
+        that any DuckDB from 1.4 opens. Both have X_at macros answering for that D and T."""
+        if file_format not in EXPORT_FORMATS:
+            choices = ", ".join(EXPORT_FORMATS)
+            raise BadInputError(f"--format: {file_format!r} is not one of {choices}")
         target = Path(directory)
         target.mkdir(parents=True, exist_ok=True)
         moment_d, moment_t = as_of or _today(), _utc(known_at) if known_at else datetime.now(UTC)
-        written = self._projector().export_parquet(list(TABLE_ORDER), target, moment_d, moment_t)
+        projector = self._projector()
+        written = projector.export(list(TABLE_ORDER), target, moment_d, moment_t, file_format)
+        files = (
+            {"tables": dict.fromkeys(TABLE_ORDER, "projections.duckdb")}
+            if file_format == "duckdb"
+            else {"tables": {name: f"{name}.parquet" for name in TABLE_ORDER}, "load": "load.sql"}
+        )
         manifest = {
+            "format": file_format,
             "log_position": written["log_position"],
             "as_of": moment_d.isoformat(),
             "known_at": moment_t.isoformat(),
             "projection_versions": written["projection_versions"],
-            "tables": {name: f"{name}.parquet" for name in TABLE_ORDER},
+            **files,
         }
+        if projector.lag is not None:
+            manifest["behind_the_log"] = projector.lag.describe()
         (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         return manifest
 
@@ -551,10 +571,15 @@ class LearningLoop:
         beside = self.location.projections_path.parent
         beside.mkdir(parents=True, exist_ok=True)
         try:
-            live = self._projector().checksums(tables, as_of, known_at, head)
+            position, live = self._projector().checksums(tables, as_of, known_at, head)
             with tempfile.TemporaryDirectory(prefix=".audit-", dir=beside) as scratch:
-                fresh = Projector(Path(scratch) / "projections.duckdb", log, self.memory_limit)
-                rebuilt = fresh.checksums(tables, as_of, known_at, head)
+                # a live file held behind the log (a read-only holder) compares up to where
+                # it stands
+                until = position if position < head else None
+                fresh = Projector(
+                    Path(scratch) / "projections.duckdb", log, self.memory_limit, until=until
+                )
+                rebuilt = fresh.checksums(tables, as_of, known_at, head)[1]
         except ProjectionError as error:
             return [Finding("projections", "error", str(error))]
         return projection_findings(live, rebuilt)
@@ -562,8 +587,9 @@ class LearningLoop:
     def _projector(self, framework: PathLike | None = None) -> Projector:
         from learningloop.projector import Projector, WhatIf
 
+        log = self._store.readable_log()
         projector = Projector(
-            self.location.projections_path, self._store.readable_log(), self.memory_limit
+            self.location.projections_path, log, self.memory_limit, fresh=self.fresh
         )
         if framework is None:
             return projector

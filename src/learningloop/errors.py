@@ -14,6 +14,7 @@ from learningloop.domain.errors import (
     LearningLoopError,
     MemoryLimitError,
     NotFoundError,
+    ProjectionsBehindWarning,
     QueryTimeoutError,
     StoreError,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "LearningLoopError",
     "MemoryLimitError",
     "NotFoundError",
+    "ProjectionsBehindWarning",
     "QueryTimeoutError",
     "StoreError",
 ]

@@ -15,10 +15,11 @@ import select
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from queue import Queue
 from threading import Event, Thread, Timer
@@ -27,11 +28,17 @@ from typing import Any
 import duckdb
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from learningloop import results
 from learningloop.domain.events import DEFAULT_FUNCTIONS
 from learningloop.domain.replay import STATUS_BY_DECISION
-from learningloop.errors import BadInputError, QueryTimeoutError, StoreError
+from learningloop.errors import (
+    BadInputError,
+    ProjectionsBehindWarning,
+    QueryTimeoutError,
+    StoreError,
+)
 from learningloop.eventlog import EventLog
 from learningloop.sqlfiles import (
     INGEST_FILE,
@@ -44,6 +51,15 @@ from learningloop.sqlfiles import (
 PAGE_SIZE = 100_000
 BATCH_ROWS = 20_000
 LOCK_WAIT_SECONDS = 5.0
+# The projection file is written in DuckDB 1.4's storage format, so that every DuckDB from 1.4
+# on (Python, CLI, harlequin, dbt) opens it. A file whose header says a newer format (written
+# by an earlier learningloop) is rebuilt in this one.
+STORAGE_COMPATIBILITY = "v1.4.0"
+OLDEST_READER = "1.4"
+NEWEST_STORAGE_NUMBER = 67  # the header's version number that DuckDB 1.4 still reads
+# The DuckDB this package writes and queries with (pyproject.toml declares the same range).
+ENGINE_RANGE = ((2, 0, 1), (3, 0, 0))
+EXPORT_DATABASE = "projections.duckdb"
 # The domain's constants the SQL reads, as small tables made from the Python ones (their one
 # source): name -> (column definitions, rows).
 CONSTANT_TABLES: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
@@ -138,21 +154,35 @@ class Projector:
         log: EventLog | None,
         memory_limit: str | None = None,
         what_if: WhatIf | None = None,
+        *,
+        fresh: bool = False,
+        until: int | None = None,
     ) -> None:
         """`memory_limit`: how much DuckDB may use before spilling to disk (default: a share
         of the machine's memory, see results.memory_limit). `what_if`: a framework every read
-        answers under, without writing anything (CONTRACT 6.9)."""
+        answers under, without writing anything (CONTRACT 6.9). `fresh`: refuse to answer from
+        projections behind the log; `until`: project the log only up to this position (the
+        audit's rebuild of a live file that is behind)."""
         self.database = database
         self.log = log
         self.what_if = what_if
+        self.fresh = fresh
+        self.until = until
         self.files = load_sql_files()
         self.memory_limit = results.memory_limit(memory_limit, _machine_memory())
+        self.lag: Lag | None = None  # set when the last read answered from behind the log
 
     # --- writing ------------------------------------------------------------------------
 
-    def catch_up(self, progress: Progress | None = None, *, rebuild: bool = False) -> int:
-        """Project every stored event not yet projected; return how many were added."""
-        with self._writer() as con:
+    def catch_up(
+        self, progress: Progress | None = None, *, rebuild: bool = False, patient: bool = True
+    ) -> int:
+        """Project every stored event not yet projected; return how many were added.
+
+        `patient`: wait a little for readers holding the file (another learningloop command
+        finishes in moments) before raising HeldReadOnly."""
+        self._replace_if_unreadable_by_old_duckdb(patient)
+        with self._connection(read_only=False, patient=patient) as con:
             self._ensure_schema(con, rebuild=rebuild)
             return self._ingest(con, progress)
 
@@ -162,6 +192,10 @@ class Projector:
         ingest_sql = self._file(INGEST_FILE).sql
         added = 0
         for batch in _prefetched(self._batches(self._position(con))):
+            if self.until is not None:
+                batch = batch.filter(pc.less_equal(batch.column("position"), self.until))
+                if batch.num_rows == 0:
+                    break
             position = batch.column("position")[-1].as_py()
             self._append_page(con, ingest_sql, batch, position)
             added += batch.num_rows
@@ -198,8 +232,9 @@ class Projector:
                     f"up from position {Projector._position(con)}"
                 ) from None
             raise ProjectionError(
-                f"stored events up to position {position} cannot be projected "
-                f"({_first_line(error)}); run learningloop audit"
+                f"DuckDB {duckdb.__version__} could not project the stored events up to "
+                f"position {position} ({_first_line(error)}); the log checks of learningloop "
+                "audit say whether the stored events themselves are intact"
             ) from None
         except BaseException:
             _rollback(con)
@@ -325,8 +360,7 @@ class Projector:
         it spills to disk and is four times slower than letting each view compute them.)"""
         for sql in queries.values():
             _refuse_writes(sql)
-        with self._current() as con:
-            _lock_down(con)
+        with self.reading() as con:
             _set_moment(con, as_of, known_at)
             for name, value in (variables or {}).items():
                 con.execute(f"set variable {name} = ?", [value])
@@ -346,35 +380,55 @@ class Projector:
         `timeout` bounds the whole block (the rows are computed while they are read)."""
         for sql in queries.values():
             _refuse_writes(sql)
-        with self._current() as con:
-            _lock_down(con)
+        with self.reading() as con:
             _set_moment(con, as_of, known_at)
             with _rolled_back(con, inside_one=self.what_if is not None), _deadline(con, timeout):
                 yield {name: results.open_stream(con, sql, list(parameters))
                        for name, sql in queries.items()}  # fmt: skip
 
-    def export_parquet(
-        self, tables: Sequence[str], directory: Path, as_of: date, known_at: datetime
+    def export(
+        self,
+        tables: Sequence[str],
+        directory: Path,
+        as_of: date,
+        known_at: datetime,
+        file_format: str = "parquet",
     ) -> dict[str, Any]:
-        """Catch up, write each table at (D, T) to `<table>.parquet`; return position, versions."""
-        with self._current() as con:
+        """Write each table at (D, T): `<table>.parquet` files and a `load.sql` that makes them
+        one database, or one self-contained `projections.duckdb` (DuckDB 1.4's format). Both
+        carry `X_at` macros answering for that D and T only. Returns position and versions."""
+        with self.reading(writes_files=True) as con:
             _set_moment(con, as_of, known_at)
-            for table in tables:
-                target = str(directory / f"{table}.parquet").replace("'", "''")
-                con.execute(f"copy (select * from {table}) to '{target}' (format parquet)")
+            selects = {table: _exported_select(con, table) for table in tables}
+            if file_format == "duckdb":
+                _export_database(con, selects, directory / EXPORT_DATABASE, as_of, known_at)
+            else:
+                for table, select in selects.items():
+                    target = _quoted(str(directory / f"{table}.parquet"))
+                    con.execute(f"copy ({select}) to '{target}' (format parquet)")
+                (directory / "load.sql").write_text(
+                    _load_sql(list(tables), as_of, known_at), encoding="utf-8"
+                )
             versions = con.execute("select projection, version from projection_versions")
             projection_versions = dict(versions.fetchall())
             return {"log_position": self._position(con), "projection_versions": projection_versions}
 
     def checksums(
-        self, tables: Sequence[str], as_of: date, known_at: datetime, up_to: int | None = None
-    ) -> dict[str, str]:
-        """One checksum per table at (D, T), independent of row order, in bounded memory:
-        the row count and two sums of per-row hashes (no sort, nothing held whole). `up_to`:
-        log_events only up to that position (an audit's snapshot)."""
-        with self._current() as con:
+        self,
+        tables: Sequence[str],
+        as_of: date,
+        known_at: datetime,
+        up_to: int | None = None,
+    ) -> tuple[int, dict[str, str]]:
+        """The log position projected, and one checksum per table at (D, T), independent of
+        row order, in bounded memory: the row count and two sums of per-row hashes (no sort,
+        nothing held whole). `up_to`: log_events only up to that position (an audit's
+        snapshot)."""
+        with self.reading() as con:
             _set_moment(con, as_of, known_at)
-            return {table: self._checksum(con, table, up_to) for table in tables}
+            return self._position(con), {
+                table: self._checksum(con, table, up_to) for table in tables
+            }
 
     @staticmethod
     def _checksum(con: duckdb.DuckDBPyConnection, table: str, up_to: int | None) -> str:
@@ -388,24 +442,96 @@ class Projector:
         ).fetchall()[0]
         return hashlib.sha256(":".join(str(value) for value in row).encode()).hexdigest()
 
-    @contextmanager
-    def _current(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection on projections caught up with the log: readers never see stale rows."""
-        with self._writer() as con:
-            self._ensure_schema(con, rebuild=False)
-            self._ingest(con, None)
-            if self.what_if is None:
-                yield con
-                return
-            with _what_if_applied(con, self.what_if):
-                yield con
+    # --- connections: every DuckDB connection learningloop opens is made here ------------
 
-    # --- connections --------------------------------------------------------------------
+
+    # --- connections: every DuckDB connection learningloop opens is made here ------------
 
     @contextmanager
-    def _writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def reading(self, *, writes_files: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection on projections caught up with the log when possible.
+
+        Current projections are read without the write lock. Behind, they are caught up under
+        the write lock first. When another process holds the file read-only (harlequin, a
+        notebook) they cannot be: the answer comes from what is projected, `self.lag` says how
+        far behind (or, with `fresh`, a StoreError). `writes_files`: the statement may write
+        files (export), else the connection reaches no file but its own."""
+        self.lag = None
+        if self.what_if is not None:
+            with self._what_if_reading() as con:
+                yield con
+            return
+        lag = self._lag_if_current_is_impossible()
+        if lag is not None and self.fresh:
+            raise StoreError(f"{lag.describe()}; without --fresh the command answers from what "
+                             "is projected")  # fmt: skip
+        self.lag = lag
+        if lag is not None:
+            warnings.warn(lag.describe(), ProjectionsBehindWarning, stacklevel=2)
+        with self._connection(read_only=True, locked_down=not writes_files) as con:
+            yield con
+
+    @contextmanager
+    def _what_if_reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A what-if framework is applied inside a transaction that is rolled back: that
+        needs the write lock, taken after catching up."""
+        self.catch_up(patient=False)
+        with (
+            self._connection(read_only=False, locked_down=True) as con,
+            _what_if_applied(con, self.what_if),  # type: ignore[arg-type]
+        ):
+            yield con
+
+    def _lag_if_current_is_impossible(self) -> Lag | None:
+        """Catch up when behind; None when the projections are current, else how far behind."""
+        if self.database.exists() and not self._is_behind():
+            return None
+        try:
+            self.catch_up(patient=False)
+            return None
+        except HeldReadOnly as held:
+            if not self.database.exists():
+                raise
+            return self._lag(held)
+
+    def _is_behind(self) -> bool:
+        if _storage_number(self.database) > NEWEST_STORAGE_NUMBER:
+            return True
+        with self._connection(read_only=True) as con:
+            if not _has_schema(con):
+                return True
+            versions = dict(
+                con.execute("select projection, version from projection_versions").fetchall()
+            )
+            if any(versions.get(f.name) != f.version for f in self.files):
+                return True
+            return self._position(con) < self._head()
+
+    def _head(self) -> int:
+        head = self.log.head_position() if self.log is not None else 0
+        return head if self.until is None else min(head, self.until)
+
+    def _lag(self, held: HeldReadOnly) -> Lag:
+        with self._connection(read_only=True) as con:
+            if not _has_schema(con):
+                raise StoreError(
+                    f"the projections in {self.database} were never built and {held.holder} "
+                    "holds the file read-only: close it, run learningloop project, reopen it"
+                ) from None
+            projected = int(con.execute("select count(*) from log_events").fetchall()[0][0])
+            position = self._position(con)
+        events = self.log.seal().events if self.log is not None else projected
+        return Lag(self.database, position, self._head(), events - projected, held.holder)
+
+    @contextmanager
+    def _connection(
+        self, *, read_only: bool, locked_down: bool | None = None, patient: bool = True
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """`locked_down` (default: when read-only): the connection reaches no file but its own
+        and the statements it runs cannot change its settings."""
+        locked = read_only if locked_down is None else locked_down
         with _private_files(self._holds_secrets()):
-            con = self._connect()
+            con = self._open(read_only, locked, patient)
             try:
                 yield con
             except duckdb.OutOfMemoryException as error:
@@ -417,28 +543,136 @@ class Projector:
         """The projections of an encrypted store hold its events decrypted."""
         return self.log is not None and self.log.mapper.cipher is not None
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        """Open the database, waiting a little for another learningloop process to finish."""
+    def _open(
+        self, read_only: bool, locked_down: bool, patient: bool = True
+    ) -> duckdb.DuckDBPyConnection:
+        """Open the file with every setting in `config`, so that no setting of ours ever lands
+        on a DuckDB instance someone else in this process uses. A read-write holder may be
+        another learningloop catching up: wait a little for it; a read-only holder only when
+        `patient`."""
+        _check_engine()
+        if not read_only:
+            self.database.parent.mkdir(parents=True, exist_ok=True)
+        config = _config(read_only, locked_down, self.memory_limit)
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        self.database.parent.mkdir(parents=True, exist_ok=True)
         if self._holds_secrets() and self.database.exists():
             # A file made before the store was encrypted, or by an older version.
             self.database.chmod(self.database.stat().st_mode & 0o700)
         while True:
             try:
-                con = duckdb.connect(str(self.database))
-                con.execute("set TimeZone = 'UTC'")
-                # DuckDB's progress bar writes to stdout, which is for data only.
-                con.execute("set enable_progress_bar = false")
-                # Bounded memory however long the log: DuckDB spills to disk past this.
-                con.execute(f"set memory_limit = '{self.memory_limit}'")
-                return con
+                return duckdb.connect(str(self.database), read_only=read_only, config=config)
+            except duckdb.ConnectionException as error:
+                raise StoreError(_same_process_message(self.database, error)) from None
             except duckdb.IOException as error:
                 if "lock" not in str(error).lower():
                     raise StoreError(f"cannot open {self.database}: {_first_line(error)}") from None
+                holder = _holder(error)
+                held_read_only = not read_only and self._readable_now()
+                if held_read_only and (not patient or time.monotonic() > deadline):
+                    raise HeldReadOnly(self.database, holder) from None
                 if time.monotonic() > deadline:
-                    raise StoreError(_lock_message(self.database, error)) from None
+                    raise StoreError(_held_for_writing_message(self.database, holder)) from None
                 time.sleep(0.05)
+
+    def _readable_now(self) -> bool:
+        """Whether a read-only open succeeds: then the lock holder only reads."""
+        try:
+            config = _config(True, True, self.memory_limit)
+            duckdb.connect(str(self.database), read_only=True, config=config).close()
+            return True
+        except duckdb.Error:
+            return False
+
+    def _replace_if_unreadable_by_old_duckdb(self, patient: bool) -> None:
+        """A file in a storage format newer than DuckDB 1.4's (an earlier learningloop wrote
+        it) is derived data: it is removed, under the write lock, and rebuilt from the log."""
+        if _storage_number(self.database) <= NEWEST_STORAGE_NUMBER:
+            return
+        self._open(False, False, patient).close()  # nobody else holds it
+        for path in (self.database, self.database.with_name(self.database.name + ".wal")):
+            path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Lag:
+    """How far behind the log the projections answered, and why they could not catch up."""
+
+    database: Path
+    position: int
+    head: int
+    events: int
+    holder: str
+
+    def describe(self) -> str:
+        if self.events == 0:
+            return (
+                f"the projection definitions in {self.database} are older than this "
+                f"learningloop's: {self.holder} holds the file read-only, so learningloop "
+                "cannot replace them"
+            )
+        return (
+            f"the projections are behind the log (position {self.position} of {self.head}, "
+            f"{self.events} event{'s' if self.events != 1 else ''} not projected): {self.holder} "
+            f"holds {self.database} read-only, so learningloop cannot catch it up"
+        )
+
+
+class HeldReadOnly(StoreError):
+    """Another process holds the projection file read-only: it cannot be written now."""
+
+    def __init__(self, database: Path, holder: str) -> None:
+        self.holder = holder
+        super().__init__(
+            f"{holder} holds the projection database {database} read-only, so it cannot be "
+            "written now: close that session (reading commands still answer meanwhile) and run "
+            "the command again"
+        )
+
+
+Config = dict[str, str | bool | int | float | list[str]]
+
+
+def _config(read_only: bool, locked_down: bool, memory_limit: str) -> Config:
+    """The settings of a learningloop connection, all given to connect(): a caller's DuckDB
+    instance (another config) is never shared, so never altered."""
+    # Bounded memory however long the log: DuckDB spills to disk past this.
+    # DuckDB's progress bar writes to stdout, which is for data only.
+    config: Config = {"memory_limit": memory_limit, "enable_progress_bar": False}
+    if not read_only:
+        config["storage_compatibility_version"] = STORAGE_COMPATIBILITY
+    if locked_down:
+        config |= {"enable_external_access": False, "lock_configuration": True}
+    return config
+
+
+def _check_engine() -> None:
+    found = tuple(int(part) for part in re.findall(r"\d+", duckdb.__version__)[:3])
+    if not ENGINE_RANGE[0] <= found < ENGINE_RANGE[1]:
+        raise StoreError(
+            f"learningloop projects and queries with duckdb >=2.0.1,<3, and this Python has "
+            f"duckdb {duckdb.__version__}: pip install 'duckdb>=2.0.1,<3'. (Any DuckDB from "
+            f"{OLDEST_READER} on can read the projection file it writes.)"
+        )
+
+
+def _storage_number(database: Path) -> int:
+    """The storage version number in a DuckDB file's header (0 when there is no file)."""
+    try:
+        with database.open("rb") as file:
+            header = file.read(20)
+    except FileNotFoundError:
+        return 0
+    if len(header) < 20 or header[8:12] != b"DUCK":
+        return 0
+    return int.from_bytes(header[12:20], "little")
+
+
+def _has_schema(con: duckdb.DuckDBPyConnection) -> bool:
+    found = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'main' "
+        "and table_name in ('projection_versions', 'projection_tracking', 'log_events')"
+    ).fetchall()
+    return bool(found[0][0] == 3)
 
 
 def _drop_everything(con: duckdb.DuckDBPyConnection) -> None:
@@ -529,7 +763,20 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[Any]) ->
     json_columns = [i for i, column in enumerate(description) if str(column[1]) == "JSON"]
     if json_columns:
         rows = [_parsed(row, json_columns) for row in rows]
+    # DuckDB gives TIMESTAMPTZ values in the client's time zone; learningloop answers in UTC
+    zoned = [i for i, column in enumerate(description) if "TIME ZONE" in str(column[1])]
+    if zoned:
+        rows = [_in_utc(row, zoned) for row in rows]
+
     return QueryResult([column[0] for column in description], rows)
+
+
+def _in_utc(row: tuple[Any, ...], columns: list[int]) -> tuple[Any, ...]:
+    values = list(row)
+    for index in columns:
+        if isinstance(values[index], datetime):
+            values[index] = values[index].astimezone(UTC)
+    return tuple(values)
 
 
 def _parsed(row: tuple[Any, ...], json_columns: list[int]) -> tuple[Any, ...]:
@@ -540,10 +787,87 @@ def _parsed(row: tuple[Any, ...], json_columns: list[int]) -> tuple[Any, ...]:
     return tuple(values)
 
 
-def _lock_down(con: duckdb.DuckDBPyConnection) -> None:
-    """From here on the connection touches no file but its own and cannot undo this."""
-    con.execute("set enable_external_access = false")
-    con.execute("set lock_configuration = true")
+def _exported_select(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The table's rows with JSON columns as UTF-8 text (Parquet readers see strings, not
+    bytes); dates, timestamps and lists keep their types."""
+    description = con.execute(f"select * from {table} limit 0").description or []
+    as_text = [column[0] for column in description if str(column[1]) == "JSON"]
+    if not as_text:
+        return f"select * from {table}"
+    replaced = ", ".join(f"{name}::varchar as {name}" for name in as_text)
+    return f"select * replace ({replaced}) from {table}"
+
+
+def _moment_check(as_of: date, known_at: datetime) -> str:
+    """A scalar macro the exported X_at macros call: an export holds one D and T only."""
+    d, t = as_of.isoformat(), known_at.astimezone(UTC).isoformat()
+    return (
+        "create or replace macro learningloop_export_moment(as_of, known_at) as case "
+        f"when coalesce(as_of, date '{d}') = date '{d}' "
+        f"and coalesce(known_at, timestamptz '{t}') = timestamptz '{t}' then true "
+        f"else error('this export holds the tables at as_of {d}, known_at {t} only') end"
+    )
+
+
+def _export_macros(tables: Sequence[str], as_of: date, known_at: datetime) -> list[str]:
+    return [_moment_check(as_of, known_at)] + [
+        f"create or replace macro {table}_at(as_of, known_at) as table "
+        f"select * from {table} where learningloop_export_moment(as_of, known_at)"
+        for table in tables
+    ]
+
+
+def _load_sql(tables: list[str], as_of: date, known_at: datetime) -> str:
+    """One `create view` per Parquet file and the X_at macros, for any DuckDB from 1.4."""
+    header = (
+        f"-- learningloop export: every table as of {as_of.isoformat()}, as known at "
+        f"{known_at.astimezone(UTC).isoformat()}.\n"
+        "-- Run from this directory: duckdb -init load.sql   (or: duckdb my.duckdb < load.sql)\n"
+        "-- X_at(as_of, known_at) answers for that D and T only (NULL means them).\n"
+    )
+    views = [
+        f"create or replace view {table} as select * from read_parquet('{table}.parquet')"
+        for table in tables
+    ]
+    return header + "".join(f"{statement};\n" for statement in views
+                            + _export_macros(tables, as_of, known_at))  # fmt: skip
+
+
+def _export_database(
+    con: duckdb.DuckDBPyConnection,
+    selects: dict[str, str],
+    path: Path,
+    as_of: date,
+    known_at: datetime,
+) -> None:
+    """A self-contained DuckDB file in DuckDB 1.4's format: tables, X_at macros, manifest."""
+    for stale in (path, path.with_name(path.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    home = con.execute("select current_database()").fetchall()[0][0]
+    con.execute(
+        f"attach '{_quoted(str(path))}' as learningloop_export "
+        f"(read_only false, storage_version '{STORAGE_COMPATIBILITY}')"
+    )
+    try:
+        for table, select in selects.items():
+            con.execute(f"create table learningloop_export.main.{table} as {select}")
+        con.execute(
+            "create table learningloop_export.main.export_manifest as select "
+            "?::date as as_of, ?::timestamptz as known_at, "
+            "(select position from projection_tracking) as log_position",
+            [as_of, known_at],
+        )
+        con.execute("use learningloop_export")
+        for statement in _export_macros(list(selects), as_of, known_at):
+            con.execute(statement)
+    finally:
+        con.execute(f'use "{home}"')
+        con.execute("detach learningloop_export")
+
+
+def _quoted(text: str) -> str:
+    """Text inside a single-quoted SQL literal."""
+    return text.replace("'", "''")
 
 
 def _set_moment(
@@ -696,12 +1020,27 @@ def _interrupted(error: BaseException) -> bool:
     return isinstance(error, RuntimeError) and "interrupted" in str(error).lower()
 
 
-def _lock_message(database: Path, error: Exception) -> str:
-    holder = re.search(r"\(PID (\d+)\)", str(error))
-    who = f"process {holder.group(1)}" if holder else "another process"
+def _holder(error: Exception) -> str:
+    """`program (PID n)` from DuckDB's lock error, which names the holder."""
+    found = re.search(r"held in (.*?) \(PID (\d+)\)", str(error))
+    if not found:
+        return "another process"
+    return f"process {found.group(2)} ({Path(found.group(1)).name})"
+
+
+def _held_for_writing_message(database: Path, holder: str) -> str:
     return (
-        f"the projection database {database} is held by {who} (a DuckDB session left open?); "
-        "close it, or open it with read_only=True, and run the command again"
+        f"{holder} holds the projection database {database} open for writing, so nothing else "
+        "can read it: close that session, or reopen the file there read-only "
+        "(duckdb.connect(path, read_only=True), duckdb -readonly), and run the command again"
+    )
+
+
+def _same_process_message(database: Path, error: Exception) -> str:
+    return (
+        f"this process already has {database} open in DuckDB with other settings "
+        f"({_first_line(error)}): close that connection before calling learningloop, or query "
+        "it directly with the table macros (select * from experiments_at(null, null))"
     )
 
 

@@ -57,3 +57,7 @@ class ConcurrentWriteError(StoreError):
 
 class QueryTimeoutError(LearningLoopError):
     """A query ran past its --timeout and was stopped; nothing was changed."""
+
+
+class ProjectionsBehindWarning(UserWarning):
+    """A read answered from projections behind the log: another process holds them read-only."""

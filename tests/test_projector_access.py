@@ -1,0 +1,160 @@
+"""Who may open the projection file when: readers never wait on a read-only holder, writers to
+the log never touch DuckDB, a caller's own DuckDB connection is never altered."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from learningloop import LearningLoop, projector
+from learningloop.cli.main import main
+from learningloop.errors import ProjectionsBehindWarning, StoreError
+from learningloop.projector import NEWEST_STORAGE_NUMBER
+
+MEETING = {"type": "MeetingHeld", "experiment": "exp", "occurred_on": "2013-02-01",
+           "kind": "local", "attendees": 3}  # fmt: skip
+
+
+@contextmanager
+def held(database: Path, *, read_only: bool) -> Iterator[int]:
+    """Another process holding the file, as harlequin or a notebook would; yields its PID."""
+    script = (
+        "import duckdb, sys\n"
+        f"con = duckdb.connect(sys.argv[1], read_only={read_only})\n"
+        "print('held', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, str(database)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        yield holder.pid
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(30)
+
+
+def storage_number(database: Path) -> int:
+    return int.from_bytes(database.read_bytes()[12:20], "little")
+
+
+def test_a_read_only_holder_gets_answers_from_what_is_projected_with_one_warning(
+    seeded: LearningLoop, store_dir: Path, runner: CliRunner
+) -> None:
+    seeded.project()
+    database = seeded.location.projections_path
+    with held(database, read_only=True):
+        seeded.record(MEETING)  # the log is written while DuckDB is held
+        with pytest.warns(ProjectionsBehindWarning, match=r"position 4 of 5, 1 event not"):
+            assert seeded.sql("select count(*) from log_events").rows == [(4,)]
+        result = runner.invoke(
+            main,
+            [
+                "--store",
+                str(store_dir),
+                "sql",
+                "select count(*) as n from log_events",
+                "--format",
+                "csv",
+            ],
+        )
+        assert (result.exit_code, result.stdout) == (0, "n\n4\n")
+        warning_lines = [line for line in result.stderr.splitlines() if "warning:" in line]
+        assert len(warning_lines) == 1 and "1 event not projected" in warning_lines[0]
+        fresh = runner.invoke(main, ["--store", str(store_dir), "--fresh", "sql", "select 1"])
+        assert fresh.exit_code == 1 and "--fresh" in fresh.stderr
+        assert "Traceback" not in fresh.stderr + result.stderr
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # caught up once the holder is gone: no warning
+        assert seeded.sql("select count(*) from log_events").rows == [(5,)]
+
+
+def test_every_reading_command_exits_0_while_a_read_only_session_is_open(
+    seeded: LearningLoop, store_dir: Path, runner: CliRunner, tmp_path: Path
+) -> None:
+    seeded.project()
+    with held(seeded.location.projections_path, read_only=True):
+        seeded.record(MEETING)
+        for arguments in (["indicators"], ["timeline", "exp"], ["audit"],
+                          ["export", str(tmp_path / "out")], ["sql", "select 1"]):  # fmt: skip
+            result = runner.invoke(main, ["--store", str(store_dir), *arguments])
+            assert result.exit_code == 0, (arguments, result.stderr)
+            assert "behind the log" in result.stderr, arguments
+
+
+def test_current_projections_are_read_without_the_write_lock(seeded: LearningLoop) -> None:
+    seeded.project()
+    with held(seeded.location.projections_path, read_only=True), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert seeded.sql("select count(*) from experiments").rows == [(1,)]
+
+
+def test_project_with_a_read_only_holder_fails_naming_it(
+    seeded: LearningLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeded.project()
+    monkeypatch.setattr(projector, "LOCK_WAIT_SECONDS", 0.3)
+    with held(seeded.location.projections_path, read_only=True) as pid:
+        seeded.record(MEETING)
+        with pytest.raises(StoreError, match=rf"process {pid} \(.*\) holds .* read-only"):
+            seeded.project()
+
+
+def test_a_read_write_holder_fails_the_read_naming_its_pid_and_true_advice(
+    seeded: LearningLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeded.project()
+    monkeypatch.setattr(projector, "LOCK_WAIT_SECONDS", 0.3)
+    with held(seeded.location.projections_path, read_only=False) as pid:
+        with pytest.raises(StoreError, match=rf"process {pid} .* open for writing.*read-only"):
+            seeded.sql("select 1")
+        seeded.record(MEETING)  # writing the log never waits on DuckDB
+    assert seeded.sql("select count(*) from log_events").rows == [(5,)]
+
+
+@pytest.mark.parametrize("read_only", [True, False])
+def test_a_connection_of_the_callers_own_is_never_altered(
+    seeded: LearningLoop, read_only: bool
+) -> None:
+    seeded.project()
+    database = str(seeded.location.projections_path)
+    mine = duckdb.connect(database, read_only=read_only)
+    settings = "select current_setting('enable_external_access'), current_setting('memory_limit')"
+    before = mine.execute(settings).fetchall()
+    with pytest.raises(StoreError, match=r"already has .* open in DuckDB.*experiments_at"):
+        seeded.sql("select 1")
+    assert mine.execute(settings).fetchall() == before
+    assert mine.execute("select count(*) from experiments_at(null, null)").fetchall() == [(1,)]
+    mine.close()
+
+
+def test_a_file_in_a_newer_storage_format_is_rebuilt_in_the_old_one(
+    seeded: LearningLoop,
+) -> None:
+    database = seeded.location.projections_path
+    database.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.connect(str(database)).execute("create table leftover as select 1 as x").close()
+    assert storage_number(database) > NEWEST_STORAGE_NUMBER
+    assert seeded.sql("select count(*) from experiments").rows == [(1,)]
+    assert storage_number(database) <= NEWEST_STORAGE_NUMBER
+
+
+def test_the_storage_format_is_kept_through_catch_up_and_rebuild(seeded: LearningLoop) -> None:
+    database = seeded.location.projections_path
+    seeded.project()
+    assert storage_number(database) <= NEWEST_STORAGE_NUMBER
+    seeded.record(MEETING)
+    seeded.project()
+    seeded.project(rebuild=True)
+    assert storage_number(database) <= NEWEST_STORAGE_NUMBER
