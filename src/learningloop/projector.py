@@ -560,7 +560,8 @@ class Projector:
             self.database.chmod(self.database.stat().st_mode & 0o700)
         while True:
             try:
-                return duckdb.connect(str(self.database), read_only=read_only, config=config)
+                con = duckdb.connect(str(self.database), read_only=read_only, config=config)
+                return _settle(con, locked_down)
             except duckdb.ConnectionException as error:
                 raise StoreError(_same_process_message(self.database, error)) from None
             except duckdb.IOException as error:
@@ -636,13 +637,22 @@ def _config(read_only: bool, locked_down: bool, memory_limit: str) -> Config:
     """The settings of a learningloop connection, all given to connect(): a caller's DuckDB
     instance (another config) is never shared, so never altered."""
     # Bounded memory however long the log: DuckDB spills to disk past this.
-    # DuckDB's progress bar writes to stdout, which is for data only.
-    config: Config = {"memory_limit": memory_limit, "enable_progress_bar": False}
+    config: Config = {"memory_limit": memory_limit}
     if not read_only:
         config["storage_compatibility_version"] = STORAGE_COMPATIBILITY
     if locked_down:
-        config |= {"enable_external_access": False, "lock_configuration": True}
+        config["enable_external_access"] = False
     return config
+
+
+def _settle(con: duckdb.DuckDBPyConnection, locked_down: bool) -> duckdb.DuckDBPyConnection:
+    """The two settings connect() cannot take. The progress bar (on stdout, which is for data)
+    is a session setting; the lock comes after it. The instance is ours alone: a connection
+    of the caller's to the same file has another config, and connect() refuses to share."""
+    con.execute("set enable_progress_bar = false")
+    if locked_down:
+        con.execute("set lock_configuration = true")
+    return con
 
 
 def _check_engine() -> None:
