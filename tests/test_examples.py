@@ -10,30 +10,15 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from learningloop import LearningLoop
 from learningloop.application import run_demo
-from tests.test_projector_compatibility import CACHE
+from tests.venvs import cached_venv
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
-
-
-def cached_venv(name: str, packages: list[str]) -> Path:
-    """A venv with `packages`, made once and cached; its bin directory."""
-    venv = CACHE / name
-    ready = venv / ("ready-" + "-".join(packages).replace("*", "x").replace("=", ""))
-    if not ready.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        installed = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", *packages],
-                                   capture_output=True, text=True)  # fmt: skip
-        if installed.returncode != 0:
-            pytest.fail(f"cannot install {packages} from PyPI: {installed.stderr[-500:]}")
-        ready.write_text("\n".join(packages))
-    return venv / "bin"
 
 
 @pytest.fixture(scope="module")

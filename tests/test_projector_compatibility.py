@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -19,30 +18,12 @@ from learningloop import LearningLoop
 from learningloop.application import TABLE_ORDER, run_demo
 from learningloop.projector import INGEST_FILE, load_sql_files
 from tests.old_duckdb_reader import plain_rows
+from tests.venvs import old_duckdb
 
-CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "learningloop-test"
 READER = Path(__file__).with_name("old_duckdb_reader.py")
 VIEWS = [f.name for f in load_sql_files() if f.name != INGEST_FILE]
 AS_OF = date(2013, 6, 30)
 KNOWN_AT = datetime(2030, 1, 1, tzinfo=UTC)
-
-
-def old_duckdb(version: str) -> Path:
-    """A venv with duckdb and duckdb-cli `version`.*, made once and cached (pytz: older
-    duckdb needs it to return TIMESTAMPTZ values to Python)."""
-    venv = CACHE / f"duckdb-{version}"
-    ready = venv / "ready-1"
-    if not ready.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        installed = subprocess.run(
-            [str(venv / "bin" / "pip"), "install", "--quiet", f"duckdb=={version}.*",
-             f"duckdb-cli=={version}.*", "pytz"],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        if installed.returncode != 0:
-            pytest.fail(f"cannot install duckdb {version} from PyPI: {installed.stderr[-500:]}")
-        ready.write_text(version)
-    return venv / "bin"
 
 
 @pytest.fixture(scope="module")

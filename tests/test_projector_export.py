@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from learningloop import LearningLoop
 from learningloop.application import TABLE_ORDER
 from learningloop.errors import BadInputError
 from learningloop.projector import NEWEST_STORAGE_NUMBER
-from tests.test_projector_compatibility import CACHE, old_duckdb
+from tests.venvs import cached_venv, old_duckdb
 
 AS_OF = date(2013, 6, 30)
 KNOWN_AT = datetime(2030, 1, 1, tzinfo=UTC)
@@ -38,19 +37,8 @@ print(json.dumps({
 
 
 def frames_python() -> Path:
-    """A cached venv with pandas and polars (not needed by learningloop itself)."""
-    venv = CACHE / "frames"
-    ready = venv / "ready-1"
-    if not ready.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        installed = subprocess.run(
-            [str(venv / "bin" / "pip"), "install", "--quiet", "pandas", "polars", "pyarrow"],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        if installed.returncode != 0:
-            pytest.fail(f"cannot install pandas and polars from PyPI: {installed.stderr[-500:]}")
-        ready.write_text("pandas polars pyarrow")
-    return venv / "bin" / "python"
+    """pandas and polars (not needed by learningloop itself)."""
+    return cached_venv("frames", ["pandas", "polars", "pyarrow"]) / "python"
 
 
 def test_parquet_has_json_text_and_typed_dates_timestamps_and_lists_for_pandas_and_polars(
