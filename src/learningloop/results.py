@@ -171,14 +171,6 @@ def memory_error(error: Exception) -> MemoryLimitError:
     )
 
 
-def _in_utc(column: pa.Array) -> pa.Array:
-    """Timestamps with a time zone come from DuckDB in the session's zone: give them in UTC."""
-    kind = column.type
-    if pa.types.is_timestamp(kind) and kind.tz is not None and kind.tz != "UTC":
-        return column.cast(pa.timestamp(kind.unit, "UTC"))
-    return column
-
-
 def _batches(relation: Any) -> Iterator[pa.RecordBatch]:
     try:
         reader = relation.to_arrow_reader(STREAM_ROWS)
