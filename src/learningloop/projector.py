@@ -444,9 +444,6 @@ class Projector:
 
     # --- connections: every DuckDB connection learningloop opens is made here ------------
 
-
-    # --- connections: every DuckDB connection learningloop opens is made here ------------
-
     @contextmanager
     def reading(self, *, writes_files: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection on projections caught up with the log when possible.
