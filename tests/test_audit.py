@@ -300,10 +300,10 @@ def test_the_checksums_hold_no_table_whole(pristine: Path, tmp_path: Path) -> No
         loop.project()
         projector = loop._projector()
         moment = datetime.now(UTC)
-        before = projector.checksums(["log_events", "events"], date(2014, 1, 1), moment)
+        before = projector.checksums(["log_events", "events"], date(2014, 1, 1), moment)[1]
     con = duckdb.connect(str(store / "projections.duckdb"))
     con.execute("update log_events set source = 'forged' where position = 3")
     con.close()
     with LearningLoop(store) as loop:
-        after = loop._projector().checksums(["log_events", "events"], date(2014, 1, 1), moment)
+        after = loop._projector().checksums(["log_events", "events"], date(2014, 1, 1), moment)[1]
     assert before["log_events"] != after["log_events"]
