@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import IO, Any
 
 import duckdb
@@ -136,17 +137,25 @@ class RowStream:
 
 def open_stream(con: duckdb.DuckDBPyConnection, sql: str, parameters: list[Any]) -> RowStream:
     """A lazily run query on `con` (open while the stream is read)."""
-    try:
+    with duckdb_errors():
         relation = con.sql(sql, params=parameters or None)
-        if relation is None:
-            raise BadInputError("the statement returns no rows")
+    if relation is None:
+        raise BadInputError("the statement returns no rows")
+    return RowStream(con, relation, sql, parameters)
+
+
+@contextmanager
+def duckdb_errors() -> Iterator[None]:
+    """DuckDB's errors as the user's: out of memory names the setting, a bad query is bad
+    input; an interrupt passes through (Ctrl-C or --timeout: the projector says which)."""
+    try:
+        yield
     except duckdb.OutOfMemoryException as error:
         raise memory_error(error) from None
     except duckdb.InterruptException:
-        raise  # Ctrl-C or --timeout: the projector says which
+        raise
     except duckdb.Error as error:
         raise BadInputError(f"SQL error: {str(error).strip().splitlines()[0]}") from None
-    return RowStream(con, relation, sql, parameters)
 
 
 def memory_limit(value: str | None, total_memory: int) -> str:
@@ -172,7 +181,7 @@ def memory_error(error: Exception) -> MemoryLimitError:
 
 
 def _batches(relation: Any) -> Iterator[pa.RecordBatch]:
-    try:
+    with duckdb_errors():
         reader = relation.to_arrow_reader(STREAM_ROWS)
         try:
             while True:
@@ -182,12 +191,6 @@ def _batches(relation: Any) -> Iterator[pa.RecordBatch]:
                     return
         finally:
             reader.close()
-    except duckdb.OutOfMemoryException as error:
-        raise memory_error(error) from None
-    except duckdb.InterruptException:
-        raise  # Ctrl-C or --timeout: the projector says which
-    except duckdb.Error as error:
-        raise BadInputError(f"SQL error: {str(error).strip().splitlines()[0]}") from None
 
 
 def _csv_cell(column: str, kind: str) -> str:
