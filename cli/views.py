@@ -201,12 +201,28 @@ def emit_indicator_tables(tables: dict[str, RowStream], limit: int | None) -> No
     for name, table in tables.items():
         if name not in ("programme_summary", "function_coverage", "experiment_coverage"):
             shown = take_rows(table, rows)
+            columns = table.columns
             if name == "commitment_cadence":
                 shown = [{**row, "status": f"{row['status']} (no meeting recorded)"}
                          if row["status"] == "below" and row["meetings_held"] == 0 else row
                          for row in shown]  # fmt: skip
-            print_table(shown, table.columns, title=name.replace("_", " ").capitalize())
+            if name == "milestones":
+                shown = [overdue_without_record(row) for row in shown]
+                columns = [column for column in columns if column not in LAST_RECORD_COLUMNS]
+            print_table(shown, columns, title=name.replace("_", " ").capitalize())
             more_rows(table.count())
+
+
+LAST_RECORD_COLUMNS = ("last_record_on", "last_record_precision")
+
+
+def overdue_without_record(row: dict[str, Any]) -> dict[str, Any]:
+    """An overdue milestone whose experiment has no record after its due date says so."""
+    last_on, precision = row.get("last_record_on"), row.get("last_record_precision")
+    if row["status"] != "overdue" or last_on is None or last_on > row["due_on"]:
+        return row
+    since = format_at_precision(last_on, precision or "day")
+    return {**row, "status": f"overdue (no record since {since})"}
 
 
 # Each function's cell: absent is not the same as not assessed (CONTRACT 6.4).

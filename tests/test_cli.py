@@ -494,3 +494,21 @@ def test_why_prediction_shows_the_positions_that_prove_the_order(
     assert "before the PredictionResolved that decided it, at position 6" in table.stdout
     assert_clean_failure(run(runner, imported, "why", "--prediction", "nope"), 2)
     assert_clean_failure(run(runner, imported, "why"), 2)
+
+
+def test_an_overdue_milestone_with_no_later_record_says_so_in_the_indicators_table(
+    runner: CliRunner, imported: Path
+) -> None:
+    run(runner, imported, "record", "MilestonePlanned", "--experiment", "exp",
+        "--milestone", "pilot", "--title", "Pilot", "--due-on", "2013-06-01",
+        "--occurred-on", "2013-02-01")  # fmt: skip
+    silent = run(runner, imported, "indicators", "--as-of", "2014-01-01", "--limit", "50")
+    assert silent.exit_code == 0, silent.output
+    assert "overdue (no record since 2013-02-01)" in silent.stdout
+    assert "last_record" not in silent.stdout  # helper columns stay out of the table
+    csv_rows = run(runner, imported, "indicators", "--as-of", "2014-01-01", "--format", "csv")
+    assert "no record since" not in csv_rows.stdout  # data formats keep the contract's status
+    run(runner, imported, "record", "MeetingHeld", "--experiment", "exp", "--kind", "local",
+        "--attendees", "5", "--occurred-on", "2013-07-01")  # fmt: skip
+    recorded = run(runner, imported, "indicators", "--as-of", "2014-01-01", "--limit", "50")
+    assert "no record since" not in recorded.stdout and " overdue " in recorded.stdout

@@ -305,6 +305,7 @@ class LearningLoop:
         queries = _indicator_queries()
         if with_summary:
             queries = {"programme_summary": PROGRAMME_SUMMARY, **queries}
+            queries["milestones"] = MILESTONES_WITH_LAST_RECORD
         with self._projector(framework).streams(queries, as_of, moment) as found:
             yield found
 
@@ -668,6 +669,22 @@ class LearningLoop:
 PROGRAMME_SUMMARY = (
     "select * from programme_summary order by programme = '(all)' desc, experiments desc, programme"
 )
+
+
+# The milestones, each with its experiment's last counted record (date and precision), so that
+# a person reads "overdue (no record since 2013-S1)" when nothing was recorded after the due date:
+# an absence of records is not shown as a failure (issue 14).
+MILESTONES_WITH_LAST_RECORD = """
+with last_record as (
+    select experiment, occurred_on as last_record_on, precision as last_record_precision
+    from timeline
+    qualify row_number() over (partition by experiment order by occurred_on desc, version desc) = 1
+)
+select milestones.*, last_record.last_record_on, last_record.last_record_precision
+from milestones
+left join last_record using (experiment)
+order by milestones.experiment, milestones.due_on, milestones.milestone
+"""
 
 
 def _check_known(name: str, given: Sequence[str], known: set[str], as_of: date) -> None:
