@@ -119,6 +119,16 @@ unsupported_decisions as (
     where type = 'DecisionRecorded' and len(coalesce(evidence_keys, [])) = 0
 ),
 
+-- A learning is its key (CONTRACT 6.11): judged once, from its first counted recording.
+first_learnings as (
+    select *
+    from counted_events
+    where type = 'LearningRecorded'
+    qualify row_number() over (
+        partition by experiment, subject order by occurred_on, version
+    ) = 1
+),
+
 never_actioned as (
     select
         'learning_never_actioned',
@@ -130,9 +140,8 @@ never_actioned as (
         null::date,
         null::date,
         null::varchar
-    from counted_events as learning
-    where learning.type = 'LearningRecorded'
-        and not exists (
+    from first_learnings as learning
+    where not exists (
             select 1
             from counted_events as decision
             where decision.type = 'DecisionRecorded'
