@@ -123,10 +123,8 @@ def human_notes(section: str, rows: list[dict[str, Any]], view: ExperimentView) 
                 for row in rows]  # fmt: skip
     if section == "milestones" and view.timeline:
         last = view.timeline[-1]
-        since = format_at_precision(last.occurred_on, last.precision)
-        return [{**row, "status": f"overdue (no record since {since})"}
-                if row["status"] == "overdue" and last.occurred_on <= row["due_on"] else row
-                for row in rows]  # fmt: skip
+        known = {"last_record_on": last.occurred_on, "last_record_precision": last.precision}
+        return [overdue_without_record({**row, **known}) for row in rows]
     return rows
 
 

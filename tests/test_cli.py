@@ -506,6 +506,8 @@ def test_an_overdue_milestone_with_no_later_record_says_so_in_the_indicators_tab
     assert silent.exit_code == 0, silent.output
     assert "overdue (no record since 2013-02-01)" in silent.stdout
     assert "last_record" not in silent.stdout  # helper columns stay out of the table
+    replayed = run(runner, imported, "replay", "exp", "--as-of", "2014-01-01")
+    assert "overdue (no record since 2013-02-01)" in replayed.stdout
     csv_rows = run(runner, imported, "indicators", "--as-of", "2014-01-01", "--format", "csv")
     assert "no record since" not in csv_rows.stdout  # data formats keep the contract's status
     run(runner, imported, "record", "MeetingHeld", "--experiment", "exp", "--kind", "local",
