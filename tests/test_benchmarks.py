@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from learningloop import LearningLoop
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -42,3 +44,41 @@ def test_the_benchmark_runs_at_a_small_size_and_reports_every_figure(
     assert document["failed"] == []
     assert document["machine"]["cores"] >= 1
     assert "full projection rebuild" in result.stdout
+
+
+def test_the_benchmark_reuses_an_existing_store_without_importing_or_touching_it(
+    tmp_path: Path,
+) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from generate import write_jsonl
+
+    source, existing = tmp_path / "events.jsonl", tmp_path / "existing"
+    write_jsonl(source, 1_000, shape="network")
+    with LearningLoop(existing, recorded_by="test") as loop:
+        loop.import_files([source])
+    log_before = (existing / "events.sqlite").read_bytes()
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--reuse-store", str(existing),
+         "--skip", "report", "--skip", "audit", "--workdir", str(tmp_path / "work"),
+         "--json", str(tmp_path / "figures.json")],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "figures.json").read_text())
+    figures = {row["figure"]: row for row in document["figures"]}
+    skipped = {name for name, row in figures.items() if row["verdict"] == "skipped"}
+    # no import, no catch-up, and no read_json ceiling without --source
+    assert {"import_rate", "catch_up_rate", "read_json_s", "rebuild_over_read_json"} <= skipped
+    assert figures["rebuild_rate"]["value"] > 0 and figures["indicators_csv_s"]["value"] > 0
+    assert document["events"] == 1_000 and document["failed"] == []
+    assert (existing / "events.sqlite").read_bytes() == log_before
+    assert not (existing / "projections.duckdb").exists()
+
+
+def test_the_benchmark_refuses_a_directory_without_an_event_log(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--reuse-store", str(tmp_path)],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "no events.sqlite" in result.stderr
