@@ -47,7 +47,8 @@ from learningloop.writing import Admission, StreamCache, batches, copied_pages, 
 
 if TYPE_CHECKING:  # imported where used: `import` and `record` never load duckdb or pyarrow
     from learningloop.knowledge import Framework
-    from learningloop.projector import Projector, QueryResult
+    from learningloop.projector import Projector
+    from learningloop.querying import QueryResult
     from learningloop.report import ReportData
     from learningloop.results import RowStream
 
@@ -286,7 +287,7 @@ class LearningLoop:
         QueryTimeoutError when the block runs past `timeout` seconds."""
         moment = _utc(known_at) if known_at else None
         with self._projector(framework).streams(
-            {"query": query}, as_of, moment, parameters, timeout
+            {"query": query}, as_of, moment, parameters=parameters, timeout=timeout
         ) as found:
             yield found["query"]
 
@@ -586,7 +587,8 @@ class LearningLoop:
         return projection_findings(live, rebuilt)
 
     def _projector(self, framework: PathLike | None = None) -> Projector:
-        from learningloop.projector import Projector, WhatIf
+        from learningloop.projection_reading import WhatIf
+        from learningloop.projector import Projector
 
         log = self._store.readable_log()
         projector = Projector(

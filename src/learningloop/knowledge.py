@@ -21,7 +21,8 @@ from learningloop.errors import BadInputError, InvalidEventError, NotFoundError
 from learningloop.sources import check_sources, read_events
 
 if TYPE_CHECKING:
-    from learningloop.projector import Projector, QueryResult
+    from learningloop.projector import Projector
+    from learningloop.querying import QueryResult
 
 # The tables `changes` compares by default: those of CONTRACT section 4, in its order.
 SECTION_4_TABLES = (
@@ -47,7 +48,7 @@ def changes(
 ) -> QueryResult:
     """Rows removed and added between (D, T1) and (D, T2), table by table, each with the
     positions of the events recorded in between in that row's experiment or programme stream."""
-    from learningloop.projector import QueryResult
+    from learningloop.querying import QueryResult
 
     queries: dict[str, str] = {}
     for table in tables:

@@ -14,8 +14,8 @@ import pytest
 
 from learningloop import LearningLoop
 from learningloop.application import TABLE_ORDER
+from learningloop.duckdb_file import NEWEST_STORAGE_NUMBER
 from learningloop.errors import BadInputError
-from learningloop.projector import NEWEST_STORAGE_NUMBER
 from tests.venvs import cached_venv, old_duckdb
 
 AS_OF = date(2013, 6, 30)

@@ -14,10 +14,10 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from learningloop import LearningLoop, projector
+from learningloop import LearningLoop, duckdb_file
 from learningloop.cli.main import main
+from learningloop.duckdb_file import NEWEST_STORAGE_NUMBER
 from learningloop.errors import ProjectionsBehindWarning, StoreError
-from learningloop.projector import NEWEST_STORAGE_NUMBER
 
 MEETING = {"type": "MeetingHeld", "experiment": "exp", "occurred_on": "2013-02-01",
            "kind": "local", "attendees": 3}  # fmt: skip
@@ -104,7 +104,7 @@ def test_project_with_a_read_only_holder_fails_naming_it(
     seeded: LearningLoop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seeded.project()
-    monkeypatch.setattr(projector, "LOCK_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(duckdb_file, "LOCK_WAIT_SECONDS", 0.3)
     with held(seeded.location.projections_path, read_only=True) as pid:
         seeded.record(MEETING)
         with pytest.raises(StoreError, match=rf"process {pid} \(.*\) holds .* read-only"):
@@ -115,7 +115,7 @@ def test_a_read_write_holder_fails_the_read_naming_its_pid_and_true_advice(
     seeded: LearningLoop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seeded.project()
-    monkeypatch.setattr(projector, "LOCK_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(duckdb_file, "LOCK_WAIT_SECONDS", 0.3)
     with held(seeded.location.projections_path, read_only=False) as pid:
         with pytest.raises(StoreError, match=rf"process {pid} .* open for writing.*read-only"):
             seeded.sql("select 1")

@@ -1,0 +1,250 @@
+"""The DuckDB projection file: every connection learningloop opens is made here.
+
+Opening sets every setting in connect() (a caller's own DuckDB instance is never shared, so
+never altered), waits a little for a learningloop that holds the write lock, names any other
+holder, keeps the file private when it holds an encrypted store's events, and keeps it in
+DuckDB 1.4's storage format so that every DuckDB from 1.4 on can read it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from learningloop import results
+from learningloop.errors import StoreError
+
+LOCK_WAIT_SECONDS = 5.0
+# The projection file is written in DuckDB 1.4's storage format, so that every DuckDB from 1.4
+# on (Python, CLI, harlequin, dbt) opens it. A file whose header says a newer format (written
+# by an earlier learningloop) is rebuilt in this one.
+STORAGE_COMPATIBILITY = "v1.4.0"
+OLDEST_READER = "1.4"
+NEWEST_STORAGE_NUMBER = 67  # the header's version number that DuckDB 1.4 still reads
+# The DuckDB this package writes and queries with (pyproject.toml declares the same range).
+ENGINE_RANGE = ((2, 0, 1), (3, 0, 0))
+
+
+class DuckDBFile:
+    """The projection database file: opened read-only or for writing, never shared."""
+
+    def __init__(self, database: Path, memory_limit: str, *, private: bool) -> None:
+        """`private`: the file holds an encrypted store's events decrypted, so it and every
+        file DuckDB makes beside it are readable by their owner only."""
+        self.database = database
+        self.memory_limit = memory_limit
+        self.private = private
+
+    @contextmanager
+    def connection(
+        self, *, read_only: bool, locked_down: bool | None = None, patient: bool = True
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """`locked_down` (default: when read-only): the connection reaches no file but its own
+        and the statements it runs cannot change its settings."""
+        locked = read_only if locked_down is None else locked_down
+        with _private_files(self.private):
+            con = self.open(read_only, locked, patient)
+            try:
+                yield con
+            except duckdb.OutOfMemoryException as error:
+                raise results.memory_error(error) from None
+            finally:
+                con.close()
+
+    def open(
+        self, read_only: bool, locked_down: bool, patient: bool = True
+    ) -> duckdb.DuckDBPyConnection:
+        """Open the file with every setting in `config`, so that no setting of ours ever lands
+        on a DuckDB instance someone else in this process uses. A read-write holder may be
+        another learningloop catching up: wait a little for it; a read-only holder only when
+        `patient`."""
+        _check_engine()
+        if not read_only:
+            self.database.parent.mkdir(parents=True, exist_ok=True)
+        config = _config(read_only, locked_down, self.memory_limit)
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        if self.private and self.database.exists():
+            # A file made before the store was encrypted, or by an older version.
+            self.database.chmod(self.database.stat().st_mode & 0o700)
+        while True:
+            try:
+                con = duckdb.connect(str(self.database), read_only=read_only, config=config)
+                return _settle(con, locked_down)
+            except duckdb.ConnectionException as error:
+                raise StoreError(_same_process_message(self.database, error)) from None
+            except duckdb.IOException as error:
+                if "lock" not in str(error).lower():
+                    raise StoreError(f"cannot open {self.database}: {first_line(error)}") from None
+                holder = _holder(error)
+                held_read_only = not read_only and self._readable_now()
+                if held_read_only and (not patient or time.monotonic() > deadline):
+                    raise HeldReadOnly(self.database, holder) from None
+                if time.monotonic() > deadline:
+                    raise StoreError(_held_for_writing_message(self.database, holder)) from None
+                time.sleep(0.05)
+
+    def _readable_now(self) -> bool:
+        """Whether a read-only open succeeds: then the lock holder only reads."""
+        try:
+            config = _config(True, True, self.memory_limit)
+            duckdb.connect(str(self.database), read_only=True, config=config).close()
+            return True
+        except duckdb.Error:
+            return False
+
+    def replace_if_unreadable_by_old_duckdb(self, patient: bool) -> None:
+        """A file in a storage format newer than DuckDB 1.4's (an earlier learningloop wrote
+        it) is derived data: it is removed, under the write lock, and rebuilt from the log."""
+        if storage_number(self.database) <= NEWEST_STORAGE_NUMBER:
+            return
+        self.open(False, False, patient).close()  # nobody else holds it
+        for path in (self.database, self.database.with_name(self.database.name + ".wal")):
+            path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Lag:
+    """How far behind the log the projections answered, and why they could not catch up."""
+
+    database: Path
+    position: int
+    head: int
+    events: int
+    holder: str
+
+    def describe(self) -> str:
+        if self.events == 0:
+            return (
+                f"the projection definitions in {self.database} are older than this "
+                f"learningloop's: {self.holder} holds the file read-only, so learningloop "
+                "cannot replace them"
+            )
+        return (
+            f"the projections are behind the log (position {self.position} of {self.head}, "
+            f"{self.events} event{'s' if self.events != 1 else ''} not projected): {self.holder} "
+            f"holds {self.database} read-only, so learningloop cannot catch it up"
+        )
+
+
+class HeldReadOnly(StoreError):
+    """Another process holds the projection file read-only: it cannot be written now."""
+
+    def __init__(self, database: Path, holder: str) -> None:
+        self.holder = holder
+        super().__init__(
+            f"{holder} holds the projection database {database} read-only, so it cannot be "
+            "written now: close that session (reading commands still answer meanwhile) and run "
+            "the command again"
+        )
+
+
+Config = dict[str, str | bool | int | float | list[str]]
+
+
+def _config(read_only: bool, locked_down: bool, memory_limit: str) -> Config:
+    """The settings of a learningloop connection, all given to connect(): a caller's DuckDB
+    instance (another config) is never shared, so never altered."""
+    # Bounded memory however long the log: DuckDB spills to disk past this.
+    config: Config = {"memory_limit": memory_limit}
+    if not read_only:
+        config["storage_compatibility_version"] = STORAGE_COMPATIBILITY
+    if locked_down:
+        config["enable_external_access"] = False
+    return config
+
+
+def _settle(con: duckdb.DuckDBPyConnection, locked_down: bool) -> duckdb.DuckDBPyConnection:
+    """The two settings connect() cannot take. The progress bar (on stdout, which is for data)
+    is a session setting; the lock comes after it. The instance is ours alone: a connection
+    of the caller's to the same file has another config, and connect() refuses to share."""
+    con.execute("set enable_progress_bar = false")
+    if locked_down:
+        con.execute("set lock_configuration = true")
+    return con
+
+
+def _check_engine() -> None:
+    found = tuple(int(part) for part in re.findall(r"\d+", duckdb.__version__)[:3])
+    if not ENGINE_RANGE[0] <= found < ENGINE_RANGE[1]:
+        raise StoreError(
+            f"learningloop projects and queries with duckdb >=2.0.1,<3, and this Python has "
+            f"duckdb {duckdb.__version__}: pip install 'duckdb>=2.0.1,<3'. (Any DuckDB from "
+            f"{OLDEST_READER} on can read the projection file it writes.)"
+        )
+
+
+def storage_number(database: Path) -> int:
+    """The storage version number in a DuckDB file's header (0 when there is no file)."""
+    try:
+        with database.open("rb") as file:
+            header = file.read(20)
+    except FileNotFoundError:
+        return 0
+    if len(header) < 20 or header[8:12] != b"DUCK":
+        return 0
+    return int.from_bytes(header[12:20], "little")
+
+
+def has_schema(con: duckdb.DuckDBPyConnection) -> bool:
+    found = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'main' "
+        "and table_name in ('projection_versions', 'projection_tracking', 'log_events')"
+    ).fetchall()
+    return bool(found[0][0] == 3)
+
+
+@contextmanager
+def _private_files(private: bool) -> Iterator[None]:
+    """Files DuckDB creates meanwhile (database, WAL, spill files) are readable by their owner
+    only when `private`; otherwise they get what the user's umask gives, never more."""
+    if not private:
+        yield
+        return
+    previous = os.umask(0o077)
+    os.umask(previous | 0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _holder(error: Exception) -> str:
+    """`program (PID n)` from DuckDB's lock error, which names the holder."""
+    found = re.search(r"held in (.*?) \(PID (\d+)\)", str(error))
+    if not found:
+        return "another process"
+    return f"process {found.group(2)} ({Path(found.group(1)).name})"
+
+
+def _held_for_writing_message(database: Path, holder: str) -> str:
+    return (
+        f"{holder} holds the projection database {database} open for writing, so nothing else "
+        "can read it: close that session, or reopen the file there read-only "
+        "(duckdb.connect(path, read_only=True), duckdb -readonly), and run the command again"
+    )
+
+
+def _same_process_message(database: Path, error: Exception) -> str:
+    return (
+        f"this process already has {database} open in DuckDB with other settings "
+        f"({first_line(error)}): close that connection before calling learningloop, or query "
+        "it directly with the table macros (select * from experiments_at(null, null))"
+    )
+
+
+def first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0]
+
+
+def machine_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):  # not POSIX: assume a small machine
+        return 8 * 2**30

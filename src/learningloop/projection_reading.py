@@ -1,0 +1,287 @@
+"""The read path of the projections: answer from a caught-up file, or say how far behind.
+
+`ProjectionReading` is the half of the `Projector` that reads: it catches up first when it
+can (the subclass's `catch_up`), reads current projections without the write lock, and when
+another process holds the file read-only answers from what is projected, with a `Lag`. A
+what-if framework is applied for one read in a transaction rolled back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from learningloop import exporting, results
+from learningloop.duckdb_file import (
+    NEWEST_STORAGE_NUMBER,
+    DuckDBFile,
+    HeldReadOnly,
+    Lag,
+    has_schema,
+    storage_number,
+)
+from learningloop.errors import ProjectionsBehindWarning, StoreError
+from learningloop.eventlog import EventLog
+from learningloop.querying import (
+    QueryResult,
+    deadline,
+    refuse_writes,
+    rolled_back,
+    run,
+    set_moment,
+)
+from learningloop.sqlfiles import INTERNAL_SCHEMA, SqlFile
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """A what-if framework: its functions (key, label, label_fr, ordinal) and, for each
+    programme function, the what-if function it counts for (source key, key)."""
+
+    functions: list[tuple[str, str, str | None, int]]
+    mapping: list[tuple[str, str]]
+
+
+# The two macros a what-if framework replaces, for one read, in a transaction rolled back.
+_WHAT_IF_MACROS = {
+    "programme_functions": (
+        "select programmes.programme, f.function, f.label, f.label_fr, f.ordinal "
+        "from (select distinct programme from log_events where programme is not null) "
+        "as programmes cross join {schema}.what_if_functions as f"
+    ),
+    "function_map": "select source_function, function from {schema}.what_if_map",
+}
+
+
+@contextmanager
+def what_if_applied(con: duckdb.DuckDBPyConnection, what_if: WhatIf) -> Iterator[None]:
+    """Every projection answers as if the programmes' functions were `what_if`'s; DuckDB's
+    catalog is transactional, so the rollback leaves the database as it was."""
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            f"create table {INTERNAL_SCHEMA}.what_if_functions "
+            "(function varchar, label varchar, label_fr varchar, ordinal integer)"
+        )
+        con.executemany(
+            f"insert into {INTERNAL_SCHEMA}.what_if_functions values (?, ?, ?, ?)",
+            what_if.functions,
+        )
+        con.execute(
+            f"create table {INTERNAL_SCHEMA}.what_if_map "
+            "(source_function varchar, function varchar)"
+        )
+        con.executemany(f"insert into {INTERNAL_SCHEMA}.what_if_map values (?, ?)",
+                        what_if.mapping)  # fmt: skip
+        for name, body in _WHAT_IF_MACROS.items():
+            con.execute(
+                f"create or replace macro {INTERNAL_SCHEMA}.{name}"
+                f"(requested_as_of, requested_known_at) as table "
+                + body.format(schema=INTERNAL_SCHEMA)
+            )
+        yield
+    finally:
+        con.execute("rollback")
+
+
+class ProjectionReading(ABC):
+    """Read-only answers from the projection file, caught up with the log when possible."""
+
+    database: Path
+    log: EventLog | None
+    what_if: WhatIf | None
+    fresh: bool
+    until: int | None
+    files: list[SqlFile]
+    duckdb_file: DuckDBFile
+    lag: Lag | None
+
+    @abstractmethod
+    def catch_up(
+        self, progress: Progress | None = None, *, rebuild: bool = False, patient: bool = True
+    ) -> int:
+        """Project every stored event not yet projected; return how many were added."""
+
+    @staticmethod
+    @abstractmethod
+    def _position(con: duckdb.DuckDBPyConnection) -> int:
+        """The log position projected."""
+
+    def query(
+        self,
+        sql: str,
+        parameters: Sequence[Any] = (),
+        as_of: date | None = None,
+        known_at: datetime | None = None,
+        timeout: float | None = None,
+    ) -> QueryResult:
+        """Catch up, then run one read-only statement at (D, T) on the same connection."""
+        return self.query_many({"query": sql}, as_of, known_at, parameters, timeout=timeout)[
+            "query"
+        ]
+
+    def query_many(
+        self,
+        queries: dict[str, str],
+        as_of: date | None,
+        known_at: datetime | None,
+        parameters: Sequence[Any] = (),
+        variables: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, QueryResult]:
+        """Several read-only queries at one (D, T) on one caught-up connection; `variables`
+        (names chosen by the library, never by a user) are DuckDB variables they may read.
+
+        (Materialising the counted events once into temporary tables was tried: at 10M events
+        it spills to disk and is four times slower than letting each view compute them.)"""
+        with self._guarded(queries, (as_of, known_at), timeout, variables) as con:
+            return {name: run(con, sql, parameters) for name, sql in queries.items()}
+
+    @contextmanager
+    def streams(
+        self,
+        queries: dict[str, str],
+        as_of: date | None,
+        known_at: datetime | None,
+        timeout: float | None = None,
+        *,
+        parameters: Sequence[Any] = (),
+    ) -> Iterator[dict[str, results.RowStream]]:
+        """Read-only queries at one (D, T) whose rows stream in Arrow batches while open;
+        `timeout` bounds the whole block (the rows are computed while they are read)."""
+        with self._guarded(queries, (as_of, known_at), timeout) as con:
+            yield {name: results.open_stream(con, sql, list(parameters))
+                   for name, sql in queries.items()}  # fmt: skip
+
+    @contextmanager
+    def _guarded(
+        self,
+        queries: dict[str, str],
+        moment: tuple[date | None, datetime | None],
+        timeout: float | None,
+        variables: dict[str, Any] | None = None,
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A caught-up connection at (D, T) for read-only statements only, rolled back and
+        under the deadline."""
+        for sql in queries.values():
+            refuse_writes(sql)
+        with self.reading() as con:
+            set_moment(con, *moment)
+            for name, value in (variables or {}).items():
+                con.execute(f"set variable {name} = ?", [value])
+            with rolled_back(con, inside_one=self.what_if is not None), deadline(con, timeout):
+                yield con
+
+    def export(
+        self,
+        tables: Sequence[str],
+        directory: Path,
+        as_of: date,
+        known_at: datetime,
+        file_format: str = "parquet",
+    ) -> dict[str, Any]:
+        """Write each table at (D, T) (see exporting.write_tables); returns the log position
+        and the projection versions exported."""
+        with self.reading(writes_files=True) as con:
+            set_moment(con, as_of, known_at)
+            exporting.write_tables(con, tables, directory, (as_of, known_at), file_format)
+            versions = con.execute("select projection, version from projection_versions")
+            projection_versions = dict(versions.fetchall())
+            return {"log_position": self._position(con), "projection_versions": projection_versions}
+
+    @contextmanager
+    def reading(self, *, writes_files: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection on projections caught up with the log when possible.
+
+        Current projections are read without the write lock. Behind, they are caught up under
+        the write lock first. When another process holds the file read-only (harlequin, a
+        notebook) they cannot be: the answer comes from what is projected, `self.lag` says how
+        far behind (or, with `fresh`, a StoreError). `writes_files`: the statement may write
+        files (export), else the connection reaches no file but its own."""
+        self.lag = None
+        if self.what_if is not None:
+            with self._what_if_reading() as con:
+                yield con
+            return
+        lag = self._lag_if_current_is_impossible()
+        if lag is not None and self.fresh:
+            raise StoreError(f"{lag.describe()}; without --fresh the command answers from what "
+                             "is projected")  # fmt: skip
+        self.lag = lag
+        if lag is not None:
+            warnings.warn(lag.describe(), ProjectionsBehindWarning, stacklevel=2)
+        with self._connection(read_only=True, locked_down=not writes_files) as con:
+            yield con
+
+    @contextmanager
+    def _what_if_reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A what-if framework is applied inside a transaction that is rolled back: that
+        needs the write lock, taken after catching up."""
+        self.catch_up(patient=False)
+        with (
+            self._connection(read_only=False, locked_down=True) as con,
+            what_if_applied(con, self.what_if),  # type: ignore[arg-type]
+        ):
+            yield con
+
+    def _lag_if_current_is_impossible(self) -> Lag | None:
+        """Catch up when behind; None when the projections are current, else how far behind."""
+        if self.database.exists() and not self._is_behind():
+            return None
+        try:
+            self.catch_up(patient=False)
+            return None
+        except HeldReadOnly as held:
+            if not self.database.exists():
+                raise
+            return self._lag(held)
+
+    def _is_behind(self) -> bool:
+        if storage_number(self.database) > NEWEST_STORAGE_NUMBER:
+            return True
+        with self._connection(read_only=True) as con:
+            if not has_schema(con):
+                return True
+            versions = dict(
+                con.execute("select projection, version from projection_versions").fetchall()
+            )
+            if any(versions.get(f.name) != f.version for f in self.files):
+                return True
+            return self._position(con) < self._head()
+
+    def _head(self) -> int:
+        head = self.log.head_position() if self.log is not None else 0
+        return head if self.until is None else min(head, self.until)
+
+    def _lag(self, held: HeldReadOnly) -> Lag:
+        with self._connection(read_only=True) as con:
+            if not has_schema(con):
+                raise StoreError(
+                    f"the projections in {self.database} were never built and {held.holder} "
+                    "holds the file read-only: close it, run learningloop project, reopen it"
+                ) from None
+            projected = int(con.execute("select count(*) from log_events").fetchall()[0][0])
+            position = self._position(con)
+        events = self.log.seal().events if self.log is not None else projected
+        return Lag(self.database, position, self._head(), events - projected, held.holder)
+
+    def _connection(
+        self, *, read_only: bool, locked_down: bool | None = None, patient: bool = True
+    ) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return self.duckdb_file.connection(
+            read_only=read_only, locked_down=locked_down, patient=patient
+        )
+
+    def _replace_if_unreadable_by_old_duckdb(self, patient: bool) -> None:
+        self.duckdb_file.replace_if_unreadable_by_old_duckdb(patient)
