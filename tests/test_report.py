@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 from dataclasses import fields
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -236,6 +236,26 @@ def test_a_long_timeline_is_counted_by_month() -> None:
     text = renderer.render(data, "en")
     assert f"{renderer.MONTHLY_BEYOND + 1} events, counted by month" in text
     assert f"<td>2013-01</td><td>0</td><td>0</td><td>{renderer.MONTHLY_BEYOND + 1}</td>" in text
+
+
+def test_a_chart_of_many_milestones_draws_the_open_ones_first_and_the_table_lists_all() -> None:
+    count = renderer.MILESTONE_CHART_ROWS + 5
+    milestones = [
+        {"experiment": "x", "milestone": f"m{n:02}", "title": f"step {n:02}",
+         "due_on": date(2013, 1, 1) + timedelta(days=n), "reached_on": None, "days_late": 0,
+         "status": "pending" if n == 0 else "abandoned"}
+        for n in range(count)
+    ]  # fmt: skip
+    empty = {name: [] for name in renderer.QUERIES} | {"milestones": milestones}
+    data = renderer.ReportData(date(2012, 1, 1), datetime(2014, 1, 1, tzinfo=UTC), "0:x", **empty)
+    text = renderer.render(data, "en")
+    chart = text.split("Milestones: planned and reached")[1].split("</figure>")[0]
+    drawn = sorted(set(re.findall(r"x: step (\d\d)", chart)))
+    # the one open milestone, then the latest due; never the earliest abandoned ones
+    assert drawn == ["00", *(f"{n:02}" for n in range(count - len(drawn) + 1, count))]
+    assert len(drawn) == renderer.MILESTONE_CHART_ROWS
+    assert f"The chart shows {len(drawn)} of the {count} milestones" in chart
+    assert text.count("<tr><td>x: step") == count
 
 
 def test_the_report_names_its_framework_first_and_lists_what_changed_since_t1(

@@ -501,13 +501,9 @@ class LearningLoop:
         self, experiments: Sequence[str], programmes: Sequence[str], as_of: date, known_at: datetime
     ) -> tuple[list[str] | None, tuple[int, int, bool] | None]:
         """The experiments the report details (None: all) and (shown, total, chosen)."""
-        found = self.sql(
-            "select experiment, programme, (select count(*) from counted_events as c "
-            "where c.experiment = x.experiment) as events from experiments as x "
-            "order by events desc, experiment",
-            as_of,
-            known_at,
-        )
+        from learningloop.report import BY_ACTIVITY
+
+        found = self.sql(BY_ACTIVITY, as_of, known_at)
         rows = [(str(row[0]), str(row[1])) for row in found.rows]
         if experiments or programmes:
             _check_known("experiment", experiments, {row[0] for row in rows}, as_of)

@@ -29,6 +29,8 @@ CYCLE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
 # Coverage statuses (CONTRACT 6.4): covered shades by evidence count; the others one colour.
 STATUS_COLOURS = {"absent": "#f4a582", "not_applicable": "#d9d9d9", "not_assessed": "#ffffff"}
 COVERED_COLOURS = ("#d9f0d3", "#a6dba0", "#5aae61")
+# Dense enough that the legend's small patch shows its hatching too, not one stray line.
+NOT_APPLICABLE_HATCH = "////"
 
 
 def _date_axis(axes: Any) -> None:
@@ -90,7 +92,7 @@ def coverage_heatmap(
             for column, (status, count) in enumerate(values):
                 colour = (COVERED_COLOURS[min(count, 3) - 1] if status == "covered"
                           else STATUS_COLOURS[status])  # fmt: skip
-                hatch = "//" if status == "not_applicable" else None
+                hatch = NOT_APPLICABLE_HATCH if status == "not_applicable" else None
                 axes.add_patch(Rectangle((column - 0.5, row - 0.5), 1, 1, facecolor=colour,
                                          edgecolor="#bbbbbb", hatch=hatch))  # fmt: skip
                 axes.text(column, row, str(count) if status == "covered" else marks[status],
@@ -100,7 +102,7 @@ def coverage_heatmap(
         axes.set_xticks(range(len(functions)), functions, rotation=20, ha="right")
         axes.set_yticks(range(len(experiments)), experiments)
         fills = [(COVERED_COLOURS[1], None, "covered"), (STATUS_COLOURS["absent"], None, "absent"),
-                 (STATUS_COLOURS["not_applicable"], "//", "not_applicable"),
+                 (STATUS_COLOURS["not_applicable"], NOT_APPLICABLE_HATCH, "not_applicable"),
                  ("#ffffff", None, "not_assessed")]  # fmt: skip
         handles = [Patch(facecolor=colour, edgecolor="#bbbbbb", hatch=hatch, label=legend[key])
                    for colour, hatch, key in fills]  # fmt: skip

@@ -12,15 +12,32 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from learningloop.report import detail, summary
-from learningloop.report.data import MONTHLY_BEYOND, QUERIES, SELECTED, ReportData, Row
+from learningloop.report.data import (
+    BY_ACTIVITY,
+    MILESTONE_CHART_ROWS,
+    MONTHLY_BEYOND,
+    QUERIES,
+    SELECTED,
+    ReportData,
+    Row,
+)
 from learningloop.report.detail import summarise
 from learningloop.report.markup import CSS, escape, moment_text
 from learningloop.report.words import TEXT
 
 __all__ = [
-    "MONTHLY_BEYOND", "QUERIES", "SECTIONS", "SELECTED", "TEXT", "ReportData", "Row", "render",
+    "BY_ACTIVITY",
+    "MILESTONE_CHART_ROWS",
+    "MONTHLY_BEYOND",
+    "QUERIES",
+    "SECTIONS",
+    "SELECTED",
+    "TEXT",
+    "ReportData",
+    "Row",
+    "render",
     "summarise",
-]  # fmt: skip
+]
 
 # The report's sections in page order; each renders its part of the data in one language.
 SECTIONS: tuple[Callable[[ReportData, str], str], ...] = (

@@ -47,12 +47,25 @@ class ReportData:
 # An experiment's timeline beyond this many events is counted by month, not drawn event by
 # event (a drawing of thousands of points is slow and weighs megabytes).
 MONTHLY_BEYOND = 300
+# The milestone chart draws at most this many rows; its table lists every milestone.
+MILESTONE_CHART_ROWS = 40
 
 
 # Experiment-level queries read only the selected experiments when the variable is set.
 SELECTED = (
     "(getvariable('report_experiments') is null "
     "or list_contains(getvariable('report_experiments'), experiment))"
+)
+
+
+# Every experiment with its programme, the most active (counted events) first: the report
+# details these when the user chooses none. One grouping, not a count per experiment.
+BY_ACTIVITY = (
+    "with counted as (select experiment, count(*) as events from counted_events "
+    "where experiment is not null group by experiment) "
+    "select x.experiment, x.programme, coalesce(counted.events, 0) as events "
+    "from experiments as x left join counted using (experiment) "
+    "order by events desc, x.experiment"
 )
 
 
@@ -72,11 +85,15 @@ QUERIES = {
     "evidence": "select experiment, payload ->> '$.function' as function, "
     "payload ->> '$.evidence' as evidence, occurred_on, precision, basis from counted_events "
     f"where type = 'FunctionEvidenced' and {SELECTED} order by experiment, occurred_on, version",
-    "timeline": "select e.experiment, e.version, e.type, e.occurred_on, e.is_retracted, "
+    # Each side filtered to the selection and materialised before the join: joining the two
+    # views directly recomputed them for the whole log (26 s of a 1M-event report, now 3 s).
+    "timeline": "with e as materialized (select * from events where experiment is not null "
+    f"and type <> 'EventRetracted' and {SELECTED}), "
+    "t as materialized (select experiment, version, cycle, summary from timeline "
+    f"where {SELECTED}) "
+    "select e.experiment, e.version, e.type, e.occurred_on, e.is_retracted, "
     "e.precision, e.occurred_until, e.is_certain, e.basis, e.payload, "
-    "t.cycle, t.summary from events e left join timeline t using (experiment, version) "
-    "where e.experiment is not null and e.type <> 'EventRetracted' "
-    f"and {SELECTED.replace('experiment)', 'e.experiment)')} "
+    "t.cycle, t.summary from e left join t using (experiment, version) "
     "order by e.experiment, e.occurred_on, e.version",
     "cadence": f"select * from commitment_cadence where {SELECTED} "
     "order by experiment, commitment, period",

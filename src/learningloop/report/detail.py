@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from learningloop import charts
-from learningloop.report.data import MONTHLY_BEYOND, ReportData, Row
+from learningloop.report.data import MILESTONE_CHART_ROWS, MONTHLY_BEYOND, ReportData, Row
 from learningloop.report.markup import basis_mark, day_text, escape, html_table, value_text
 from learningloop.report.words import (
     CATEGORIES,
@@ -130,6 +130,9 @@ def cadence(data: ReportData, lang: str) -> str:
     return f"<section><h2>{escape(text['cadence'])}</h2><figure>{chart}</figure>{table}</section>"
 
 
+OPEN = ("overdue", "unrecorded", "pending")  # milestone statuses still awaiting an outcome
+
+
 def milestones(data: ReportData, lang: str) -> str:
     text = TEXT[lang]
     if not data.milestones:
@@ -142,7 +145,11 @@ def milestones(data: ReportData, lang: str) -> str:
             latest[item["experiment"]] = item  # in (occurred_on, version) order: the last
     milestones = [_milestone_label(m, latest.get(m["experiment"]), lang)
                   for m in data.milestones]  # fmt: skip
-    chart = charts.milestone_lines(milestones, data.as_of)
+    drawn = _charted(milestones)
+    chart = charts.milestone_lines(drawn, data.as_of)
+    if len(drawn) < len(milestones):
+        note = text["milestones_charted"].format(shown=len(drawn), total=len(milestones))
+        chart += f"<figcaption>{escape(note)}</figcaption>"
     lines = []
     for m in milestones:
         css = ' class="overdue"' if m["status"] == "overdue" else ""
@@ -157,6 +164,16 @@ def milestones(data: ReportData, lang: str) -> str:
         f"<section><h2>{escape(text['milestones'])}</h2><figure>{chart}</figure>"
         f"<table><tr>{header}</tr>{''.join(lines)}</table></section>"
     )
+
+
+def _charted(milestones: list[Row]) -> list[Row]:
+    """At most MILESTONE_CHART_ROWS milestones to draw, in table order: the open ones first,
+    then the latest due (a chart of hundreds of rows is metres tall and slow to draw)."""
+    if len(milestones) <= MILESTONE_CHART_ROWS:
+        return milestones
+    ranked = sorted(range(len(milestones)), key=lambda n: (
+        milestones[n]["status"] not in OPEN, -milestones[n]["due_on"].toordinal(), n))  # fmt: skip
+    return [milestones[n] for n in sorted(ranked[:MILESTONE_CHART_ROWS])]
 
 
 def _milestone_label(milestone: Row, latest: Row | None, lang: str) -> Row:

@@ -93,6 +93,8 @@ TEXT = {
         "observed": "observed frequency",
         "brier": "mean Brier score",
         "resolved": "resolved",
+        "milestones_charted": "The chart shows {shown} of the {total} milestones: the open ones "
+                              "first, then the latest due. The table lists them all.",
     },
     "fr": {
         "title": "Rapport d'apprentissage",
@@ -184,6 +186,8 @@ TEXT = {
         "chosen": "celles choisies avec --experiment ou --programme",
         "monthly": "{events} événements, comptés par mois",
         "month": "mois",
+        "milestones_charted": "Le graphique montre {shown} des {total} jalons : d'abord ceux "
+                              "encore ouverts, puis les plus récents. Le tableau les liste tous.",
     },
 }  # fmt: skip
 
