@@ -1,18 +1,20 @@
 -- projection: commitment_cadence
 -- grain:      one row per (commitment, yearly period) that starts on or before D
--- reads:      counted_events (CommitmentMade, MeetingHeld), moment
+-- reads:      stg_commitments, stg_meetings, moment
 -- respects:   as_of and known_at. Period k starts at starts_on + 12(k-1) months and ends the
 --             day before min(starts_on + 12k months, starts_on + months); month arithmetic
 --             clamps to the month's end and always starts from starts_on itself. A period of
 --             m months expects floor(min*m/12) to ceil(max*m/12) meetings.
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with commitments as (
-    select experiment, subject as commitment, meetings_min, meetings_max, starts_on, months
-    from counted_events
-    where type = 'CommitmentMade'
+    select experiment, commitment, meetings_min, meetings_max, starts_on, months
+    from stg_commitments
+    where recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
     -- a commitment restated later replaces the earlier statement
     qualify row_number() over (
-        partition by experiment, subject order by occurred_on desc, version desc
+        partition by experiment, commitment order by occurred_on desc, version desc
     ) = 1
 ),
 
@@ -31,8 +33,10 @@ periods as (
 
 meetings as (
     select experiment, occurred_on
-    from counted_events
-    where type = 'MeetingHeld'
+    from stg_meetings
+    where recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
 ),
 
 counted_periods as (

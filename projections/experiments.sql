@@ -1,29 +1,46 @@
 -- projection: experiments
 -- grain:      one row per experiment whose ExperimentProposed counts
--- reads:      counted_events (ExperimentProposed, DecisionRecorded, ExperimentClosed),
---             decision_statuses (a table the projector makes from the domain's
---             STATUS_BY_DECISION: the status each decision kind sets)
--- respects:   as_of and known_at
+-- reads:      stg_experiments, stg_decisions, moment, decision_statuses (a table the
+--             projector makes from the domain's STATUS_BY_DECISION: the status each decision
+--             kind sets)
+-- respects:   as_of and known_at: a staging row counts when occurred_on <= D, recorded_at <= T
+--             and it is not retracted at T (retracted_at null or after T)
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
-with proposals as (
+with experiment_events as (
+    select type, experiment, programme, title, scale, territory, carriers, occurred_on, version
+    from stg_experiments
+    where recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
+),
+
+counted_decisions as (
+    select experiment, kind, occurred_on, version
+    from stg_decisions
+    where recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
+),
+
+proposals as (
     select experiment, programme, title, scale, territory, carriers
-    from counted_events
+    from experiment_events
     where type = 'ExperimentProposed'
 ),
 
 status_changes as (
+    select experiment, 'closed' as status, occurred_on, version
+    from experiment_events
+    where type = 'ExperimentClosed'
+    union all
     select
-        counted_events.experiment,
-        case
-            when counted_events.type = 'ExperimentClosed' then 'closed'
-            else decision_statuses.status
-        end as status,
-        counted_events.occurred_on,
-        counted_events.version
-    from counted_events
-    left join decision_statuses on counted_events.kind = decision_statuses.kind
-    where counted_events.type = 'ExperimentClosed'
-        or (counted_events.type = 'DecisionRecorded' and decision_statuses.status is not null)
+        counted_decisions.experiment,
+        decision_statuses.status,
+        counted_decisions.occurred_on,
+        counted_decisions.version
+    from counted_decisions
+    join decision_statuses using (kind)
+    where decision_statuses.status is not null
 ),
 
 latest_status as (

@@ -1,9 +1,9 @@
 -- projection: function_coverage
 -- grain:      one row per (experiment, function of its programme); functions with no
 --             evidence are included with count 0 and nulls
--- reads:      experiments, programme_functions, function_map, counted_events
---             (FunctionEvidenced, FunctionAssessed), default_functions (a table the
---             projector makes from the domain's DEFAULT_FUNCTIONS)
+-- reads:      experiments, programme_functions, function_map, stg_functions, moment,
+--             default_functions (a table the projector makes from the domain's
+--             DEFAULT_FUNCTIONS)
 -- respects:   as_of and known_at; a programme whose ProgrammeOpened is not known at T is
 --             assessed against the five default functions
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
@@ -20,14 +20,22 @@ with frameworks as (
     where experiments.programme not in (select programme from programme_functions)
 ),
 
+counted_functions as (
+    select type, experiment, function, strength, result, occurred_on, version
+    from stg_functions
+    where recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
+),
+
 function_events as (
     -- evidence and assessments count for their own function, or, under a what-if framework
     -- (function_map not empty), for each function whose `from` names theirs, and only then
-    select counted_events.*, coalesce(function_map.function, counted_events.subject) as counted_for
-    from counted_events
-    left join function_map on function_map.source_function = counted_events.subject
-    where counted_events.type in ('FunctionEvidenced', 'FunctionAssessed')
-        and (function_map.function is not null or not exists (select 1 from function_map))
+    select counted_functions.*,
+        coalesce(function_map.function, counted_functions.function) as counted_for
+    from counted_functions
+    left join function_map on function_map.source_function = counted_functions.function
+    where function_map.function is not null or not exists (select 1 from function_map)
 ),
 
 evidence as (

@@ -1,24 +1,28 @@
 -- projection: learning_loops
 -- grain:      one row per experiment
--- reads:      experiments, counted_events (LearningRecorded, DecisionRecorded)
+-- reads:      experiments, stg_learnings, stg_decisions, moment
 -- respects:   as_of and known_at. A learning is its key (CONTRACT 6.11): a second
 --             recording restates it, and it is dated by its first counted recording by
 --             (occurred_on, version). It is actioned when a decision that occurred on or after
 --             that date cites it; days_to_action counts to the first such decision.
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with learnings as (
-    select experiment, subject as learning, occurred_on, version
-    from counted_events
-    where type = 'LearningRecorded'
+    select experiment, learning, occurred_on, version
+    from stg_learnings
+    where recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
     qualify row_number() over (
-        partition by experiment, subject order by occurred_on, version
+        partition by experiment, learning order by occurred_on, version
     ) = 1
 ),
 
 decisions_taken as (
-    select experiment, occurred_on, coalesce(evidence_keys, []) as evidence
-    from counted_events
-    where type = 'DecisionRecorded'
+    select experiment, occurred_on, evidence
+    from stg_decisions
+    where recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
 ),
 
 citations as (

@@ -1,33 +1,41 @@
 -- projection: milestones
 -- grain:      one row per (experiment, milestone) with a counted plan
--- reads:      counted_events (MilestonePlanned, MilestoneRescheduled, MilestoneReached,
+-- reads:      stg_milestones (MilestonePlanned, MilestoneRescheduled, MilestoneReached,
 --             MilestoneAbandoned), moment
 -- respects:   as_of and known_at; "latest" is by (occurred_on, version)
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
-with plans as (
-    select experiment, subject as milestone, title
-    from counted_events
+with milestone_events as (
+    select type, experiment, milestone, title, due_on, occurred_on, version
+    from stg_milestones
+    where recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
+),
+
+plans as (
+    select experiment, milestone, title
+    from milestone_events
     where type = 'MilestonePlanned'
     qualify row_number() over (
-        partition by experiment, subject order by occurred_on desc, version desc
+        partition by experiment, milestone order by occurred_on desc, version desc
     ) = 1
 ),
 
 due_dates as (
-    select experiment, subject as milestone, due_on
-    from counted_events
+    select experiment, milestone, due_on
+    from milestone_events
     where type in ('MilestonePlanned', 'MilestoneRescheduled')
     qualify row_number() over (
-        partition by experiment, subject order by occurred_on desc, version desc
+        partition by experiment, milestone order by occurred_on desc, version desc
     ) = 1
 ),
 
 outcomes as (
-    select experiment, subject as milestone, type as outcome, occurred_on as outcome_on
-    from counted_events
+    select experiment, milestone, type as outcome, occurred_on as outcome_on
+    from milestone_events
     where type in ('MilestoneReached', 'MilestoneAbandoned')
     qualify row_number() over (
-        partition by experiment, subject order by occurred_on desc, version desc
+        partition by experiment, milestone order by occurred_on desc, version desc
     ) = 1
 ),
 

@@ -1,12 +1,13 @@
 -- projection: programme_functions
 -- grain:      one row per (programme, function of its framework), in framework order
--- reads:      known_events (ProgrammeOpened)
+-- reads:      stg_programmes, moment
 -- respects:   known_at only: a programme's framework is structural, not dated
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with opened as (
     select programme, functions
-    from known_events
-    where type = 'ProgrammeOpened'
+    from stg_programmes
+    where recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
 ),
 
 final as (

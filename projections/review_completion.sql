@@ -1,12 +1,14 @@
 -- projection: review_completion
 -- grain:      one row per (experiment, review)
--- reads:      counted_events (ReviewSessionHeld)
+-- reads:      stg_review_sessions, moment
 -- respects:   as_of and known_at; sessions_planned defaults to 2 and that default counts
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with sessions as (
-    select experiment, subject as review, session, sessions_planned
-    from counted_events
-    where type = 'ReviewSessionHeld'
+    select experiment, review, session, sessions_planned
+    from stg_review_sessions
+    where recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
 ),
 
 final as (

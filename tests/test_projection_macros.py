@@ -16,14 +16,15 @@ from hypothesis import strategies as st
 
 from learningloop import LearningLoop
 from learningloop.application import TABLE_ORDER
-from learningloop.projector import INGEST_FILE, load_sql_files
+from learningloop.projector import load_sql_files
+from learningloop.sqlfiles import is_table
 from tests.strategies import programme_histories
 
 PROPERTY = settings(
     max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 LEARNINGLOOP = str(Path(sys.executable).parent / "learningloop")
-VIEWS = [f.name for f in load_sql_files() if f.name != INGEST_FILE]
+VIEWS = [f.name for f in load_sql_files() if not is_table(f.name)]
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, *parameters: Any) -> list[tuple[Any, ...]]:

@@ -148,7 +148,8 @@ def test_catching_up_in_any_batches_equals_one_full_rebuild(
 
 def snapshot(loop: LearningLoop) -> dict[str, list[tuple[Any, ...]]]:
     """Every table at a fixed (D, T), rows in a stable order."""
-    queries = {name: f"select * from {name} order by all" for name in TABLE_ORDER}
+    staging = [f.name for f in load_sql_files() if f.name.startswith(sqlfiles.STAGING_PREFIX)]
+    queries = {name: f"select * from {name} order by all" for name in [*TABLE_ORDER, *staging]}
     queries["log_events"] = "select * exclude (payload) from log_events order by all"
     return read_tables(loop, queries, date(2030, 1, 1), FAR)
 

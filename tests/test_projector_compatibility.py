@@ -16,12 +16,13 @@ import pytest
 
 from learningloop import LearningLoop
 from learningloop.application import TABLE_ORDER, run_demo
-from learningloop.projector import INGEST_FILE, load_sql_files
+from learningloop.projector import load_sql_files
+from learningloop.sqlfiles import is_table
 from tests.old_duckdb_reader import plain_rows
 from tests.venvs import old_duckdb
 
 READER = Path(__file__).with_name("old_duckdb_reader.py")
-VIEWS = [f.name for f in load_sql_files() if f.name != INGEST_FILE]
+VIEWS = [f.name for f in load_sql_files() if not is_table(f.name)]
 AS_OF = date(2013, 6, 30)
 KNOWN_AT = datetime(2030, 1, 1, tzinfo=UTC)
 

@@ -17,7 +17,8 @@ import pytest
 from learningloop import LearningLoop
 from learningloop.application import TABLE_ORDER
 from learningloop.errors import StoreError
-from learningloop.projector import Projector
+from learningloop.projector import Projector, load_sql_files
+from learningloop.sqlfiles import is_table
 from tests.conftest import base_events
 
 CATCH_UP = """
@@ -42,7 +43,8 @@ def table_contents(database: Path) -> dict[str, list[tuple[object, ...]]]:
     con = duckdb.connect(str(database), read_only=True)
     try:
         con.execute("set variable as_of = date '2030-01-01'")
-        queries = {name: f"select * from {name} order by all" for name in TABLE_ORDER}
+        tables = [*TABLE_ORDER, *(f.name for f in load_sql_files() if is_table(f.name))]
+        queries = {name: f"select * from {name} order by all" for name in tables}
         queries["log_events"] = "select * exclude (payload) from log_events order by all"
         return {name: con.execute(sql).fetchall() for name, sql in queries.items()}
     finally:

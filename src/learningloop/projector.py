@@ -35,7 +35,9 @@ from learningloop.querying import set_moment as _set_moment
 from learningloop.sqlfiles import (
     INGEST_FILE,
     INTERNAL_SCHEMA,
+    STAGING_PREFIX,
     SqlFile,
+    is_table,
     load_sql_files,
     public_columns,
 )
@@ -111,14 +113,17 @@ class Projector(ProjectionReading):
         if self.log is None:
             return 0
         ingest_sql = self._file(INGEST_FILE).sql
+        staging = [f for f in self.files if f.name.startswith(STAGING_PREFIX)]
+        after = self._position(con)
         added = 0
-        for batch in _prefetched(self._batches(self._position(con))):
+        for batch in _prefetched(self._batches(after)):
             if self.until is not None:
                 batch = batch.filter(pc.less_equal(batch.column("position"), self.until))
                 if batch.num_rows == 0:
                     break
             position = batch.column("position")[-1].as_py()
-            self._append_page(con, ingest_sql, batch, position)
+            self._append_page(con, ingest_sql, staging, batch, (after, position))
+            after = position
             added += batch.num_rows
             if progress:
                 progress(batch.num_rows)
@@ -135,13 +140,22 @@ class Projector(ProjectionReading):
 
     @staticmethod
     def _append_page(
-        con: duckdb.DuckDBPyConnection, ingest_sql: str, batch: pa.Table, position: int
+        con: duckdb.DuckDBPyConnection,
+        ingest_sql: str,
+        staging: list[SqlFile],
+        batch: pa.Table,
+        positions: tuple[int, int],
     ) -> None:
-        """Rows and the new tracking position commit together, or not at all."""
+        """Rows of log_events and of the staging tables, the retractions the page records and
+        the new tracking position commit together, or not at all."""
+        after, position = positions
         con.register("batch", batch)
         try:
             con.execute("begin transaction")
             con.execute("insert into log_events " + ingest_sql)
+            for sql_file in staging:
+                con.execute(f"insert into {sql_file.name} {sql_file.staging_query(after)}")
+            _mark_retracted(con, [f.name for f in staging], after)
             con.execute("update projection_tracking set position = ?", [position])
             con.execute("commit")
         except duckdb.Error as error:
@@ -177,11 +191,11 @@ class Projector(ProjectionReading):
         versions = dict(
             con.execute("select projection, version from projection_versions").fetchall()
         )
-        ingest = self._file(INGEST_FILE)
-        if rebuild or versions.get(INGEST_FILE) != ingest.version:
-            self._recreate_log_events(con, ingest)
+        tables = [f for f in self.files if is_table(f.name)]
+        if rebuild or any(versions.get(f.name) != f.version for f in tables):
+            self._recreate_log_events(con, tables)
         stale_views = [
-            f for f in self.files if f.name != INGEST_FILE and versions.get(f.name) != f.version
+            f for f in self.files if not is_table(f.name) and versions.get(f.name) != f.version
         ]
         if stale_views or versions.get("constants") != CONSTANTS_VERSION:
             # Macros call each other: replace them all, in dependency order.
@@ -204,7 +218,7 @@ class Projector(ProjectionReading):
         view `X` (at the variables as_of and known_at) both answer through it, so a view and
         its macro cannot disagree."""
         con.execute(f"create schema if not exists {INTERNAL_SCHEMA}")
-        views = [f for f in self.files if f.name != INGEST_FILE]
+        views = [f for f in self.files if not is_table(f.name)]
         for sql_file in views:
             con.execute(
                 f"create or replace macro {INTERNAL_SCHEMA}.{sql_file.name}"
@@ -224,15 +238,19 @@ class Projector(ProjectionReading):
             )
             self._record_version(con, sql_file)
 
-    def _recreate_log_events(self, con: duckdb.DuckDBPyConnection, ingest: SqlFile) -> None:
+    def _recreate_log_events(self, con: duckdb.DuckDBPyConnection, tables: list[SqlFile]) -> None:
+        """log_events and the staging tables, empty, projected from position 0: a change to
+        any of their files (or to the mapping) rebuilds them all, as they stand together."""
         con.execute("begin transaction")
         con.register("batch", BATCH_SCHEMA.empty_table())
-        con.execute("drop table if exists log_events cascade")
-        con.execute("create table log_events as " + ingest.sql)
+        for sql_file in tables:  # log_events first: the staging files read it
+            con.execute(f"drop table if exists {sql_file.name} cascade")
+            query = sql_file.sql if sql_file.name == INGEST_FILE else sql_file.staging_query(0)
+            con.execute(f"create table {sql_file.name} as {query}")
+            self._record_version(con, sql_file)
         con.unregister("batch")
         con.execute("delete from projection_tracking")
         con.execute("insert into projection_tracking values (0)")
-        self._record_version(con, ingest)
         con.execute("commit")
 
     @staticmethod
@@ -302,6 +320,24 @@ def _drop_everything(con: duckdb.DuckDBPyConnection) -> None:
     for kind, name in objects:
         con.execute(f'drop {kind} if exists main."{_ident(name)}" cascade')
     con.execute("commit")
+
+
+def _mark_retracted(con: duckdb.DuckDBPyConnection, staging: list[str], after: int) -> None:
+    """Each staging row retracted by a retraction of the page keeps the earliest recorded_at
+    of its retractions (CONTRACT 1: only a retraction's recorded_at matters), so a view tells
+    a retracted row from a counted one without a join."""
+    retractions = (
+        "select stream, retracts as version, min(recorded_at) as retracted_at from log_events "
+        f"where position > {int(after)} and type = 'EventRetracted' group by stream, retracts"
+    )
+    if not con.execute(f"select count(*) from ({retractions})").fetchall()[0][0]:
+        return
+    for table in staging:
+        con.execute(
+            f"update {table} set retracted_at = r.retracted_at from ({retractions}) as r "
+            f"where {table}.stream = r.stream and {table}.version = r.version "
+            f"and ({table}.retracted_at is null or {table}.retracted_at > r.retracted_at)"
+        )
 
 
 def _ident(name: str) -> str:

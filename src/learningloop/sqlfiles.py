@@ -1,8 +1,10 @@
 """The projections' SQL files: loaded from the package, ordered by what they read, and turned
 into the bodies of the table macros the projector installs (no DuckDB here, only text).
 
-Each `projections/X.sql` becomes the internal macro `X(requested_as_of, requested_known_at)`,
-then the public macro `X_at(as_of, known_at)` and the view `X` over it (projector.py).
+`log_events.sql` and the staging files `stg_*.sql` are tables the projector fills page by page
+(dbt's staging models: one narrow typed table per event kind). Every other `projections/X.sql`
+becomes the internal macro `X(requested_as_of, requested_known_at)`, then the public macro
+`X_at(as_of, known_at)` and the view `X` over it (projector.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ GENERATION = "2"
 INTERNAL_SCHEMA = "learningloop_internal"
 INNER_NAMES = {"as_of": "_as_of", "known_at": "_known_at"}
 INGEST_FILE = "log_events"
+STAGING_PREFIX = "stg_"
+# What a staging file reads: the rows of log_events the page being projected added.
+NEW_ROWS = "new_log_events"
+
+
+def is_table(name: str) -> bool:
+    """A projection filled page by page (log_events, the staging tables), not a view."""
+    return name == INGEST_FILE or name.startswith(STAGING_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -33,8 +43,16 @@ class SqlFile:
 
     @property
     def version(self) -> str:
-        text = self.sql + (MAPPING_VERSION if self.name == INGEST_FILE else GENERATION)
+        text = self.sql + (MAPPING_VERSION if is_table(self.name) else GENERATION)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def staging_query(self, after: int) -> str:
+        """A staging file's query over the rows of log_events after position `after`."""
+        body = _without_leading_comments(self.sql)
+        opening = re.match(r"with\s", body, flags=re.I)
+        assert opening is not None, f"{self.name}.sql must start with `with`"
+        rows = f"{NEW_ROWS} as (select * from {INGEST_FILE} where position > {int(after)})"
+        return f"with {rows}, {body[opening.end() :]}"
 
     def macro_body(self) -> str:
         """The file's query with every projection it reads shadowed by a CTE of the same name
@@ -44,7 +62,7 @@ class SqlFile:
             f"{name} as not materialized "
             f"(select * from {INTERNAL_SCHEMA}.{name}(requested_as_of, requested_known_at))"
             for name in self.reads
-            if name != INGEST_FILE
+            if not is_table(name)
         )
         body = _inner_names(_without_leading_comments(self.sql))
         if not shadows:
