@@ -53,6 +53,9 @@ class WhatIf:
     mapping: list[tuple[str, str]]
 
 
+# The log position each projection file was last seen projected to, in this process: a hint
+# only (another process may catch a file up meanwhile), never trusted to skip a catch-up.
+_SEEN_PROJECTED: dict[Path, int] = {}
 # The two macros a what-if framework replaces, for one read, in a transaction rolled back.
 _WHAT_IF_MACROS = {
     "programme_functions": (
@@ -236,15 +239,23 @@ class ProjectionReading(ABC):
             yield con
 
     def _lag_if_current_is_impossible(self) -> Lag | None:
-        """Catch up when behind; None when the projections are current, else how far behind."""
-        if self.database.exists() and not self._is_behind():
+        """Catch up when behind; None when the projections are current, else how far behind.
+
+        A log that grew past the position last seen projected in this process (a `record`
+        then a `sql`) is caught up without first opening the file to ask whether it is behind."""
+        head = self._head()
+        grew = head > _SEEN_PROJECTED.get(self.database, head)
+        if self.database.exists() and not grew and not self._is_behind():
             return None
         try:
             self.catch_up(patient=False)
+            _SEEN_PROJECTED[self.database] = head
             return None
         except HeldReadOnly as held:
             if not self.database.exists():
                 raise
+            if grew and not self._is_behind():  # another process caught it up meanwhile
+                return None
             return self._lag(held)
 
     def _is_behind(self) -> bool:
@@ -258,7 +269,9 @@ class ProjectionReading(ABC):
             )
             if any(versions.get(f.name) != f.version for f in self.files):
                 return True
-            return self._position(con) < self._head()
+            position = self._position(con)
+            _SEEN_PROJECTED[self.database] = position
+            return position < self._head()
 
     def _head(self) -> int:
         head = self.log.head_position() if self.log is not None else 0

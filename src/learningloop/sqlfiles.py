@@ -9,6 +9,7 @@ becomes the internal macro `X(requested_as_of, requested_known_at)`, then the pu
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -75,6 +76,13 @@ class SqlFile:
 
 def load_sql_files() -> list[SqlFile]:
     """Every `.sql` file of the projections package, each after the views it reads."""
+    return list(_parsed_sql_files())
+
+
+@functools.cache
+def _parsed_sql_files() -> tuple[SqlFile, ...]:
+    """Read and parsed once a process: the files ship with the package, and every command
+    (a `sql` after a `record` too) makes a projector that needs them."""
     package = resources.files("learningloop.projections")
     files = {
         entry.name.removesuffix(".sql"): entry.read_text(encoding="utf-8")
@@ -82,7 +90,7 @@ def load_sql_files() -> list[SqlFile]:
         if entry.name.endswith(".sql")
     }
     parsed = {name: SqlFile(name, sql, _reads(sql, set(files))) for name, sql in files.items()}
-    return _in_dependency_order(parsed)
+    return tuple(_in_dependency_order(parsed))
 
 
 def _reads(sql: str, known: set[str]) -> tuple[str, ...]:

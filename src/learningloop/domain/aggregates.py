@@ -38,7 +38,11 @@ class Stream:
             if isinstance(value, list | set):
                 setattr(copy, name, value.copy())
             elif isinstance(value, dict):
-                setattr(copy, name, {k: _copied(v) for k, v in value.items()})
+                # A C-speed copy, then fresh lists and sets where the values hold some: the
+                # 10,000 versions of a long stream's `types` are strings, copied as they are.
+                copied = value.copy()
+                copied.update({k: v.copy() for k, v in value.items() if isinstance(v, list | set)})
+                setattr(copy, name, copied)
         return copy
 
     def check_retraction(self, event: ev.EventRetracted) -> None:
@@ -57,10 +61,6 @@ class Stream:
         self.types[recorded.originator_version] = recorded.event.type
         self.created_on = self.created_on or recorded.timestamp
         self.modified_on = recorded.timestamp
-
-
-def _copied(value: Any) -> Any:
-    return value.copy() if isinstance(value, list | set) else value
 
 
 @dataclass
