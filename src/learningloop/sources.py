@@ -92,14 +92,15 @@ _DECODER = json.JSONDecoder(
 
 def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
     """Refuse lists and objects nested deeper than `limit` levels (iteratively: no recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    # Only lists and objects go on the stack: an event's many scalars are looked at once.
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
     while stack:
         item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item
-        if isinstance(item, dict | list):
-            if depth > limit:
-                raise _BadValue(f"nested deeper than {limit} levels")
-            stack.extend((child, depth + 1) for child in children)
+        if depth > limit:
+            raise _BadValue(f"nested deeper than {limit} levels")
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
 
 
 def _decode_json(text: str, position: int = 0) -> tuple[Any, int]:
