@@ -1,8 +1,8 @@
 -- projection: decision_revisions
 -- grain:      one row per (counted decision, distinct evidence key) whose evidence was revised
 --             after the decision was recorded
--- reads:      counted_events (DecisionRecorded, LearningRecorded), log_events (EventRetracted
---             and its target), moment
+-- reads:      stg_decisions, stg_learnings, log_events (EventRetracted and its target: the
+--             retraction's own position orders the revisions), moment
 -- respects:   as_of and known_at for the decision and a restatement. `retracted`: a retraction
 --             known at T, recorded after the decision, of a LearningRecorded of that key or a
 --             ReviewSessionHeld of that review recorded before it (the retraction's own dates
@@ -12,9 +12,11 @@
 with cited as (
     select experiment, decision, position, unnest(list_distinct(evidence)) as evidence
     from (
-        select experiment, subject as decision, position, coalesce(evidence_keys, []) as evidence
-        from counted_events
-        where type = 'DecisionRecorded'
+        select experiment, decision, position, evidence
+        from stg_decisions
+        where recorded_at <= (select known_at from moment)
+            and (retracted_at is null or retracted_at > (select known_at from moment))
+            and occurred_on <= (select as_of from moment)
     )
 ),
 
@@ -34,9 +36,11 @@ retractions as (
 ),
 
 restatements as (
-    select experiment, subject as evidence, position, recorded_at
-    from counted_events
-    where type = 'LearningRecorded'
+    select experiment, learning as evidence, position, recorded_at
+    from stg_learnings
+    where recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
 ),
 
 revisions as (

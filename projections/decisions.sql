@@ -1,19 +1,22 @@
 -- projection: decisions
 -- grain:      one row per counted DecisionRecorded
--- reads:      counted_events (DecisionRecorded, LearningRecorded)
+-- reads:      stg_decisions, stg_learnings, moment
 -- respects:   as_of and known_at; cites_learning needs a counted learning of the experiment
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with learnings as (
-    select distinct experiment, subject as learning
-    from counted_events
-    where type = 'LearningRecorded'
+    select distinct experiment, learning
+    from stg_learnings
+    where recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
 ),
 
 recorded_decisions as (
-    select experiment, subject as decision, kind, occurred_on, version,
-        coalesce(evidence_keys, []) as evidence
-    from counted_events
-    where type = 'DecisionRecorded'
+    select experiment, decision, kind, occurred_on, version, evidence
+    from stg_decisions
+    where recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
 ),
 
 citations as (
