@@ -1,9 +1,11 @@
 """DuckDB projections: catch up from the event log and rebuild (reading: projection_reading).
 
-`log_events` is the one materialised table: every stored event, inserted page by page, each
-page in ONE DuckDB transaction with the tracking position, so a crash or a kill never loses or
-doubles a row. Every contract table is a view over it (one `.sql` file each) that reads the
-DuckDB variables `as_of` and `known_at`, so any DuckDB client gets the same answers.
+`log_events` (every stored event) and the staging tables `stg_*` (one narrow table per event
+kind, each row's `retracted_at` kept up to date) are the materialised tables, filled page by
+page, each page in ONE DuckDB transaction with the tracking position, so a crash or a kill
+never loses or doubles a row. Every contract table is a view over them (one `.sql` file each)
+that reads the DuckDB variables `as_of` and `known_at`, so any DuckDB client gets the same
+answers.
 """
 
 from __future__ import annotations
