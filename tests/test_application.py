@@ -176,10 +176,10 @@ def test_a_second_process_sees_what_the_first_recorded(
 def test_an_error_after_batches_were_written_rolls_every_batch_back(
     seeded: LearningLoop, store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from learningloop import application
+    from learningloop import loop_recording
 
-    monkeypatch.setattr(application, "BUFFERED_EVENTS", 100)
-    monkeypatch.setattr(application, "BATCH_SIZE", 10)
+    monkeypatch.setattr(loop_recording, "BUFFERED_EVENTS", 100)
+    monkeypatch.setattr(loop_recording, "BATCH_SIZE", 10)
     events = [meeting() for _ in range(1_000)]
     events[900] = meeting(kind="party")
     path = write_jsonl(tmp_path / "late.jsonl", events)

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from learningloop import LearningLoop, application
+from learningloop import LearningLoop, loop_recording
 from learningloop.cli.main import main
 from tests.conftest import base_events, store_bytes
 
@@ -171,7 +171,7 @@ def test_a_failed_import_into_a_new_store_leaves_nothing_behind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Past the buffer the store is opened for writing before the bad event is read.
-    monkeypatch.setattr(application, "BUFFERED_EVENTS", 2)
+    monkeypatch.setattr(loop_recording, "BUFFERED_EVENTS", 2)
     bad = [*base_events(), MEETINGS[0] | {"occurred_on": "2013-02-30"}]
     path = tmp_path / "events.jsonl"
     path.write_text(render("jsonl", bad), encoding="utf-8")

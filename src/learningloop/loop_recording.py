@@ -1,0 +1,117 @@
+"""Writing the log: import files or events, record one, copy a whole log; all or nothing."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+from learningloop.domain.recorded import Recorded
+from learningloop.errors import BadInputError, ConcurrentWriteError
+from learningloop.loop_session import ProgressCallback, Session
+from learningloop.sources import RawEvent, check_sources, read_events
+from learningloop.writing import Admission, batches, copied_pages, take, tap
+
+BATCH_SIZE = 1000  # events a batch, also when copying a log
+# Events held in memory before the first write: a bad event in a file smaller than this
+# never opens the store for writing at all.
+BUFFERED_EVENTS = 50_000
+# A write that lost a race for a stream version is validated again and retried this often.
+WRITE_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import wrote."""
+
+    events: int
+    streams: int
+
+
+class Recording(Session):
+    """Every write: validated against the rules, then appended in one transaction."""
+
+    def import_files(
+        self, paths: Sequence[str | os.PathLike[str]], progress: ProgressCallback | None = None
+    ) -> ImportSummary:
+        """Import JSON Lines, JSON and YAML files: every event of every file, or none."""
+        files = [Path(path) for path in paths]
+        check_sources(files)
+        return self._write(lambda: chain.from_iterable(read_events(f) for f in files), progress)
+
+    def import_events(
+        self, raw_events: Iterable[Any], progress: ProgressCallback | None = None
+    ) -> ImportSummary:
+        """Import raw event mappings (as in a JSON file): all of them, or none."""
+        items = list(raw_events)
+        return self._write(
+            lambda: (RawEvent(f"item {n}", raw) for n, raw in enumerate(items, 1)), progress
+        )
+
+    def record(self, raw_event: dict[str, Any]) -> Recorded:
+        """Record one event, with the same validation as an import."""
+        recorded: list[Recorded] = []
+        self._write(lambda: iter([RawEvent("event", raw_event)]), None, recorded.append)
+        # Each attempt admits the event again; only the last one (the one stored) counts: an
+        # attempt that lost a race had the version another writer took.
+        return recorded[-1]
+
+    def copy_to(self, target: Session, progress: ProgressCallback | None = None) -> int:
+        """Copy this whole log into an empty store: same streams, versions, recorded_at and
+        stored JSON, so every hash chain (and, from an empty store, the digest) is kept."""
+        source = self._store.readable_log()
+        if target.event_count():
+            raise BadInputError(f"store {target.location.describe()} is not empty: copy needs an "
+                                "empty target")  # fmt: skip
+        return target._store.writable_log().append(copied_pages(source, BATCH_SIZE), progress)
+
+    def _write(
+        self,
+        raw_events: Callable[[], Iterator[RawEvent]],
+        progress: ProgressCallback | None,
+        on_recorded: Callable[[Recorded], None] | None = None,
+    ) -> ImportSummary:
+        """Validate and append; on a concurrent write to the same stream, start again."""
+        try:
+            summary = self._write_attempts(raw_events, progress, on_recorded)
+        except BaseException:
+            self._store.discard_created()
+            raise
+        self._store.kept()
+        return summary
+
+    def _write_attempts(
+        self,
+        raw_events: Callable[[], Iterator[RawEvent]],
+        progress: ProgressCallback | None,
+        on_recorded: Callable[[Recorded], None] | None,
+    ) -> ImportSummary:
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            admission = Admission(self._cache, self._clock)
+            recorded: Iterator[Recorded] = (
+                admission.admit(raw, self.recorded_by) for raw in raw_events()
+            )
+            if on_recorded is not None:
+                recorded = tap(recorded, on_recorded)
+            try:
+                count = self._append(recorded, progress)
+            except ConcurrentWriteError:
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0, 0.01 * attempt))  # let the other writer finish
+                continue
+            admission.commit()
+            return ImportSummary(events=count, streams=len(admission.touched))
+        raise AssertionError("unreachable")
+
+    def _append(self, recorded: Iterator[Recorded], progress: ProgressCallback | None) -> int:
+        buffered = take(recorded, BUFFERED_EVENTS)  # validation errors surface here first
+        if not buffered:
+            return 0
+        pages = batches(chain(buffered, recorded), BATCH_SIZE, progress)
+        return self._store.writable_log().append(pages)
