@@ -8,10 +8,10 @@ import json
 import shutil
 import sys
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -20,23 +20,25 @@ if TYPE_CHECKING:
 
 FORMATS = ("table", "csv", "json")
 STREAM_FORMATS = (*FORMATS, "jsonl")
+F = TypeVar("F", bound=Callable[..., Any])
 
-format_option = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help="How rows are written to stdout.",
-)
+
+def _format_option(formats: Sequence[str], help_text: str) -> Callable[[F], F]:
+    """One definition of the shared --format option, over the formats a command writes."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(formats),
+        default="table",
+        show_default=True,
+        help=help_text,
+    )
+
+
+format_option = _format_option(FORMATS, "How rows are written to stdout.")
 # Commands whose rows stream from DuckDB also write JSON Lines (one object a line).
-stream_format_option = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(STREAM_FORMATS),
-    default="table",
-    show_default=True,
-    help="How rows are written to stdout (csv, json and jsonl stream: any size).",
+stream_format_option = _format_option(
+    STREAM_FORMATS, "How rows are written to stdout (csv, json and jsonl stream: any size)."
 )
 limit_option = click.option(
     "--limit",
