@@ -7,7 +7,8 @@
 --             dated outside their programme's starts_on..ends_on, and decisions standing on
 --             evidence revised after they were recorded (decision_revisions)
 -- reads:      counted_events, review_completion, commitment_cadence, milestones, decisions,
---             experiments, decision_revisions, moment
+--             experiments, decision_revisions, moment, period_suffixes (a table the projector
+--             makes from the domain's format_at_precision)
 -- respects:   as_of and known_at
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with last_event_of as (
@@ -18,25 +19,24 @@ with last_event_of as (
 ),
 
 latest_of as (
-    -- each experiment's latest counted event, its date printed at its precision (2013-S1)
+    -- each experiment's latest counted event, its date printed at its precision (2013-S1):
+    -- the year and the suffix the projector made from Python's format_at_precision
     select
-        experiment,
-        max(occurred_on) as occurred_on,
+        counted_events.experiment,
+        max(counted_events.occurred_on) as occurred_on,
         arg_max(
-            case precision
-                when 'month' then strftime(occurred_on, '%Y-%m')
-                when 'quarter' then concat(year(occurred_on), '-Q', quarter(occurred_on))
-                when 'semester' then concat(
-                    year(occurred_on), '-S', case when month(occurred_on) <= 6 then 1 else 2 end
-                )
-                when 'year' then year(occurred_on)::varchar
-                else occurred_on::varchar
-            end,
-            (occurred_on, version)
+            coalesce(
+                year(counted_events.occurred_on)::varchar || period_suffixes.suffix,
+                counted_events.occurred_on::varchar
+            ),
+            (counted_events.occurred_on, counted_events.version)
         ) as printed_on
     from counted_events
-    where experiment is not null
-    group by experiment
+    left join period_suffixes
+        on counted_events.precision = period_suffixes.period
+        and month(counted_events.occurred_on) = period_suffixes.month
+    where counted_events.experiment is not null
+    group by counted_events.experiment
 ),
 
 review_gaps as (
