@@ -6,7 +6,7 @@ the seal, read pages after a position, the head, a stored event's plaintext, the
 backend hooks; nothing outside those two modules asks which backend it holds.
 
 Stored state is compact JSON of the event's fields plus `recorded_at`, so DuckDB can read it
-directly. Topics are fixed strings (`learningloop:MeetingHeld`), never module paths.
+directly (event_mapping.py maps events to stored events and back).
 """
 
 from __future__ import annotations
@@ -30,15 +30,14 @@ from eventsourcing.persistence import (
     OperationalError,
     PersistenceError,
     StoredEvent,
-    Transcoder,
 )
 from eventsourcing.utils import Environment, EnvType
 
 from learningloop import recorder_calls
-from learningloop.domain.chain import GENESIS, digest_step, stored_state
-from learningloop.domain.events import TOPICS
+from learningloop.domain.chain import GENESIS, digest_step
 from learningloop.domain.recorded import Recorded
 from learningloop.errors import ConcurrentWriteError, StoreError
+from learningloop.event_mapping import EventMapper, JsonTranscoder
 from learningloop.locations import StoreLocation
 
 SEAL_TABLE = "learningloop_seal"
@@ -46,60 +45,6 @@ META_TABLE = "learningloop_meta"
 KEY_CHECK = b"learningloop key check"
 CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
 RawPage = list[tuple[int, str, int, bytes]]  # (position, stream, version, plaintext JSON)
-
-
-class JsonTranscoder(Transcoder):
-    """Compact UTF-8 JSON; values are already JSON-ready (the mapper dumps pydantic models)."""
-
-    def encode(self, obj: Any) -> bytes:
-        return orjson.dumps(obj)
-
-    def decode(self, data: bytes) -> Any:
-        return orjson.loads(data)
-
-
-class EventMapper(Mapper[str]):
-    """Maps a `Recorded` event to a stored event and back, upcasting old class versions."""
-
-    def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        recorded: Recorded = domain_event
-        data = recorded.stored
-        if data is None:
-            state = stored_state(recorded.event, recorded.timestamp)
-            state["chain"] = recorded.chain
-            data = self.transcoder.encode(state)
-        if self.compressor:
-            data = self.compressor.compress(data)
-        if self.cipher:
-            data = self.cipher.encrypt(data)
-        return StoredEvent(
-            originator_id=recorded.originator_id,
-            originator_version=recorded.originator_version,
-            topic=recorded.event.TOPIC,
-            state=data,
-        )
-
-    def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        data = stored_event.state
-        if self.cipher:
-            data = self.cipher.decrypt(data)
-        if self.compressor:
-            data = self.compressor.decompress(data)
-        state: dict[str, Any] = self.transcoder.decode(data)
-        event_class = TOPICS[stored_event.topic]
-        chain = state.pop("chain", "")
-        recorded_at = datetime.fromisoformat(state.pop("recorded_at"))
-        from_version = state.pop("class_version", 1)
-        while from_version < event_class.class_version:
-            getattr(event_class, f"upcast_v{from_version}_v{from_version + 1}")(state)
-            from_version += 1
-        return Recorded(
-            originator_id=str(stored_event.originator_id),
-            originator_version=stored_event.originator_version,
-            timestamp=recorded_at,
-            event=event_class.model_validate(state),
-            chain=chain,
-        )
 
 
 class EventLog(Application[str]):

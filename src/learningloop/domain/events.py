@@ -375,31 +375,14 @@ class EventRetracted(Event):
         return self.programme if self.programme is not None else str(self.experiment)
 
 
-CATALOGUE: dict[str, type[Event]] = {
-    cls.__name__: cls
-    for cls in (
-        ProgrammeOpened,
-        PartnerJoined,
-        PartnerLeft,
-        GatheringHeld,
-        ExperimentProposed,
-        ReviewSessionHeld,
-        DecisionRecorded,
-        CommitmentMade,
-        MeetingHeld,
-        MilestonePlanned,
-        MilestoneRescheduled,
-        MilestoneReached,
-        MilestoneAbandoned,
-        LearningRecorded,
-        FunctionEvidenced,
-        FunctionAssessed,
-        ExperimentClosed,
-        PredictionMade,
-        PredictionResolved,
-        EventRetracted,
-    )
-}
+CATALOGUE: dict[str, type[Event]] = {cls.__name__: cls for cls in (
+    ProgrammeOpened, PartnerJoined, PartnerLeft, GatheringHeld,
+    ExperimentProposed, ReviewSessionHeld, DecisionRecorded, CommitmentMade, MeetingHeld,
+    MilestonePlanned, MilestoneRescheduled, MilestoneReached, MilestoneAbandoned,
+    LearningRecorded, FunctionEvidenced, FunctionAssessed, ExperimentClosed,
+    PredictionMade, PredictionResolved,
+    EventRetracted,
+)}  # fmt: skip
 TOPICS: dict[str, type[Event]] = {cls.TOPIC: cls for cls in CATALOGUE.values()}
 
 
