@@ -17,22 +17,19 @@ from datetime import date, datetime
 from pathlib import Path
 from queue import Queue
 from threading import Event, Thread
-from typing import Any, get_args
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from learningloop import results
-from learningloop.domain.events import DEFAULT_FUNCTIONS
-from learningloop.domain.replay import STATUS_BY_DECISION
-from learningloop.domain.values import Precision, format_at_precision
 from learningloop.duckdb_file import DuckDBFile, machine_memory
 
 # The catch-up and checksum code below keeps its names while others rework it.
 from learningloop.duckdb_file import first_line as _first_line
 from learningloop.errors import StoreError
 from learningloop.eventlog import EventLog
+from learningloop.projection_constants import CONSTANT_TABLES, CONSTANTS_VERSION
 from learningloop.projection_reading import Progress, ProjectionReading, WhatIf
 from learningloop.querying import set_moment as _set_moment
 from learningloop.sqlfiles import (
@@ -49,28 +46,6 @@ PAGE_SIZE = 100_000
 BATCH_ROWS = 20_000
 
 
-def _period_suffixes() -> list[tuple[str, int, str]]:
-    """A date printed at a precision coarser than a day is its year and a suffix (2013-S1):
-    the suffix of each (precision, month), as the domain's format_at_precision prints it."""
-    return [
-        (period, month, format_at_precision(date(2000, month, 1), period).removeprefix("2000"))
-        for period in get_args(Precision)
-        if period != "day"
-        for month in range(1, 13)
-    ]
-
-
-# The domain's constants the SQL reads, as small tables made from the Python ones (their one
-# source): name -> (column definitions, rows).
-CONSTANT_TABLES: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
-    "default_functions": (
-        "function varchar, label varchar, label_fr varchar, ordinal integer",
-        [(f.key, f.label, f.label_fr, n) for n, f in enumerate(DEFAULT_FUNCTIONS, 1)],
-    ),
-    "decision_statuses": ("kind varchar, status varchar", sorted(STATUS_BY_DECISION.items())),
-    "period_suffixes": ("period varchar, month integer, suffix varchar", _period_suffixes()),
-}
-CONSTANTS_VERSION = hashlib.sha256(repr(CONSTANT_TABLES).encode()).hexdigest()[:16]
 BATCH_SCHEMA = pa.schema(
     [("position", pa.int64()), ("stream", pa.string()), ("version", pa.int64()),
      ("state", pa.string())]
