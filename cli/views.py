@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from learningloop.audit import AuditReport
 from learningloop.domain.provenance import Provenance
 from learningloop.domain.replay import ExperimentView
 
 if TYPE_CHECKING:
+    from learningloop.audit import AuditReport
     from learningloop.results import RowStream
 
 from learningloop.domain.values import format_at_precision

@@ -62,3 +62,38 @@ run("record", "MeetingHeld", "--experiment", "exp", "--occurred-on", "2013-02-01
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["[]", "[]"]
     assert "Recorded MeetingHeld" in result.stderr
+
+
+READ_SCRIPT = """
+import sys
+from learningloop.cli.main import main
+
+try:
+    main(["--store", sys.argv[1], *sys.argv[2:]])
+except SystemExit as exit:
+    assert exit.code == 0, exit.code
+unneeded = ("learningloop.audit", "pyarrow.compute", "matplotlib", "rich")
+print(sorted(m for m in sys.modules if m.startswith(unneeded)), file=sys.stderr)
+"""
+
+
+def test_reading_commands_load_neither_the_audit_nor_pyarrow_compute(tmp_path: Path) -> None:
+    # Start-up cost of reading commands (issue 13 item 9): what only `audit` needs stays out.
+    # (Catching up may load pyarrow.compute through DuckDB's Arrow scan: projections current.)
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(e) + "\n" for e in base_events()))
+    store = str(tmp_path / "store")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", READ_SCRIPT, store, *args],
+                              capture_output=True, text=True, check=False, timeout=120)  # fmt: skip
+
+    assert run("import", str(events)).returncode == 0
+    assert run("sql", "select 1").returncode == 0
+    counted = run("sql", "select count(*) as n from log_events", "--format", "csv")
+    indicators = run("indicators", "--as-of", "2013-01-10", "--format", "csv")
+    for result in (counted, indicators):
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.splitlines()[-1] == "[]", result.stderr
+    assert counted.stdout == "n\n4\n"
+    assert indicators.stdout.startswith("indicator,experiment,")

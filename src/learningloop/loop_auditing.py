@@ -5,18 +5,14 @@ from __future__ import annotations
 import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from learningloop.audit import (
-    QUALITY_CHECKS,
-    QUALITY_QUERY,
-    AuditReport,
-    Finding,
-    check_log,
-    projection_findings,
-    quality_findings,
-)
 from learningloop.loop_session import TABLE_ORDER, ProgressCallback, Session, today
 from learningloop.store import EventLog
+
+if TYPE_CHECKING:
+    # imported where used: reading commands (`sql`, `indicators`) need not load the audit
+    from learningloop.audit import AuditReport, Finding
 
 
 class Auditing(Session):
@@ -33,6 +29,8 @@ class Auditing(Session):
         """Check the log (decoding, versions, chains, rules, seal, digest), the projections
         against a fresh rebuild, and data quality (warnings) as of D (default today).
         `progress` hears of the events walked in the log checks."""
+        from learningloop.audit import QUALITY_CHECKS, QUALITY_QUERY, check_log, quality_findings
+
         log = self._store.readable_log()
         report = check_log(log, verify, progress)
         as_of, known_at = as_of or today(), datetime.now(UTC)
@@ -51,11 +49,14 @@ class Auditing(Session):
 
     def audit_log_only(self, verify: str | None = None) -> AuditReport:
         """The log checks alone (no projections, no data quality): fast, for --digest."""
+        from learningloop.audit import check_log
+
         return check_log(self._store.readable_log(), verify)
 
     def _projection_agreement(
         self, log: EventLog, as_of: date, known_at: datetime, head: int
     ) -> list[Finding]:
+        from learningloop.audit import Finding, projection_findings
         from learningloop.projector import ProjectionError, Projector
 
         tables = ["log_events", *TABLE_ORDER]

@@ -20,7 +20,6 @@ from threading import Event, Thread
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from learningloop import results
 from learningloop.duckdb_file import DuckDBFile, machine_memory
@@ -110,6 +109,9 @@ class Projector(ProjectionReading):
         added = 0
         for batch in _prefetched(self._batches(after)):
             if self.until is not None:
+                # only an audit's rebuild stops short; `sql` does not pay for pyarrow.compute
+                import pyarrow.compute as pc
+
                 batch = batch.filter(pc.less_equal(batch.column("position"), self.until))
                 if batch.num_rows == 0:
                     break
