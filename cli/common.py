@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,3 +101,36 @@ def open_store(ctx: click.Context) -> LearningLoop:
     )
     ctx.call_on_close(loop.close)
     return loop
+
+
+@contextmanager
+def one_line_usage() -> Iterator[None]:
+    """A usage error is bad input like any other: one line (click prints three), exit 2."""
+    try:
+        yield
+    except click.UsageError as error:
+        if type(error).__name__ == "NoArgsIsHelpError":  # the help itself, as asked
+            raise
+        path = error.ctx.command_path if error.ctx is not None else "learningloop"
+        raise BadInput(f"{error.format_message().rstrip('.')} (see {path} --help)") from None
+
+
+class QueryCommand(click.Command):
+    """`sql`: a query that starts with `-` (a `-- comment` first) is the query, not an
+    unknown option: an argument that starts with `-` and names no option of the command is
+    taken as a positional one, wherever it stands."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        known = {name for param in self.get_params(ctx) for name in param.opts}
+        end = args.index("--") if "--" in args else len(args)
+        head, tail = args[:end], args[end + 1 :]
+
+        def unknown_dash(arg: str) -> bool:
+            name = arg.split("=", 1)[0] if arg.startswith("--") else arg[:2]
+            return arg.startswith("-") and name not in known
+
+        positional = [arg for arg in head if unknown_dash(arg)]
+        if not positional:
+            return super().parse_args(ctx, args)
+        rest = [arg for arg in head if not unknown_dash(arg)]
+        return super().parse_args(ctx, [*rest, "--", *positional, *tail])

@@ -11,18 +11,22 @@ from typing import Any, TextIO
 import click
 
 from . import read_commands, store_commands, write_commands
-from .common import BadInput, read_key
+from .common import BadInput, one_line_usage, read_key
 from .output import message
 
 
 class LearningLoopGroup(click.Group):
     """Turns library errors into click errors in one place: 2 for bad input, 1 for failures."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        with one_line_usage():
+            return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         from learningloop.errors import ExitCode, LearningLoopError
 
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), one_line_usage():
                 _warnings_to_stderr()
                 return super().invoke(ctx)
         except LearningLoopError as error:

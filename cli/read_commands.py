@@ -6,6 +6,7 @@ import click
 
 from .common import (
     BadInput,
+    QueryCommand,
     as_of_options,
     framework_option,
     open_at,
@@ -41,7 +42,7 @@ def replay_command(
     emit_replay(view, output_format)
 
 
-@click.command("sql")
+@click.command("sql", cls=QueryCommand)
 @click.argument("query")
 @as_of_options
 @framework_option

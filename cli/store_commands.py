@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .common import as_of_options, framework_option, open_at, open_store, parse_date, parse_moment
-from .output import emit, format_option, message
+from .output import emit, format_option, limit_option, message
 from .progress import progress, working
 
 if TYPE_CHECKING:
@@ -123,6 +123,7 @@ def export_command(
     "--as-of", metavar="D", help="Data quality as of this valid date (YYYY-MM-DD). Default: today."
 )
 @format_option
+@limit_option
 @click.pass_context
 def audit_command(
     ctx: click.Context,
@@ -132,6 +133,7 @@ def audit_command(
     backfill_days: int,
     as_of: str | None,
     output_format: str,
+    limit: int | None,
 ) -> None:
     """Verify the log (decoding, versions, hash chains, rules, seal), the projections, and
     data quality. Exit 0 when integrity holds, 1 when it does not.
@@ -144,10 +146,11 @@ def audit_command(
     if print_digest:
         click.echo(loop.audit_log_only().head_digest)
         return
-    with progress("Auditing", "events", loop.event_count()) as advance:
+    # the head position, not the seal's count: a deleted seal is a finding, not a crash
+    with progress("Auditing", "events", loop.head_position()) as advance:
         report = loop.audit(verify=verify, backfill_days=backfill_days, as_of=parse_date(as_of),
                             progress=advance)  # fmt: skip
-    emit_audit(report, output_format, strict=strict)
+    emit_audit(report, output_format, strict=strict, limit=limit)
     if not report.passed(strict=strict):
         raise click.exceptions.Exit(1)
 

@@ -271,19 +271,29 @@ def emit_timeline(
         note_uncertain(rows, as_of)
 
 
-def emit_audit(report: AuditReport, output_format: str, *, strict: bool) -> None:
-    document = report.as_document(strict=strict)
-    if output_format == "json":
-        click.echo(dumps(document))
-        return
+def emit_audit(
+    report: AuditReport, output_format: str, *, strict: bool, limit: int | None = None
+) -> None:
+    """JSON and CSV carry every finding; the table shows the first `limit` (a screenful by
+    default; errors come first) and says how many more: a million-event log can have
+    hundreds of thousands of warnings, more than anyone reads in a terminal."""
     columns = ["check", "severity", "stream", "version", "position", "message"]
-    if output_format == "csv":
-        emit(document["findings"], columns, "csv")
+    if output_format in ("json", "csv"):
+        document = report.as_document(strict=strict)
+        if output_format == "json":
+            click.echo(dumps(document))
+        else:
+            emit(document["findings"], columns, "csv")
         return
-    print_table(document["checks"], ["check", "status"], title="Audit checks")
-    if document["findings"]:
-        print_table(document["findings"], columns, title="Findings")
-    verdict = "integrity holds" if document["ok"] else "AUDIT FAILED"
+    checks = [{"check": c, "status": report.status(c)} for c in report.checks_run]
+    print_table(checks, ["check", "status"], title="Audit checks")
+    shown = [asdict(finding) for finding in report.findings[: screen_rows(limit)]]
+    if shown:
+        print_table(shown, columns, title="Findings")
+    if len(report.findings) > len(shown):
+        message(f"{len(report.findings) - len(shown):,} more findings: use --limit N or "
+                "--format csv|json to see them")  # fmt: skip
+    verdict = "integrity holds" if report.passed(strict=strict) else "AUDIT FAILED"
     message(f"{verdict}: {report.events} events in {report.streams} streams, "
             f"head {report.head_digest}")  # fmt: skip
 

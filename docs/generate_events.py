@@ -15,13 +15,15 @@ from learningloop.domain import events as ev
 from learningloop.domain import rules, values
 
 TARGET = Path(__file__).with_name("events.md")
-VALUE_TYPES = ("Slug", "Text", "IsoDate", "FunctionKey", "PositiveInt", "NonNegativeInt",
-               "Months", "Strength", "Probability", "Precision", "Basis")  # fmt: skip
+VALUE_TYPES = ("Slug", "Text", "RequiredText", "IsoDate", "FunctionKey", "PositiveInt",
+               "NonNegativeInt", "Months", "Strength", "Probability", "Precision",
+               "Basis")  # fmt: skip
 # Checked in validators, so not in the JSON schema pydantic derives.
 PATTERNS = {
     "Slug": {"pattern": f"`{values.SLUG_PATTERN}`"},
     "FunctionKey": {"pattern": f"`{values.FUNCTION_KEY_PATTERN}`"},
     "IsoDate": {"range": f"{values.FIRST_DATE} to {values.LAST_DATE}"},
+    "RequiredText": {"refused": "empty, or whitespace alone"},
 }
 HEADER = """# Event catalogue
 
@@ -29,9 +31,10 @@ Generated from `learningloop.domain.events.CATALOGUE` and `learningloop.domain.r
 `docs/generate_events.py`; do not edit by hand (`tests/test_docs.py` checks it is current).
 
 Every event is a JSON object with a `type`. Unknown fields are refused, a required text may
-not be empty, and with a `precision` coarser than `day`, `occurred_on` is stored as the first
-day of its period. An event that breaks a rule is refused with exit code 2 and nothing is
-written; `learningloop audit` re-applies the same rules to the stored log.
+not be empty or whitespace alone (`RequiredText`), and with a `precision` coarser than
+`day`, `occurred_on` is stored as the first day of its period. An event that breaks a rule
+is refused with exit code 2 and nothing is written; `learningloop audit` re-applies the same
+rules to the stored log.
 """
 
 

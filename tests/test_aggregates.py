@@ -35,7 +35,8 @@ def test_folding_a_programme_remembers_partners_functions_and_versions() -> None
     assert isinstance(programme, agg.Programme)
     assert programme.partners == {"acme", "city"}
     assert "local_development" in programme.function_keys
-    assert (programme.version, programme.types[1]) == (3, "ProgrammeOpened")
+    assert programme.version == 3
+    assert [programme.has_version(v) for v in (0, 1, 3, 4)] == [False, True, True, False]
     experiment = streams["experiment:exp"]
     assert isinstance(experiment, agg.Experiment)
     assert (experiment.programme, experiment.version) == ("prog", 1)
@@ -124,3 +125,17 @@ def test_a_retracted_resolution_lets_the_prediction_be_resolved_again() -> None:
     again = parse_event(prediction_event("PredictionResolved", "2013-03-03", prediction="p",
                                          outcome=False))  # fmt: skip
     streams["experiment:exp"].check(again, streams["programme:prog"])  # type: ignore[arg-type,call-arg]
+
+
+def test_a_refused_version_is_skipped_and_a_retraction_is_remembered() -> None:
+    """What an audit's walk leaves: version 2 refused (never applied), version 3 applied."""
+    opened = fold(base_events())["programme:prog"]
+    retraction = parse_event({"type": "EventRetracted", "programme": "prog", "retracts": 2,
+                              "occurred_on": "2013-05-01", "reason": "typo"})  # fmt: skip
+    opened.apply(Recorded("programme:prog", 5, NOW, retraction))
+    assert [opened.has_version(v) for v in (3, 4, 5)] == [True, False, True]
+    assert opened.retractions == {5}
+    with pytest.raises(InvalidEventError, match="does not exist"):
+        opened.check_retraction(retraction.model_copy(update={"retracts": 4}))
+    with pytest.raises(InvalidEventError, match="itself a retraction"):
+        opened.check_retraction(retraction.model_copy(update={"retracts": 5}))

@@ -307,3 +307,42 @@ def test_the_checksums_hold_no_table_whole(pristine: Path, tmp_path: Path) -> No
     with LearningLoop(store) as loop:
         after = loop._projector().checksums(["log_events", "events"], date(2014, 1, 1), moment)[1]
     assert before["log_events"] != after["log_events"]
+
+
+def test_a_view_or_table_added_or_replaced_in_the_projection_file_is_named(
+    pristine: Path, tmp_path: Path
+) -> None:
+    """The fingerprint compares definitions too: a forged view whose rows agree today, or
+    an extra table, is still a finding; the contract table it changes is named as well."""
+    store = copy_of(pristine, tmp_path)
+    with LearningLoop(store) as loop:
+        loop.project()
+    con = duckdb.connect(str(store / "projections.duckdb"))
+    con.execute(
+        "create or replace view experiments as select * from experiments_at("
+        "getvariable('as_of'), getvariable('known_at')) where experiment <> 'exp'"
+    )
+    con.execute("create table notes as select 1 as n")
+    con.close()
+    report = audit(store)
+    messages = [f.message for f in report.findings if f.check == "projections"]
+    assert not report.passed()
+    assert any(m.startswith("projection view main.experiments differs") for m in messages)
+    assert any(m.startswith("projection table notes is not one of") for m in messages)
+    assert any(m.startswith("projection experiments disagrees") for m in messages)
+    assert not any("log_events" in m for m in messages)
+
+
+def test_the_audit_table_shows_a_limited_number_of_findings(pristine: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from learningloop.cli.main import main
+
+    store = copy_of(pristine, tmp_path)
+    everything = audit(store).findings
+    assert len(everything) > 1
+    result = CliRunner().invoke(main, ["--store", str(store), "audit", "--limit", "1"])
+    assert result.exit_code == 0, result.output
+    assert everything[0].message[:40] in result.stdout
+    assert everything[1].message[:40] not in result.stdout
+    assert f"{len(everything) - 1:,} more findings: use --limit N" in result.stderr

@@ -179,3 +179,53 @@ def test_a_failed_import_into_a_new_store_leaves_nothing_behind(
     result = run(store, "import", str(path))
     assert_refused(result)
     assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("blank", ["   ", "\t\n", "\u3000"])
+def test_a_required_text_of_spaces_alone_is_refused(
+    seeded_store: Path, tmp_path: Path, blank: str
+) -> None:
+    """CONTRACT 6.10: a required text is not empty, and whitespace alone is empty."""
+    before = store_bytes(seeded_store)
+    result = run(seeded_store, "record", "LearningRecorded", "--experiment", "exp",
+                 "--learning", "l9", "--occurred-on", "2013-01-01",
+                 "--observation", blank)  # fmt: skip
+    assert_refused(result)
+    assert "observation: is only whitespace" in result.stderr
+    joined = {"type": "PartnerJoined", "programme": "prog", "partner": "p9", "name": blank,
+              "kind": "company", "occurred_on": "2013-01-01"}  # fmt: skip
+    path = tmp_path / "blank.jsonl"
+    path.write_text(render("jsonl", [joined]), encoding="utf-8")
+    result = run(seeded_store, "import", str(path))
+    assert_refused(result)
+    assert "field name: is only whitespace" in result.stderr
+    assert store_bytes(seeded_store) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sql", "-- a comment first\nselect 41 + 1 as answer", "--format", "csv"],
+        ["sql", "--format", "csv", "-- a comment first\nselect 41 + 1 as answer"],
+        ["sql", "--format=csv", "--", "-- a comment first\nselect 41 + 1 as answer"],
+    ],
+)
+def test_a_query_starting_with_a_comment_is_the_query(seeded_store: Path, args: list[str]) -> None:
+    result = run(seeded_store, *args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "answer\n42\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["sql", "select 1", "-- x"], "unexpected extra argument"),
+        (["sql"], "Missing argument 'QUERY'"),
+        (["sql", "select 1", "--format", "xml"], "'xml' is not one of"),
+        (["frobnicate"], "No such command"),
+    ],
+)
+def test_a_usage_error_is_one_line(seeded_store: Path, args: list[str], fragment: str) -> None:
+    result = run(seeded_store, *args)
+    assert_refused(result)
+    assert fragment in result.stderr and "--help" in result.stderr

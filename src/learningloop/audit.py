@@ -19,6 +19,7 @@ from learningloop.domain import rules
 from learningloop.domain.chain import GENESIS, chain_hash, digest_step
 from learningloop.domain.recorded import Recorded
 from learningloop.errors import BadInputError, InvalidEventError, LearningLoopError, StoreError
+from learningloop.event_mapping import EventMapper
 from learningloop.eventlog import EventLog, Seal
 
 PAGE = 10_000
@@ -35,7 +36,7 @@ QUALITY_CHECKS = (
 )
 QUALITY_QUERY = (
     "select * from data_quality where \"check\" <> 'backfill' or lag_days > ? "
-    'order by position, "check"'
+    'order by position, "check", message'
 )
 INTEGRITY_CHECKS = (
     "decode",
@@ -49,7 +50,7 @@ INTEGRITY_CHECKS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     check: str
     severity: str  # "error", "warning" or "info" (never fails, not even with strict)
@@ -87,13 +88,12 @@ class AuditReport:
             "head": {"position": self.head_position, "digest": self.head_digest},
             "events": self.events,
             "streams": self.streams,
-            "checks": [
-                {"check": check, "status": self._status(check)} for check in self.checks_run
-            ],
+            "checks": [{"check": check, "status": self.status(check)} for check in self.checks_run],
             "findings": [asdict(finding) for finding in self.findings],
         }
 
-    def _status(self, check: str) -> str:
+    def status(self, check: str) -> str:
+        """pass, info, warn or fail: the worst finding of that check."""
         severities = {f.severity for f in self.findings if f.check == check}
         if "error" in severities:
             return "fail"
@@ -135,44 +135,58 @@ class _Walk:
     recorded_at: datetime | None = None
 
 
-def check_log(
-    log: EventLog, verify: str | None = None, progress: Callable[[int], None] | None = None
-) -> AuditReport:
-    """Walk the log once, up to the head read at the start (a snapshot: events others append
-    meanwhile are not judged): decoding, versions, hash chains, rules, time order, seal and
-    digest."""
-    walk, findings = _Walk(), []
-    verify_position = _verify_position(verify)
-    seal, head, seal_problem = _snapshot(log)
-    for notification in _notifications(log, head):
-        findings.extend(_check_event(log, walk, notification))
-        if progress is not None and walk.events % PROGRESS_EVERY == 0:
-            progress(PROGRESS_EVERY)
-        if notification.id == verify_position:
-            walk.digests[notification.id] = walk.digest
-    findings.extend(_check_seal(seal, walk) if seal_problem is None else [seal_problem])
-    if verify is not None:
-        findings.extend(_check_verify(walk, verify, verify_position))
-    report = AuditReport(walk.position, walk.events, len(walk.versions), walk.digest, findings)
-    report.head_recorded_at = walk.recorded_at
-    report.checks_run = [c for c in INTEGRITY_CHECKS if c != "projections"]
-    if verify is None:
-        report.checks_run.remove("verify")
-    return report
+@dataclass(frozen=True)
+class Snapshot:
+    """What the audit judges: the log up to `head`, read with its seal by one statement at
+    the start (events others append meanwhile are not judged)."""
+
+    head: int
+    seal: Seal | None
+    seal_problem: Finding | None = None
 
 
-def _snapshot(log: EventLog) -> tuple[Seal | None, int, Finding | None]:
+def snapshot(log: EventLog) -> Snapshot:
     """The seal and the head position at the start; a missing or unreadable seal is a
     finding, never a crash."""
     try:
         seal, head = log.snapshot()
     except StoreError as error:
         head = log.head_position()
-        return None, head, Finding("seal", "error", f"{error}: it was altered", position=head)
+        return Snapshot(head, None, Finding("seal", "error", f"{error}: it was altered",
+                                            position=head))  # fmt: skip
     if seal is None:
         problem = "the seal is missing (deleted outside learningloop)"
-        return None, head, Finding("seal", "error", problem, position=head)
-    return seal, head, None
+        return Snapshot(head, None, Finding("seal", "error", problem, position=head))
+    return Snapshot(head, seal)
+
+
+def check_log(
+    log: EventLog,
+    verify: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    taken: Snapshot | None = None,
+) -> AuditReport:
+    """Walk the log once, up to the head of the snapshot `taken` (default: taken now):
+    decoding, versions, hash chains, rules, time order, seal and digest."""
+    walk, findings = _Walk(), []
+    verify_at = verify_position(verify)
+    taken = taken or snapshot(log)
+    for notification in _notifications(log, taken.head):
+        findings.extend(_check_event(log, walk, notification))
+        if progress is not None and walk.events % PROGRESS_EVERY == 0:
+            progress(PROGRESS_EVERY)
+        if notification.id == verify_at:
+            walk.digests[notification.id] = walk.digest
+    problem = taken.seal_problem
+    findings.extend(_check_seal(taken.seal, walk) if problem is None else [problem])
+    if verify is not None:
+        findings.extend(_check_verify(walk, verify, verify_at))
+    report = AuditReport(walk.position, walk.events, len(walk.versions), walk.digest, findings)
+    report.head_recorded_at = walk.recorded_at
+    report.checks_run = [c for c in INTEGRITY_CHECKS if c != "projections"]
+    if verify is None:
+        report.checks_run.remove("verify")
+    return report
 
 
 def _notifications(log: EventLog, head: int) -> Iterator[Any]:
@@ -209,7 +223,8 @@ def _check_event(log: EventLog, walk: _Walk, notification: Any) -> list[Finding]
         problem = "hash chain broken: this event or one before it was altered, removed or moved"
         findings.append(Finding("chain", "error", problem, **where))
     walk.chains[stream] = stored_chain
-    recorded = _decoded(log, notification, findings, where)
+    state["chain"] = stored_chain
+    recorded = _decoded(notification, state, findings, where)
     if recorded is not None:
         findings.extend(walk.rules.findings(recorded, where))
     return findings
@@ -246,10 +261,15 @@ def _raw_state(
 
 
 def _decoded(
-    log: EventLog, notification: Any, findings: list[Finding], where: dict[str, Any]
+    notification: Any,
+    state: dict[str, Any],
+    findings: list[Finding],
+    where: dict[str, Any],
 ) -> Recorded | None:
+    """The event of a stored state already parsed (the bytes are parsed once a walk)."""
+    stream, version = where["stream"], where["version"]
     try:
-        recorded: Recorded = log.mapper.to_domain_event(notification)  # type: ignore[assignment]
+        recorded = EventMapper.from_state(stream, version, notification.topic, state)
     except Exception as error:
         message = str(error).strip().splitlines()[0]
         findings.append(Finding("decode", "error", f"does not validate: {message}", **where))
@@ -272,7 +292,8 @@ def _check_seal(seal: Seal | None, walk: _Walk) -> list[Finding]:
     )]  # fmt: skip
 
 
-def _verify_position(verify: str | None) -> int | None:
+def verify_position(verify: str | None) -> int | None:
+    """The position of a `--verify` digest; BadInputError when it is not one."""
     if verify is None:
         return None
     position, _, digest = verify.partition(":")
@@ -297,61 +318,13 @@ def _check_verify(walk: _Walk, verify: str, position: int | None) -> list[Findin
     return []
 
 
-def projection_findings(live: dict[str, str], rebuilt: dict[str, str]) -> list[Finding]:
-    """Compare per-table checksums of the live projections with a fresh rebuild."""
-    return [
-        Finding(
-            "projections",
-            "error",
-            f"projection {table} disagrees with the log (checksum "
-            f"{live.get(table, 'missing')[:12]} live, {checksum[:12]} rebuilt)",
-        )
-        for table, checksum in rebuilt.items()
-        if live.get(table) != checksum
-    ]
-
-
-def quality_findings(rows: list[dict[str, Any]]) -> list[Finding]:
-    """Rows of the data_quality projection as warnings; backfills once per recording batch."""
-    findings = [
-        Finding(
-            row["check"], "warning", row["message"], row["stream"], row["version"], row["position"]
-        )
-        for row in rows
-        if row["check"] != "backfill"
-    ]
-    return _backfill_batches([row for row in rows if row["check"] == "backfill"]) + findings
-
-
-def _backfill_batches(rows: list[dict[str, Any]]) -> list[Finding]:
-    """One finding per batch (the events one recorder wrote on one day), named by its first
-    event. Recording history late is information, not a fault: it never fails --strict."""
-    batches: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
-    for row in rows:
-        batches.setdefault((row["recorded_on"], row["recorded_by"]), []).append(row)
-    findings = []
-    for (recorded_on, recorded_by), batch in batches.items():
-        first = min(batch, key=lambda row: row["position"])
-        years = sorted({row["occurred_on"].year for row in batch})
-        span = str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}"
-        by = f" by {recorded_by}" if recorded_by else ""
-        events = "event" if len(batch) == 1 else "events"
-        lags = [row["lag_days"] for row in batch]
-        findings.append(Finding(
-            "backfill", "info",
-            f"{len(batch)} {events} recorded on {recorded_on}{by} for {span} "
-            f"({min(lags)} to {max(lags)} days after they occurred)",
-            first["stream"], first["version"], first["position"],
-        ))  # fmt: skip
-    return findings
-
-
 __all__ = [
     "AuditReport",
     "Finding",
     "LearningLoopError",
     "RuleWalk",
+    "Snapshot",
     "check_log",
-    "projection_findings",
-    "quality_findings",
+    "snapshot",
+    "verify_position",
 ]

@@ -55,7 +55,15 @@ class EventMapper(Mapper[str]):
         if self.compressor:
             data = self.compressor.decompress(data)
         state: dict[str, Any] = self.transcoder.decode(data)
-        event_class = TOPICS[stored_event.topic]
+        return self.from_state(
+            str(stored_event.originator_id), stored_event.originator_version,
+            stored_event.topic, state,
+        )  # fmt: skip
+
+    @staticmethod
+    def from_state(stream: str, version: int, topic: str, state: dict[str, Any]) -> Recorded:
+        """The recorded event of a decoded stored state (consumed: its keys are popped)."""
+        event_class = TOPICS[topic]
         chain = state.pop("chain", "")
         recorded_at = datetime.fromisoformat(state.pop("recorded_at"))
         from_version = state.pop("class_version", 1)
@@ -63,8 +71,8 @@ class EventMapper(Mapper[str]):
             getattr(event_class, f"upcast_v{from_version}_v{from_version + 1}")(state)
             from_version += 1
         return Recorded(
-            originator_id=str(stored_event.originator_id),
-            originator_version=stored_event.originator_version,
+            originator_id=stream,
+            originator_version=version,
             timestamp=recorded_at,
             event=event_class.model_validate(state),
             chain=chain,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from learningloop.domain.values import FunctionKey, Text
+from learningloop.domain.values import FunctionKey, RequiredText, Text
 from learningloop.errors import BadInputError, InvalidEventError, NotFoundError
 from learningloop.sources import check_sources, read_events
 
@@ -80,7 +80,7 @@ class FrameworkFunction(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     key: FunctionKey
-    label: Text
+    label: RequiredText
     label_fr: Text | None = None
     sources: tuple[FunctionKey, ...] = Field(alias="from", min_length=1)
 

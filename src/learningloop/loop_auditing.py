@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import tempfile
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from learningloop.loop_session import TABLE_ORDER, ProgressCallback, Session, today
-from learningloop.store import EventLog
 
 if TYPE_CHECKING:
     # imported where used: reading commands (`sql`, `indicators`) need not load the audit
-    from learningloop.audit import AuditReport, Finding
+    from learningloop.audit import AuditReport
 
 
 class Auditing(Session):
@@ -27,23 +24,38 @@ class Auditing(Session):
         progress: ProgressCallback | None = None,
     ) -> AuditReport:
         """Check the log (decoding, versions, chains, rules, seal, digest), the projections
-        against a fresh rebuild, and data quality (warnings) as of D (default today).
-        `progress` hears of the events walked in the log checks."""
-        from learningloop.audit import QUALITY_CHECKS, QUALITY_QUERY, check_log, quality_findings
-
-        log = self._store.readable_log()
-        report = check_log(log, verify, progress)
-        as_of, known_at = as_of or today(), datetime.now(UTC)
-        # The projections are compared on the audited snapshot alone: as known at its last
-        # event, log_events up to its head, whatever others record meanwhile.
-        snapshot_t = report.head_recorded_at or known_at
-        report.findings.extend(
-            self._projection_agreement(log, as_of, snapshot_t, report.head_position)
+        against a fresh rebuild (made in a thread while the log is walked), and data quality
+        (warnings) as of D (default today). `progress` hears of the events walked."""
+        from learningloop.audit import (
+            QUALITY_CHECKS,
+            QUALITY_QUERY,
+            check_log,
+            snapshot,
+            verify_position,
         )
+        from learningloop.audit_projections import ProjectionAgreement, quality_findings
+
+        verify_position(verify)  # bad input before anything starts
+        log = self._store.readable_log()
+        taken = snapshot(log)
+        beside = self.location.projections_path.parent
+        with ProjectionAgreement.running(self._projector(), log, beside, taken.head) as agreed:
+            report = check_log(log, verify, progress, taken)
+            as_of, known_at = as_of or today(), datetime.now(UTC)
+            # The projections are compared on the audited snapshot alone: as known at its
+            # last event, log_events up to its head, whatever others record meanwhile.
+            snapshot_t = report.head_recorded_at or known_at
+            tables = ["log_events", *TABLE_ORDER]
+            report.findings.extend(agreed.findings(tables, as_of, snapshot_t))
         report.checks_run.append("projections")
         if report.passed():
-            quality = self.sql(QUALITY_QUERY, as_of, known_at, parameters=[backfill_days])
-            report.findings.extend(quality_findings(quality.records()))
+            streams = self._projector().streams(
+                {"quality": QUALITY_QUERY}, as_of, known_at, parameters=[backfill_days]
+            )
+            with streams as found:
+                rows = found["quality"]
+                records = (dict(zip(rows.columns, row, strict=True)) for row in rows.rows())
+                report.findings.extend(quality_findings(records))
             report.checks_run.extend(QUALITY_CHECKS)
         return report
 
@@ -52,28 +64,3 @@ class Auditing(Session):
         from learningloop.audit import check_log
 
         return check_log(self._store.readable_log(), verify)
-
-    def _projection_agreement(
-        self, log: EventLog, as_of: date, known_at: datetime, head: int
-    ) -> list[Finding]:
-        from learningloop.audit import Finding, projection_findings
-        from learningloop.projector import ProjectionError, Projector
-
-        tables = ["log_events", *TABLE_ORDER]
-        # The rebuild (and what DuckDB spills) goes beside the projections, on the store's
-        # disk rather than a /tmp that may be memory.
-        beside = self.location.projections_path.parent
-        beside.mkdir(parents=True, exist_ok=True)
-        try:
-            position, live = self._projector().checksums(tables, as_of, known_at, head)
-            with tempfile.TemporaryDirectory(prefix=".audit-", dir=beside) as scratch:
-                # a live file held behind the log (a read-only holder) compares up to where
-                # it stands
-                until = position if position < head else None
-                fresh = Projector(
-                    Path(scratch) / "projections.duckdb", log, self.memory_limit, until=until
-                )
-                rebuilt = fresh.checksums(tables, as_of, known_at, head)[1]
-        except ProjectionError as error:
-            return [Finding("projections", "error", str(error))]
-        return projection_findings(live, rebuilt)

@@ -269,27 +269,24 @@ class Projector(ProjectionReading):
         known_at: datetime,
         up_to: int | None = None,
     ) -> tuple[int, dict[str, str]]:
-        """The log position projected, and one checksum per table at (D, T), independent of
-        row order, in bounded memory: the row count and two sums of per-row hashes (no sort,
-        nothing held whole). `up_to`: log_events only up to that position (an audit's
-        snapshot)."""
+        """The log position projected, and one checksum per table or view at (D, T),
+        independent of row order, in bounded memory: the row count and two sums of per-row
+        hashes (no sort, nothing held whole). `up_to`: rows of log_events only up to that
+        position (an audit's snapshot)."""
         with self.reading() as con:
             _set_moment(con, as_of, known_at)
             return self._position(con), {
-                table: self._checksum(con, table, up_to) for table in tables
+                table: _checksum(con, table, up_to if table == INGEST_FILE else None)
+                for table in tables
             }
 
-    @staticmethod
-    def _checksum(con: duckdb.DuckDBPyConnection, table: str, up_to: int | None) -> str:
-        where = (
-            f" where position <= {int(up_to)}" if up_to is not None and table == INGEST_FILE else ""
-        )
-        row = con.execute(
-            "select count(*), coalesce(sum(hash(row_text)::hugeint), 0), "
-            "coalesce(sum(md5_number_lower(row_text)::hugeint), 0) "
-            f"from (select t::varchar as row_text from {table} as t{where})"
-        ).fetchall()[0]
-        return hashlib.sha256(":".join(str(value) for value in row).encode()).hexdigest()
+    def fingerprint(self, up_to: int | None = None) -> tuple[int, dict[str, str]]:
+        """The log position projected, and what decides every answer of the file: a checksum
+        of each stored table (its rows up to log position `up_to` where it has positions) and
+        the text of each view and macro. Two files with equal fingerprints answer every query
+        alike at every (D, T), and no view runs to tell: it costs one scan of the tables."""
+        with self.reading() as con:
+            return self._position(con), _fingerprint(con, up_to)
 
 
 def _drop_everything(con: duckdb.DuckDBPyConnection) -> None:
@@ -332,6 +329,44 @@ def _mark_retracted(con: duckdb.DuckDBPyConnection, staging: list[str], after: i
             f"where {table}.stream = r.stream and {table}.version = r.version "
             f"and ({table}.retracted_at is null or {table}.retracted_at > r.retracted_at)"
         )
+
+
+# Bookkeeping, not answers: when each file was written and how far it is projected.
+_UNFINGERPRINTED = ("projection_tracking", "projection_versions")
+_DEFINITIONS = (
+    "select 'view ' || schema_name || '.' || view_name, sql from duckdb_views() "
+    "where not internal and not temporary union all "
+    "select 'macro ' || schema_name || '.' || function_name, "
+    "parameters::varchar || macro_definition from duckdb_functions() "
+    "where not internal and function_type in ('macro', 'table_macro')"
+)
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, up_to: int | None) -> dict[str, str]:
+    tables = con.execute(
+        "select t.table_name, exists (select 1 from duckdb_columns() as c "
+        "where c.table_oid = t.table_oid and c.column_name = 'position') "
+        "from duckdb_tables() as t "
+        "where t.schema_name = 'main' and not t.internal and not t.temporary"
+    ).fetchall()
+    found = {
+        f"table {name}": _checksum(con, name, up_to if has_position else None)
+        for name, has_position in tables
+        if name not in _UNFINGERPRINTED
+    }
+    for name, text in con.execute(_DEFINITIONS).fetchall():
+        found[name] = hashlib.sha256(str(text).encode()).hexdigest()
+    return found
+
+
+def _checksum(con: duckdb.DuckDBPyConnection, table: str, up_to: int | None) -> str:
+    where = f" where position <= {int(up_to)}" if up_to is not None else ""
+    row = con.execute(
+        "select count(*), coalesce(sum(hash(row_text)::hugeint), 0), "
+        "coalesce(sum(md5_number_lower(row_text)::hugeint), 0) "
+        f'from (select t::varchar as row_text from "{_ident(table)}" as t{where})'
+    ).fetchall()[0]
+    return hashlib.sha256(":".join(str(value) for value in row).encode()).hexdigest()
 
 
 def _ident(name: str) -> str:

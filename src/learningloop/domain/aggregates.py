@@ -20,13 +20,17 @@ from learningloop.domain.recorded import Recorded
 
 @dataclass
 class Stream:
-    """What every stream remembers: its id, its version and the type at each version."""
+    """What every stream remembers: its id, its version and which versions a retraction
+    may name."""
 
     id: str
     key: str
     version: int = 0
-    # By version: in a log that is audited, a refused event has a version but no type here.
-    types: dict[int, str] = field(default_factory=dict)
+    # What a retraction must know of earlier versions, in memory that does not grow with the
+    # stream: which versions are retractions, and the runs of versions never applied (in a
+    # log that is audited, a refused event has a version but is not here).
+    retractions: set[int] = field(default_factory=set)
+    skipped: list[tuple[int, int]] = field(default_factory=list)
     created_on: datetime | None = None
     modified_on: datetime | None = None
     chain: str = GENESIS
@@ -38,27 +42,36 @@ class Stream:
             if isinstance(value, list | set):
                 setattr(copy, name, value.copy())
             elif isinstance(value, dict):
-                # A C-speed copy, then fresh lists and sets where the values hold some: the
-                # 10,000 versions of a long stream's `types` are strings, copied as they are.
+                # A C-speed copy, then fresh lists and sets where the values hold some.
                 copied = value.copy()
                 copied.update({k: v.copy() for k, v in value.items() if isinstance(v, list | set)})
                 setattr(copy, name, copied)
         return copy
 
+    def has_version(self, version: int) -> bool:
+        """Whether `version` of this stream was applied."""
+        if not 1 <= version <= self.version:
+            return False
+        return not any(low <= version <= high for low, high in self.skipped)
+
     def check_retraction(self, event: ev.EventRetracted) -> None:
-        if event.retracts not in self.types:
+        if not self.has_version(event.retracts):
             raise InvalidEventError(
                 "retracts", f"version {event.retracts} does not exist in {self.id}"
             )
-        if self.types[event.retracts] == "EventRetracted":
+        if event.retracts in self.retractions:
             raise InvalidEventError(
                 "retracts", f"version {event.retracts} of {self.id} is itself a retraction"
             )
 
     def advance(self, recorded: Recorded) -> None:
-        self.version = recorded.originator_version
+        version = recorded.originator_version
+        if version > self.version + 1:
+            self.skipped.append((self.version + 1, version - 1))
+        if isinstance(recorded.event, ev.EventRetracted):
+            self.retractions.add(version)
+        self.version = version
         self.chain = recorded.chain
-        self.types[recorded.originator_version] = recorded.event.type
         self.created_on = self.created_on or recorded.timestamp
         self.modified_on = recorded.timestamp
 

@@ -7,7 +7,6 @@ the write models of `aggregates.py`, called through `rules.check`.
 
 from __future__ import annotations
 
-import functools
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -21,6 +20,7 @@ from learningloop.domain.values import (
     PositiveInt,
     Precision,
     Probability,
+    RequiredText,
     Slug,
     Strength,
     StrictBool,
@@ -70,26 +70,10 @@ class Event(BaseModel):
                 return data  # the field validators report what is wrong
         return data
 
-    @model_validator(mode="after")
-    def _required_text_not_empty(self) -> Event:
-        """A required text is not empty (CONTRACT 6.10): "" is no title."""
-        for name in _required_fields(type(self)):
-            value = getattr(self, name)
-            if isinstance(value, str) and not value:
-                raise ValueError(f"{name}: is empty")
-        return self
-
     @property
     def stream_key(self) -> str:
         """The slug of the stream this event belongs to."""
         raise NotImplementedError
-
-
-@functools.cache
-def _required_fields(cls: type[Event]) -> tuple[str, ...]:
-    """The required fields of an event class, in declaration order: found once a class, not
-    once an event (an import validates a million)."""
-    return tuple(name for name, info in cls.model_fields.items() if info.is_required())
 
 
 class ProgrammeEvent(Event):
@@ -115,7 +99,7 @@ class FunctionDefinition(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     key: FunctionKey
-    label: Text
+    label: RequiredText
     label_fr: Text | None = None
 
 
@@ -140,7 +124,7 @@ DEFAULT_FUNCTIONS: tuple[FunctionDefinition, ...] = (
 
 class ProgrammeOpened(ProgrammeEvent):
     type: Literal["ProgrammeOpened"] = "ProgrammeOpened"
-    title: Text
+    title: RequiredText
     starts_on: IsoDate | None = None
     ends_on: IsoDate | None = None
     functions: tuple[FunctionDefinition, ...] = DEFAULT_FUNCTIONS
@@ -175,7 +159,7 @@ PartnerKind = Literal[
 class PartnerJoined(ProgrammeEvent):
     type: Literal["PartnerJoined"] = "PartnerJoined"
     partner: Slug
-    name: Text
+    name: RequiredText
     kind: PartnerKind
 
 
@@ -201,7 +185,7 @@ Scale = Literal["employment_basin", "company", "neighbourhood", "region", "netwo
 class ExperimentProposed(ExperimentEvent):
     type: Literal["ExperimentProposed"] = "ExperimentProposed"
     programme: Slug
-    title: Text
+    title: RequiredText
     carriers: tuple[Slug, ...] = Field(min_length=1)
     partners: tuple[Slug, ...] = ()
     scale: Scale
@@ -225,7 +209,7 @@ class DecisionRecorded(ExperimentEvent):
     type: Literal["DecisionRecorded"] = "DecisionRecorded"
     decision: Slug
     kind: DecisionKind
-    summary: Text
+    summary: RequiredText
     rationale: Text | None = None
     evidence: tuple[Slug, ...] = ()
     decided_by: Text | None = None
@@ -234,7 +218,7 @@ class DecisionRecorded(ExperimentEvent):
 class CommitmentMade(ExperimentEvent):
     type: Literal["CommitmentMade"] = "CommitmentMade"
     commitment: Slug
-    description: Text
+    description: RequiredText
     stakeholders: NonNegativeInt | None = None
     meetings_per_year_min: NonNegativeInt
     meetings_per_year_max: NonNegativeInt
@@ -273,7 +257,7 @@ class MeetingHeld(ExperimentEvent):
 class MilestonePlanned(ExperimentEvent):
     type: Literal["MilestonePlanned"] = "MilestonePlanned"
     milestone: Slug
-    title: Text
+    title: RequiredText
     due_on: IsoDate
 
 
@@ -298,14 +282,14 @@ class MilestoneAbandoned(ExperimentEvent):
 class LearningRecorded(ExperimentEvent):
     type: Literal["LearningRecorded"] = "LearningRecorded"
     learning: Slug
-    observation: Text
+    observation: RequiredText
     insight: Text | None = None
 
 
 class FunctionEvidenced(ExperimentEvent):
     type: Literal["FunctionEvidenced"] = "FunctionEvidenced"
     function: FunctionKey
-    evidence: Text
+    evidence: RequiredText
     strength: Strength = 1
 
 
@@ -328,7 +312,7 @@ class PredictionMade(ExperimentEvent):
 
     type: Literal["PredictionMade"] = "PredictionMade"
     prediction: Slug
-    statement: Text
+    statement: RequiredText
     probability: Probability
     resolves_on: IsoDate
     milestone: Slug | None = None
@@ -358,7 +342,7 @@ class EventRetracted(Event):
     programme: Slug | None = None
     experiment: Slug | None = None
     retracts: PositiveInt
-    reason: Text
+    reason: RequiredText
 
     @model_validator(mode="after")
     def _one_stream(self) -> EventRetracted:

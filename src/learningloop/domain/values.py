@@ -74,6 +74,14 @@ def _check_text(value: str) -> str:
     return value
 
 
+def _check_required_text(value: str) -> str:
+    """CONTRACT 6.10: a required text is not empty, and spaces alone are no title either."""
+    _check_text(value)
+    if not value.strip():
+        raise ValueError("is empty" if not value else "is only whitespace")
+    return value
+
+
 def _check_slug(value: str) -> str:
     # fullmatch: `$` would accept "x\n", a stream that looks like "x" and is another.
     if not _SLUG.fullmatch(value):
@@ -95,6 +103,7 @@ IsoDate = Annotated[date, BeforeValidator(_as_iso_date)]
 Slug = Annotated[str, Strict(), AfterValidator(_check_slug)]
 FunctionKey = Annotated[str, Strict(), AfterValidator(_check_function_key)]
 Text = Annotated[str, Strict(), AfterValidator(_check_text)]
+RequiredText = Annotated[str, Strict(), AfterValidator(_check_required_text)]
 NonNegativeInt = Annotated[int, Strict(), Field(ge=0, le=MAX_INT)]
 PositiveInt = Annotated[int, Strict(), Field(ge=1, le=MAX_INT)]
 Months = Annotated[int, Strict(), Field(ge=1, le=MAX_MONTHS)]
