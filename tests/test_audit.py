@@ -291,6 +291,14 @@ def test_a_missing_or_corrupt_seal_is_a_finding_not_a_crash(
         report = loop.audit_log_only()
     seal = [f.message for f in report.findings if f.check == "seal" and f.severity == "error"]
     assert seal and fragment in seal[0], report.findings
+    # the command line too: its progress total does not read the seal
+    from click.testing import CliRunner
+
+    from learningloop.cli.main import main
+
+    result = CliRunner().invoke(main, ["--store", str(store), "audit", "--format", "json"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert fragment in result.stdout and "Traceback" not in result.stderr
 
 
 def test_the_checksums_hold_no_table_whole(pristine: Path, tmp_path: Path) -> None:
