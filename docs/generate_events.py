@@ -23,7 +23,7 @@ PATTERNS = {
     "Slug": {"pattern": f"`{values.SLUG_PATTERN}`"},
     "FunctionKey": {"pattern": f"`{values.FUNCTION_KEY_PATTERN}`"},
     "IsoDate": {"range": f"{values.FIRST_DATE} to {values.LAST_DATE}"},
-    "RequiredText": {"refused": "empty, or whitespace alone"},
+    "RequiredText": {"refused": "empty"},
 }
 HEADER = """# Event catalogue
 
@@ -31,7 +31,7 @@ Generated from `learningloop.domain.events.CATALOGUE` and `learningloop.domain.r
 `docs/generate_events.py`; do not edit by hand (`tests/test_docs.py` checks it is current).
 
 Every event is a JSON object with a `type`. Unknown fields are refused, a required text may
-not be empty or whitespace alone (`RequiredText`), and with a `precision` coarser than
+not be empty (`RequiredText`), and with a `precision` coarser than
 `day`, `occurred_on` is stored as the first day of its period. An event that breaks a rule
 is refused with exit code 2 and nothing is written; `learningloop audit` re-applies the same
 rules to the stored log.

@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 slugs = st.from_regex(r"[a-z0-9][a-z0-9-]{0,8}", fullmatch=True)
-# Required texts: spaces alone are refused (CONTRACT 6.10).
-texts = st.text(alphabet="abcdefgh éèàç-'", min_size=1, max_size=20).filter(str.strip)
+# Required texts: not empty (CONTRACT 6.10); spaces alone are allowed.
+texts = st.text(alphabet="abcdefgh éèàç-'", min_size=1, max_size=20)
 dates = st.dates(min_value=date(2011, 1, 1), max_value=date(2016, 12, 31))
 probabilities = st.one_of(
     st.sampled_from([0.1, 0.25, 0.5, 0.75, 0.9, 0.05]), st.floats(min_value=0.001, max_value=0.999)

