@@ -164,6 +164,7 @@ def network_events(total: int, seed: int = 2013) -> Iterator[dict[str, Any]]:
 RUNNING_EXPERIMENTS = 400
 PROGRAMME_EVENT_SHARE = 0.01  # gatherings, partners leaving, programme retractions
 BACKFILL_SHARE = 0.04  # events recorded long after they occurred
+VERSION_1_1_SHARE = 0.1  # of the meetings drawn: predictions and function assessments instead
 
 
 class _NetworkProgramme:
@@ -218,6 +219,8 @@ class _NetworkExperiment(_Experiment):
         self.network_programme = programme
         self.clock = programme.start + rng.randrange(0, 2000)
         self.reviews: list[str] = []
+        self.open_predictions: list[str] = []
+        self.predictions = 0
 
     def events(self, partners: list[str] | None = None) -> Iterator[dict[str, Any]]:
         rng = self.rng
@@ -226,6 +229,8 @@ class _NetworkExperiment(_Experiment):
             if event["type"] == "ExperimentProposed":
                 event["scale"] = rng.choice(("employment_basin", "company", "neighbourhood",
                                              "region", "network", "other"))  # fmt: skip
+            elif event["type"] == "PredictionResolved":
+                pass  # a backfill could date the resolution before the prediction: invalid
             elif rng.random() < BACKFILL_SHARE:  # found in an old report, recorded late
                 event["occurred_on"] = day(max(0, self.clock - rng.randrange(60, 700)))
                 event["source"] = "annual report, found later"
@@ -238,6 +243,8 @@ class _NetworkExperiment(_Experiment):
                    "occurred_on": day(self.clock + 1), "outcome": "concluded"}  # fmt: skip
 
     def _facts(self, kind: str) -> dict[str, Any]:
+        if kind == "MeetingHeld" and self.rng.random() < VERSION_1_1_SHARE:
+            return self._version_1_1_facts()
         facts = super()._facts(kind)
         if facts["type"] == "ReviewSessionHeld":
             facts["review"] = f"r{self.version // 8}"
@@ -245,6 +252,27 @@ class _NetworkExperiment(_Experiment):
         elif facts["type"] == "DecisionRecorded" and self.rng.random() < 0.1:
             facts["kind"] = self.rng.choice(("reject", "close"))
         return facts
+
+    def _version_1_1_facts(self) -> dict[str, Any]:
+        """CONTRACT 6.4 and 6.8: functions found absent, predictions made and resolved."""
+        rng = self.rng
+        choice = rng.random()
+        if choice < 0.3:
+            return {"type": "FunctionAssessed", "function": rng.choice(FUNCTIONS),
+                    "result": rng.choice(("absent", "not_applicable"))}  # fmt: skip
+        if choice < 0.6 and self.open_predictions:
+            prediction = self.open_predictions.pop(rng.randrange(len(self.open_predictions)))
+            return {"type": "PredictionResolved", "prediction": prediction,
+                    "outcome": rng.random() < 0.5}  # fmt: skip
+        self.predictions += 1
+        key = f"f{self.predictions}"
+        about = {"milestone": rng.choice(self.milestones)} if self.milestones else {}
+        if rng.random() < 0.5:  # resolved by a PredictionResolved, else by the milestone or D
+            self.open_predictions.append(key)
+        return {"type": "PredictionMade", "prediction": key,
+                "statement": "The partners will meet the commitment",
+                "probability": rng.choice((0.2, 0.35, 0.5, 0.65, 0.8)),
+                "resolves_on": day(self.clock + rng.randrange(30, 500))} | about  # fmt: skip
 
 
 SHAPES = {"programme": programme_events, "network": network_events}

@@ -82,3 +82,13 @@ def test_the_benchmark_refuses_a_directory_without_an_event_log(tmp_path: Path) 
     )  # fmt: skip
     assert result.returncode == 2
     assert "no events.sqlite" in result.stderr
+
+
+def test_the_network_shape_holds_every_event_type_of_the_catalogue() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from generate import network_events
+
+    from learningloop.domain.events import CATALOGUE
+
+    seen = {event["type"] for event in network_events(30_000, seed=11)}
+    assert seen == set(CATALOGUE)
