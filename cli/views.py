@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import sys
 from collections.abc import Iterator
 from dataclasses import asdict
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -27,6 +29,7 @@ from .output import (
     print_table,
     screen_rows,
     take_rows,
+    text_value,
     write_json_rows,
 )
 
@@ -278,16 +281,19 @@ def emit_audit(
     default; errors come first) and says how many more: a million-event log can have
     hundreds of thousands of warnings, more than anyone reads in a terminal."""
     columns = ["check", "severity", "stream", "version", "position", "message"]
-    if output_format in ("json", "csv"):
-        document = report.as_document(strict=strict)
-        if output_format == "json":
-            click.echo(dumps(document))
-        else:
-            emit(document["findings"], columns, "csv")
+    if output_format == "json":
+        _write_audit_json(report, strict)
+        return
+    if output_format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        for finding in report.findings:
+            row = asdict(finding)
+            writer.writerow([text_value(row[column], for_csv=True) for column in columns])
         return
     checks = [{"check": c, "status": report.status(c)} for c in report.checks_run]
     print_table(checks, ["check", "status"], title="Audit checks")
-    shown = [asdict(finding) for finding in report.findings[: screen_rows(limit)]]
+    shown = [asdict(finding) for finding in islice(report.findings, screen_rows(limit))]
     if shown:
         print_table(shown, columns, title="Findings")
     if len(report.findings) > len(shown):
@@ -296,6 +302,18 @@ def emit_audit(
     verdict = "integrity holds" if report.passed(strict=strict) else "AUDIT FAILED"
     message(f"{verdict}: {report.events} events in {report.streams} streams, "
             f"head {report.head_digest}")  # fmt: skip
+
+
+def _write_audit_json(report: AuditReport, strict: bool) -> None:
+    """The same text as dumps(report.as_document()), its findings written one at a time."""
+    head = dumps(report.as_document(strict=strict, findings=False))
+    write = sys.stdout.write
+    write(head.removesuffix("\n}") + ',\n  "findings": [')
+    first = True
+    for finding in report.findings:
+        write(("\n    " if first else ",\n    ") + dumps(asdict(finding)).replace("\n", "\n    "))
+        first = False
+    write("]\n}\n" if first else "\n  ]\n}\n")
 
 
 def emit_provenance(provenance: Provenance, output_format: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -347,10 +348,34 @@ def test_the_audit_table_shows_a_limited_number_of_findings(pristine: Path, tmp_
     from learningloop.cli.main import main
 
     store = copy_of(pristine, tmp_path)
-    everything = audit(store).findings
+    everything = list(audit(store).findings)
     assert len(everything) > 1
     result = CliRunner().invoke(main, ["--store", str(store), "audit", "--limit", "1"])
     assert result.exit_code == 0, result.output
     assert everything[0].message[:40] in result.stdout
     assert everything[1].message[:40] not in result.stdout
     assert f"{len(everything) - 1:,} more findings: use --limit N" in result.stderr
+
+
+@pytest.mark.parametrize("tampered", [False, True])
+def test_audit_json_and_csv_are_written_as_they_stream_and_say_the_same(
+    pristine: Path, tmp_path: Path, tampered: bool
+) -> None:
+    """The command line writes findings one at a time: the same JSON text as the report's
+    whole document, and a CSV row for each of them."""
+    from click.testing import CliRunner
+
+    from learningloop.cli.main import main
+    from learningloop.cli.output import dumps
+
+    store = copy_of(pristine, tmp_path)
+    if tampered:  # errors before the data-quality warnings
+        tamper(store, "update stored_events set topic = 'learningloop:MeetingHeld' where rowid = 5")
+    report = audit(store)
+    as_json = CliRunner().invoke(main, ["--store", str(store), "audit", "--format", "json"])
+    assert as_json.stdout == dumps(report.as_document()) + "\n"
+    assert json.loads(as_json.stdout)["findings"] == [asdict(f) for f in report.findings]
+    as_csv = CliRunner().invoke(main, ["--store", str(store), "audit", "--format", "csv"])
+    lines = as_csv.stdout.splitlines()
+    assert lines[0] == "check,severity,stream,version,position,message"
+    assert len(lines) == 1 + len(report.findings) and len(report.findings) > 0

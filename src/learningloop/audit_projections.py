@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from learningloop.audit import Finding
+from learningloop.audit_findings import BACKFILL, QUALITY, Finding, FindingLog
 from learningloop.eventlog import EventLog
 
 if TYPE_CHECKING:  # loaded with the projector, when an audit starts
@@ -181,20 +181,19 @@ class _Batch:
         )  # fmt: skip
 
 
-def quality_findings(rows: Iterable[dict[str, Any]]) -> list[Finding]:
+def quality_findings(rows: Iterable[dict[str, Any]], into: FindingLog) -> None:
     """Rows of the data_quality projection (in position order, read once, as they stream) as
-    warnings; backfills once per recording batch (the events one recorder wrote on one day),
-    named by its first event. Recording history late is information, not a fault: it never
-    fails --strict."""
+    warnings written out as they come; backfills once per recording batch (the events one
+    recorder wrote on one day), named by its first event and listed before the warnings.
+    Recording history late is information, not a fault: it never fails --strict."""
     batches: dict[tuple[Any, Any], _Batch] = {}
-    findings = []
     for row in rows:
         if row["check"] != "backfill":
-            findings.append(Finding(row["check"], "warning", row["message"], row["stream"],
-                                    row["version"], row["position"]))  # fmt: skip
+            into.add([Finding(row["check"], "warning", row["message"], row["stream"],
+                              row["version"], row["position"])], QUALITY)  # fmt: skip
             continue
         key = (row["recorded_on"], row["recorded_by"])
         if key not in batches:
             batches[key] = _Batch({name: row[name] for name in ("stream", "version", "position")})
         batches[key].add(row)
-    return [batch.finding(*key) for key, batch in batches.items()] + findings
+    into.add((batch.finding(*key) for key, batch in batches.items()), BACKFILL)

@@ -45,6 +45,7 @@ META_TABLE = "learningloop_meta"
 KEY_CHECK = b"learningloop key check"
 CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
 RawPage = list[tuple[int, str, int, bytes]]  # (position, stream, version, plaintext JSON)
+StreamRow = tuple[str, int, int, str, bytes]  # (stream, position, version, topic, state)
 
 
 class EventLog(Application[str]):
@@ -241,6 +242,34 @@ class EventLog(Application[str]):
             yield [(n.id, str(n.originator_id), n.originator_version, self._readable(n))
                    for n in page]  # fmt: skip
 
+    def stream_rows(
+        self, head: int, programmes: bool, size: int = 1_000
+    ) -> Iterator[list[StreamRow]]:
+        """The stored events up to position `head` of the programme streams (or of all the
+        others), stream by stream, each in position order (not version order: the audit
+        judges a stream as it was written); states still encrypted when the store is."""
+        table, column = self._events_table()
+        where = (f"{column} <= ? and substr(originator_id, 1, 10) "
+                 f"{'=' if programmes else '<>'} 'programme:'")  # fmt: skip
+        after = f"and (originator_id > ? or (originator_id = ? and {column} > ?))"
+        order = f"order by originator_id, {column} limit {int(size)}"
+        select = f"select originator_id, {column}, originator_version, topic, state from {table}"
+        parameters: tuple[Any, ...] = (head,)
+        while True:
+            keyset = after if len(parameters) > 1 else ""
+            with self._datastore().transaction(commit=False) as cursor:
+                self._execute(cursor, f"{select} where {where} {keyset} {order}", parameters)
+                rows = [_row(row) for row in cursor.fetchall()]
+            if not rows:
+                return
+            yield rows
+            parameters = (head, rows[-1][0], rows[-1][0], rows[-1][1])
+
+    def decrypted(self, state: bytes) -> bytes:
+        """Stored bytes as plaintext (the same bytes when the store is not encrypted)."""
+        cipher = self.mapper.cipher
+        return cipher.decrypt(state) if cipher else bytes(state)
+
     def _readable(self, notification: Notification) -> bytes:
         try:
             return self.plaintext(notification)
@@ -354,9 +383,7 @@ class Seal:
 def _first_row(cursor: Any) -> tuple[Any, ...] | None:
     """The next row as a tuple, from SQLite's rows or psycopg's dict rows."""
     row = cursor.fetchone()
-    if row is None:
-        return None
-    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+    return None if row is None else _row(row)
 
 
 def _opens(cipher: Cipher, stored_check: str) -> bool:
@@ -369,3 +396,8 @@ def _opens(cipher: Cipher, stored_check: str) -> bool:
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def _row(row: Any) -> tuple[Any, ...]:
+    """A row as a tuple, from SQLite's rows or psycopg's dict rows."""
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)

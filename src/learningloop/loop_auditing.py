@@ -55,7 +55,7 @@ class Auditing(Session):
             with streams as found:
                 rows = found["quality"]
                 records = (dict(zip(rows.columns, row, strict=True)) for row in rows.rows())
-                report.findings.extend(quality_findings(records))
+                quality_findings(records, report.findings)
             report.checks_run.extend(QUALITY_CHECKS)
         return report
 

@@ -1,0 +1,251 @@
+"""The audit's two walks of the log, each in memory that does not grow with the log.
+
+Along positions: the log digest and recorded_at order, which chain every event in log order
+(a few values carried from one event to the next). Stream by stream, each in the order it
+was written: versions, hash chains, decoding and the writers' rules, with one stream's write
+model in memory at a time. The rules look across streams only at programmes (an experiment's
+partners and functions are its programme's), so programme streams are walked first and keep
+what experiments ask of them, with the positions it became true at: an experiment event is
+judged against its programme as the log stood just before it, exactly as a walk in log order
+would.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from learningloop.audit_findings import Finding
+from learningloop.domain import aggregates as agg
+from learningloop.domain import events as ev
+from learningloop.domain import rules
+from learningloop.domain.chain import GENESIS, chain_hash, digest_step
+from learningloop.domain.recorded import Recorded
+from learningloop.errors import InvalidEventError
+from learningloop.event_mapping import EventMapper
+from learningloop.eventlog import EventLog
+
+PAGE = 10_000  # events read at a time along positions
+PROGRESS_EVERY = 1_000  # events between two progress reports
+
+
+@dataclass
+class LogWalk:
+    """Along positions: the digest, the event count, the last position and recorded_at."""
+
+    digest: str = GENESIS
+    position: int = 0
+    events: int = 0
+    recorded_at: datetime | None = None
+    verified: str | None = None  # the digest at the --verify position, once passed
+
+
+def walk_positions(
+    log: EventLog, head: int, verify_at: int | None, found: Callable[[list[Finding]], None]
+) -> LogWalk:
+    """The log digest and the time-order check, up to `head`, in log order."""
+    walk = LogWalk()
+    for page in log.raw_pages(0, PAGE) if log.mapper.cipher is None else _decrypted(log):
+        for position, stream, version, data in page:
+            if position > head:
+                return walk
+            state = _state(data)
+            chain = ""
+            if state is not None:
+                where = {"stream": stream, "version": version, "position": position}
+                found(_check_time_order(walk, state.get("recorded_at"), where))
+                chain = str(state.get("chain", ""))
+            walk.digest = digest_step(walk.digest, position, stream, version, chain)
+            walk.position, walk.events = position, walk.events + 1
+            if position == verify_at:
+                walk.verified = walk.digest
+    return walk
+
+
+def _decrypted(log: EventLog) -> Iterator[list[tuple[int, str, int, bytes | None]]]:
+    """Pages of an encrypted log, with None where the bytes do not decrypt."""
+    for page in log.notification_pages(size=PAGE):
+        rows = []
+        for notification in page:
+            try:
+                data: bytes | None = log.plaintext(notification)
+            except Exception:  # the stream walk names it (decode)
+                data = None
+            rows.append((notification.id, str(notification.originator_id),
+                         notification.originator_version, data))  # fmt: skip
+        yield rows
+
+
+def _state(data: bytes | None) -> dict[str, Any] | None:
+    try:
+        state = orjson.loads(data) if data is not None else None
+    except orjson.JSONDecodeError:
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def _check_time_order(walk: LogWalk, recorded_at: Any, where: dict[str, Any]) -> list[Finding]:
+    """recorded_at never decreases along positions (CONTRACT 6.11; the writers make sure):
+    an event appended later but dated earlier was back-dated."""
+    try:
+        moment = datetime.fromisoformat(str(recorded_at))
+    except ValueError:
+        return []  # the decode check names an event without a valid recorded_at
+    previous, walk.recorded_at = walk.recorded_at, max(moment, walk.recorded_at or moment)
+    if previous is None or moment >= previous:
+        return []
+    problem = (
+        f"recorded_at {moment.isoformat()} is before the previous event's "
+        f"{previous.isoformat()}: recorded_at never decreases along positions (back-dated?)"
+    )
+    return [Finding("time_order", "error", problem, **where)]
+
+
+@dataclass
+class _Programme:
+    """What experiments ask of a programme, with the position each part became true at."""
+
+    opened: int
+    function_keys: tuple[str, ...]
+    joined_at: list[int] = field(default_factory=list)  # positions, ascending
+    partners: list[str] = field(default_factory=list)  # who joined there
+
+
+@dataclass
+class StreamWalk:
+    """Stream by stream: the programmes seen so far, and how many streams and events."""
+
+    programmes: dict[str, _Programme] = field(default_factory=dict)
+    streams: int = 0
+    events: int = 0
+    _cached: tuple[str, int, agg.Programme] | None = None
+
+    def programme_at(self, key: str, position: int) -> agg.Programme | None:
+        """Programme `key`'s write model as the log stood just before `position`."""
+        known = self.programmes.get(key)
+        if known is None or known.opened >= position:
+            return None
+        joined = bisect_left(known.joined_at, position)
+        if self._cached is None or self._cached[:2] != (key, joined):
+            model = agg.Programme(id=ev.stream_id("programme", key), key=key,
+                                  partners=set(known.partners[:joined]),
+                                  function_keys=known.function_keys)  # fmt: skip
+            self._cached = (key, joined, model)
+        return self._cached[2]
+
+    def remember(self, model: agg.Programme, recorded: Recorded, position: int) -> None:
+        """An admitted event of a programme stream: what experiments will ask of it."""
+        event = recorded.event
+        known = self.programmes.get(model.key)
+        if known is None:
+            known = self.programmes[model.key] = _Programme(position, model.function_keys)
+        if isinstance(event, ev.PartnerJoined) and event.partner not in known.partners:
+            known.joined_at.append(position)
+            known.partners.append(event.partner)
+        self._cached = None
+
+
+def walk_streams(
+    log: EventLog,
+    head: int,
+    found: Callable[[list[Finding]], None],
+    progress: Callable[[int], None] | None = None,
+) -> StreamWalk:
+    """Versions, chains, decoding and rules, stream by stream, programmes first."""
+    walk = StreamWalk()
+    for programmes in (True, False):
+        stream: _Stream | None = None
+        for page in log.stream_rows(head, programmes):
+            for stream_id, position, version, topic, data in page:
+                if stream is None or stream_id != stream.id:
+                    stream, walk.streams = _Stream(str(stream_id)), walk.streams + 1
+                found(_check_event(log, walk, stream, (position, version, topic, data)))
+                walk.events += 1
+                if progress is not None and walk.events % PROGRESS_EVERY == 0:
+                    progress(PROGRESS_EVERY)
+    return walk
+
+
+@dataclass
+class _Stream:
+    """One stream's walk: its highest version, last chain hash and write model."""
+
+    id: str
+    version: int = 0
+    chain: str = GENESIS
+    model: rules.WriteModel | None = None
+
+
+def _check_event(
+    log: EventLog, walk: StreamWalk, stream: _Stream, row: tuple[int, int, str, bytes]
+) -> list[Finding]:
+    position, version, topic, data = row
+    where: dict[str, Any] = {"stream": stream.id, "version": version, "position": position}
+    findings: list[Finding] = []
+    if version != stream.version + 1:
+        problem = (
+            f"version {version} where {stream.version + 1} was expected (missing or out of order)"
+        )
+        findings.append(Finding("versions", "error", problem, **where))
+    stream.version = max(version, stream.version)
+    state = _raw_state(log, data, findings, where)
+    if state is None:
+        return findings
+    stored_chain = str(state.pop("chain", ""))
+    if chain_hash(stream.chain, stream.id, version, state) != stored_chain:
+        problem = "hash chain broken: this event or one before it was altered, removed or moved"
+        findings.append(Finding("chain", "error", problem, **where))
+    stream.chain = stored_chain
+    state["chain"] = stored_chain
+    recorded = _decoded(topic, state, findings, where)
+    if recorded is not None:
+        findings.extend(_judged(walk, stream, recorded, where))
+    return findings
+
+
+def _judged(
+    walk: StreamWalk, stream: _Stream, recorded: Recorded, where: dict[str, Any]
+) -> list[Finding]:
+    """The writers' own rules (`domain.rules.check`) against the events before it."""
+    position = where["position"]
+    try:
+        rules.check(recorded.event, stream.model, lambda key: walk.programme_at(key, position))
+    except InvalidEventError as error:
+        return [Finding("rules", "error", f"breaks a rule: {error}", **where)]
+    stream.model = rules.applied(stream.model, recorded)
+    if isinstance(stream.model, agg.Programme):
+        walk.remember(stream.model, recorded, position)
+    return []
+
+
+def _raw_state(
+    log: EventLog, data: bytes, findings: list[Finding], where: dict[str, Any]
+) -> dict[str, Any] | None:
+    try:
+        state = orjson.loads(log.decrypted(data))
+        if not isinstance(state, dict):
+            raise ValueError("not a JSON object")
+        return state
+    except Exception as error:  # any corruption of the bytes is a finding, never a crash
+        findings.append(Finding("decode", "error", f"stored bytes do not decode: {error}", **where))
+        return None
+
+
+def _decoded(
+    topic: str, state: dict[str, Any], findings: list[Finding], where: dict[str, Any]
+) -> Recorded | None:
+    """The event of a stored state already parsed (the bytes are parsed once a walk)."""
+    try:
+        recorded = EventMapper.from_state(where["stream"], where["version"], topic, state)
+    except Exception as error:
+        message = str(error).strip().splitlines()[0]
+        findings.append(Finding("decode", "error", f"does not validate: {message}", **where))
+        return None
+    if topic != recorded.event.TOPIC:
+        findings.append(Finding("decode", "error", "topic does not match the event type", **where))
+    return recorded

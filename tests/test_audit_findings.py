@@ -1,0 +1,47 @@
+"""Findings kept on disk: read back in report order, counted without being read."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from learningloop.audit_findings import BACKFILL, EVENTS, LOG, QUALITY, Finding, FindingLog
+
+CHECKS = ("versions", "time_order", "chain", "decode", "rules")
+findings = st.builds(
+    Finding,
+    check=st.sampled_from(CHECKS),
+    severity=st.sampled_from(("error", "warning", "info")),
+    message=st.text(max_size=20),
+    stream=st.none() | st.text(max_size=10),
+    version=st.none() | st.integers(1, 10),
+    position=st.integers(1, 50),
+)
+
+
+@given(st.lists(findings, max_size=40), st.lists(findings, max_size=5))
+def test_event_findings_come_by_position_then_check_and_the_rest_in_their_order(
+    events: list[Finding], others: list[Finding]
+) -> None:
+    log = FindingLog()
+    log.add(events[::2])  # two walks, each in its own order
+    log.add(events[1::2])
+    log.add(others, QUALITY)
+    log.add(others, BACKFILL)
+    log.add(others, LOG)
+    by_place = sorted(events, key=lambda f: (f.position, CHECKS.index(f.check)))
+    assert [(f.position, f.check) for f in list(log)[: len(events)]] == [
+        (f.position, f.check) for f in by_place
+    ]
+    assert list(log)[len(events) :] == others * 3
+    assert len(log) == len(events) + 3 * len(others)
+    everything = [*events, *others]
+    assert log.severities() == {f.severity for f in everything}
+    assert log.severities("rules") == {f.severity for f in everything if f.check == "rules"}
+    assert EVENTS < LOG < BACKFILL < QUALITY
+    log.close()
+
+
+def test_more_findings_than_a_batch_are_all_read_back() -> None:
+    log = FindingLog(Finding("rules", "error", f"n{n}", position=n) for n in range(2_500))
+    assert [f.message for f in log] == [f"n{n}" for n in range(2_500)]
