@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
+from learningloop import eventlog
 from learningloop.audit import check_log
 from learningloop.domain.chain import GENESIS
 from learningloop.domain.recorded import Recorded
@@ -99,6 +100,18 @@ class EventLogContract:
         after_second = [row for page in log.raw_pages(rows[1][0], 2) for row in page]
         assert after_second == rows[2:]
         assert log.stream("experiment:exp") == [r for r in recorded if r.stream == "experiment:exp"]
+
+    def test_positions_name_each_stored_key_and_leave_out_the_others(
+        self, target: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        log, recorded = self.open(target), admitted(EVENTS)
+        log.append([recorded])
+        stored = [(stream, version, at) for page in log.raw_pages(0, 100)
+                  for at, stream, version, _ in page]  # fmt: skip
+        monkeypatch.setattr(eventlog, "_KEYS_PER_QUERY", 2)  # several queries, one short
+        asked = [(s, v) for s, v, _ in reversed(stored)] + [("experiment:exp", 99), ("no", 1)]
+        assert sorted(log.positions(asked)) == sorted(stored)
+        assert log.positions([]) == []
 
     def test_an_encrypted_log_stores_ciphertext_and_refuses_a_missing_or_wrong_key(
         self, target: str

@@ -46,6 +46,8 @@ KEY_CHECK = b"learningloop key check"
 CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
 RawPage = list[tuple[int, str, int, bytes]]  # (position, stream, version, plaintext JSON)
 StreamRow = tuple[str, int, int, str, bytes]  # (stream, position, version, topic, state)
+# (stream, version) pairs per lookup query: 2 parameters each, under SQLite's old limit of 999.
+_KEYS_PER_QUERY = 400
 
 
 class EventLog(Application[str]):
@@ -269,6 +271,24 @@ class EventLog(Application[str]):
         """Stored bytes as plaintext (the same bytes when the store is not encrypted)."""
         cipher = self.mapper.cipher
         return cipher.decrypt(state) if cipher else bytes(state)
+
+    def positions(self, keys: Sequence[tuple[str, int]]) -> list[tuple[str, int, int]]:
+        """(stream, version, position) of each stored event named by (stream, version), found
+        through the events table's primary key: a catch-up locates the events a page retracts
+        without scanning what it projected before. Keys not stored are left out."""
+        table, position = self._events_table()
+        found: list[tuple[str, int, int]] = []
+        with self._datastore().transaction(commit=False) as cursor:
+            for start in range(0, len(keys), _KEYS_PER_QUERY):
+                chunk = keys[start : start + _KEYS_PER_QUERY]
+                # a join from the keys: SQLite plans `(id, version) in (values ...)` as a scan
+                self._execute(cursor, f"with k (stream, version) as (values "
+                              f"{', '.join(['(?, ?)'] * len(chunk))}) select e.originator_id, "
+                              f"e.originator_version, e.{position} from k join {table} as e on "
+                              "e.originator_id = k.stream and e.originator_version = k.version",
+                              tuple(value for key in chunk for value in key))  # fmt: skip
+                found.extend((str(s), int(v), int(at)) for s, v, at in map(_row, cursor.fetchall()))
+        return found
 
     def _readable(self, notification: Notification) -> bytes:
         try:

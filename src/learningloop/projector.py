@@ -29,12 +29,12 @@ from learningloop.duckdb_file import first_line as _first_line
 from learningloop.errors import StoreError
 from learningloop.eventlog import EventLog
 from learningloop.projection_constants import CONSTANT_TABLES, CONSTANTS_VERSION
+from learningloop.projection_pages import append_page, create_tables
 from learningloop.projection_reading import Progress, ProjectionReading, WhatIf
 from learningloop.querying import set_moment as _set_moment
 from learningloop.sqlfiles import (
     INGEST_FILE,
     INTERNAL_SCHEMA,
-    STAGING_PREFIX,
     SqlFile,
     is_table,
     load_sql_files,
@@ -103,8 +103,7 @@ class Projector(ProjectionReading):
     def _ingest(self, con: duckdb.DuckDBPyConnection, progress: Progress | None) -> int:
         if self.log is None:
             return 0
-        ingest_sql = self._file(INGEST_FILE).sql
-        staging = [f for f in self.files if f.name.startswith(STAGING_PREFIX)]
+        tables = [f for f in self.files if is_table(f.name)]
         after = self._position(con)
         added = 0
         for batch in _prefetched(self._batches(after)):
@@ -116,7 +115,7 @@ class Projector(ProjectionReading):
                 if batch.num_rows == 0:
                     break
             position = batch.column("position")[-1].as_py()
-            self._append_page(con, ingest_sql, staging, batch, (after, position))
+            self._append_page(con, tables, batch, position)
             after = position
             added += batch.num_rows
             if progress:
@@ -132,24 +131,20 @@ class Projector(ProjectionReading):
         except StoreError as error:  # an unreadable event: projecting stops, the audit names it
             raise ProjectionError(str(error)) from None
 
-    @staticmethod
     def _append_page(
+        self,
         con: duckdb.DuckDBPyConnection,
-        ingest_sql: str,
-        staging: list[SqlFile],
+        tables: list[SqlFile],
         batch: pa.Table,
-        positions: tuple[int, int],
+        position: int,
     ) -> None:
         """Rows of log_events and of the staging tables, the retractions the page records and
         the new tracking position commit together, or not at all."""
-        after, position = positions
+        assert self.log is not None
         con.register("batch", batch)
         try:
             con.execute("begin transaction")
-            con.execute("insert into log_events " + ingest_sql)
-            for sql_file in staging:
-                con.execute(f"insert into {sql_file.name} {sql_file.staging_query(after)}")
-            _mark_retracted(con, [f.name for f in staging], after)
+            append_page(con, tables, self.log.positions)
             con.execute("update projection_tracking set position = ?", [position])
             con.execute("commit")
         except duckdb.Error as error:
@@ -237,10 +232,8 @@ class Projector(ProjectionReading):
         any of their files (or to the mapping) rebuilds them all, as they stand together."""
         con.execute("begin transaction")
         con.register("batch", BATCH_SCHEMA.empty_table())
-        for sql_file in tables:  # log_events first: the staging files read it
-            con.execute(f"drop table if exists {sql_file.name} cascade")
-            query = sql_file.sql if sql_file.name == INGEST_FILE else sql_file.staging_query(0)
-            con.execute(f"create table {sql_file.name} as {query}")
+        create_tables(con, tables)
+        for sql_file in tables:
             self._record_version(con, sql_file)
         con.unregister("batch")
         con.execute("delete from projection_tracking")
@@ -258,9 +251,6 @@ class Projector(ProjectionReading):
     def _position(con: duckdb.DuckDBPyConnection) -> int:
         rows = con.execute("select position from projection_tracking").fetchall()
         return int(rows[0][0]) if rows else 0
-
-    def _file(self, name: str) -> SqlFile:
-        return next(f for f in self.files if f.name == name)
 
     def checksums(
         self,
@@ -311,24 +301,6 @@ def _drop_everything(con: duckdb.DuckDBPyConnection) -> None:
     for kind, name in objects:
         con.execute(f'drop {kind} if exists main."{_ident(name)}" cascade')
     con.execute("commit")
-
-
-def _mark_retracted(con: duckdb.DuckDBPyConnection, staging: list[str], after: int) -> None:
-    """Each staging row retracted by a retraction of the page keeps the earliest recorded_at
-    of its retractions (CONTRACT 1: only a retraction's recorded_at matters), so a view tells
-    a retracted row from a counted one without a join."""
-    retractions = (
-        "select stream, retracts as version, min(recorded_at) as retracted_at from log_events "
-        f"where position > {int(after)} and type = 'EventRetracted' group by stream, retracts"
-    )
-    if not con.execute(f"select count(*) from ({retractions})").fetchall()[0][0]:
-        return
-    for table in staging:
-        con.execute(
-            f"update {table} set retracted_at = r.retracted_at from ({retractions}) as r "
-            f"where {table}.stream = r.stream and {table}.version = r.version "
-            f"and ({table}.retracted_at is null or {table}.retracted_at > r.retracted_at)"
-        )
 
 
 # Bookkeeping, not answers: when each file was written and how far it is projected.

@@ -25,7 +25,8 @@ INTERNAL_SCHEMA = "learningloop_internal"
 INNER_NAMES = {"as_of": "_as_of", "known_at": "_known_at"}
 INGEST_FILE = "log_events"
 STAGING_PREFIX = "stg_"
-# What a staging file reads: the rows of log_events the page being projected added.
+# What a staging file reads: the page's rows of log_events, a temporary table of the page
+# being projected (projection_pages.py).
 NEW_ROWS = "new_log_events"
 
 
@@ -46,14 +47,6 @@ class SqlFile:
     def version(self) -> str:
         text = self.sql + (MAPPING_VERSION if is_table(self.name) else GENERATION)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-    def staging_query(self, after: int) -> str:
-        """A staging file's query over the rows of log_events after position `after`."""
-        body = _without_leading_comments(self.sql)
-        opening = re.match(r"with\s", body, flags=re.I)
-        assert opening is not None, f"{self.name}.sql must start with `with`"
-        rows = f"{NEW_ROWS} as (select * from {INGEST_FILE} where position > {int(after)})"
-        return f"with {rows}, {body[opening.end() :]}"
 
     def macro_body(self) -> str:
         """The file's query with every projection it reads shadowed by a CTE of the same name
