@@ -11,14 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from learningloop.domain.provenance import Provenance
-from learningloop.domain.replay import ExperimentView
+from learningloop.domain.basics import format_at_precision
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: `indicators` and `timeline` never load the event models
     from learningloop.audit import AuditReport
+    from learningloop.domain.provenance import Provenance
+    from learningloop.domain.replay import ExperimentView
     from learningloop.results import RowStream
-
-from learningloop.domain.values import format_at_precision
 
 from .output import (
     csv_header,

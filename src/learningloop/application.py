@@ -10,12 +10,9 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from learningloop.domain import events as ev
-from learningloop.domain.indicators import ratio
-from learningloop.domain.replay import ExperimentView
-from learningloop.domain.values import BASES
+from learningloop.domain.basics import BASES
 from learningloop.errors import BadInputError
 from learningloop.loop_auditing import Auditing
 from learningloop.loop_experiments import Experiments
@@ -23,6 +20,9 @@ from learningloop.loop_reading import Reading
 from learningloop.loop_recording import ImportSummary, Recording
 from learningloop.loop_reporting import Reporting
 from learningloop.loop_session import TABLE_ORDER, today
+
+if TYPE_CHECKING:  # imported where used: reading commands never load the event models
+    from learningloop.domain.replay import ExperimentView
 
 __all__ = [
     "TABLE_ORDER",
@@ -44,6 +44,8 @@ class LearningLoop(Recording, Reading, Experiments, Reporting, Auditing):
 
 def experiment_summary(view: ExperimentView) -> dict[str, Any]:
     """One row per experiment: status, coverage, reviews, meetings and next milestone."""
+    from learningloop.domain.indicators import ratio
+
     next_milestone = view.next_milestone
     total = len(view.functions)
     meetings = [e for e in view.timeline if e.type == "MeetingHeld"]
@@ -88,6 +90,7 @@ DEMO_PROGRAMME = "chaire-2012-2014"
 def run_demo(store: str | os.PathLike[str], recorded_by: str | None = None) -> DemoRun:
     """Load the bundled 2012–2014 programme into a fresh store; view it as of its end."""
     from learningloop.demo import demo_path
+    from learningloop.domain import events as ev
 
     with LearningLoop(store, recorded_by=recorded_by or "learningloop-demo") as loop:
         if loop.event_count():

@@ -7,14 +7,27 @@ never module paths, so renaming a module never orphans a stored event.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 
 from learningloop.domain.chain import stored_state
-from learningloop.domain.events import TOPICS
 from learningloop.domain.recorded import Recorded
+
+if TYPE_CHECKING:
+    from learningloop.domain.events import Event
+
+# Each stored topic's event class, filled on the first decoding: opening the log to read
+# projections (`sql`, `indicators`) never builds the event models.
+_TOPICS: dict[str, type[Event]] = {}
+
+
+def _topics() -> dict[str, type[Event]]:
+    from learningloop.domain.events import TOPICS
+
+    _TOPICS.update(TOPICS)
+    return _TOPICS
 
 
 class JsonTranscoder(Transcoder):
@@ -63,7 +76,7 @@ class EventMapper(Mapper[str]):
     @staticmethod
     def from_state(stream: str, version: int, topic: str, state: dict[str, Any]) -> Recorded:
         """The recorded event of a decoded stored state (consumed: its keys are popped)."""
-        event_class = TOPICS[topic]
+        event_class = (_TOPICS or _topics())[topic]
         chain = state.pop("chain", "")
         recorded_at = datetime.fromisoformat(state.pop("recorded_at"))
         from_version = state.pop("class_version", 1)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from learningloop.domain.values import quote
+from learningloop.domain.basics import quote
 from learningloop.errors import BadInputError
 
 DEFAULT_STORE = "./learningloop-data"

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from learningloop.domain import events as ev
-from learningloop.domain.provenance import Provenance, trace_decision
-from learningloop.domain.replay import ExperimentView, replay_experiment
+from learningloop.domain.basics import stream_id
 from learningloop.errors import BadInputError, NotFoundError
 from learningloop.loop_session import Session, moment, today, utc
+
+if TYPE_CHECKING:  # imported where used: reading commands never load the event models
+    from learningloop.domain.provenance import Provenance
+    from learningloop.domain.replay import ExperimentView
 
 
 class Experiments(Session):
@@ -23,11 +25,13 @@ class Experiments(Session):
         known_at: datetime | None = None,
     ) -> ExperimentView:
         """An experiment's state and timeline as of D (default today), as known at T (now)."""
-        experiment_events = self._cache.events(ev.stream_id("experiment", experiment))
+        from learningloop.domain.replay import replay_experiment
+
+        experiment_events = self._cache.events(stream_id("experiment", experiment))
         if not experiment_events:
             raise self._no_experiment(experiment)
         programme_key = experiment_events[0].event.programme  # type: ignore[attr-defined]
-        programme_events = self._cache.events(ev.stream_id("programme", programme_key))
+        programme_events = self._cache.events(stream_id("programme", programme_key))
         return replay_experiment(
             experiment,
             experiment_events,
@@ -50,8 +54,10 @@ class Experiments(Session):
         known_at: datetime | None = None,
     ) -> Provenance:
         """A decision's provenance: its event and source, what it cites, the cycle it closed."""
+        from learningloop.domain.provenance import trace_decision
+
         experiment = experiment or self._experiment_of_decision(decision)
-        recorded = self._store.stream(ev.stream_id("experiment", experiment))
+        recorded = self._store.stream(stream_id("experiment", experiment))
         moment_d, moment_t = moment(as_of, known_at)
         provenance = trace_decision(experiment, decision, recorded, moment_d, moment_t)
         if provenance is None:

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from learningloop.domain import events as ev
+from learningloop.domain.basics import stream_id
 from learningloop.errors import BadInputError, NotFoundError
 from learningloop.loop_session import (
     TABLE_ORDER,
@@ -77,7 +77,7 @@ class Reading(Session):
     ) -> QueryResult:
         """An experiment's learning timeline at (D, T), cycle by cycle."""
         log = self._store.log(create=False)
-        if log is None or not log.has_stream(ev.stream_id("experiment", experiment)):
+        if log is None or not log.has_stream(stream_id("experiment", experiment)):
             raise self._no_experiment(experiment)
         query = (
             "select cycle, occurred_on, version, type, summary, recorded_at, occurred_until, "

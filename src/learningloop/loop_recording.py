@@ -9,13 +9,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from learningloop.domain.recorded import Recorded
 from learningloop.errors import BadInputError, ConcurrentWriteError
 from learningloop.loop_session import ProgressCallback, Session
-from learningloop.sources import RawEvent, check_sources, read_events
-from learningloop.writing import Admission, batches, copied_pages, take, tap
+
+if TYPE_CHECKING:  # imported where used: reading commands never load the event models
+    from learningloop.domain.recorded import Recorded
+    from learningloop.sources import RawEvent
 
 BATCH_SIZE = 1000  # events a batch, also when copying a log
 # Events held in memory before the first write: a bad event in a file smaller than this
@@ -40,6 +41,8 @@ class Recording(Session):
         self, paths: Sequence[str | os.PathLike[str]], progress: ProgressCallback | None = None
     ) -> ImportSummary:
         """Import JSON Lines, JSON and YAML files: every event of every file, or none."""
+        from learningloop.sources import check_sources, read_events
+
         files = [Path(path) for path in paths]
         check_sources(files)
         return self._write(lambda: chain.from_iterable(read_events(f) for f in files), progress)
@@ -48,6 +51,8 @@ class Recording(Session):
         self, raw_events: Iterable[Any], progress: ProgressCallback | None = None
     ) -> ImportSummary:
         """Import raw event mappings (as in a JSON file): all of them, or none."""
+        from learningloop.sources import RawEvent
+
         items = list(raw_events)
         return self._write(
             lambda: (RawEvent(f"item {n}", raw) for n, raw in enumerate(items, 1)), progress
@@ -55,6 +60,8 @@ class Recording(Session):
 
     def record(self, raw_event: dict[str, Any]) -> Recorded:
         """Record one event, with the same validation as an import."""
+        from learningloop.sources import RawEvent
+
         recorded: list[Recorded] = []
         self._write(lambda: iter([RawEvent("event", raw_event)]), None, recorded.append)
         # Each attempt admits the event again; only the last one (the one stored) counts: an
@@ -64,6 +71,8 @@ class Recording(Session):
     def copy_to(self, target: Session, progress: ProgressCallback | None = None) -> int:
         """Copy this whole log into an empty store: same streams, versions, recorded_at and
         stored JSON, so every hash chain (and, from an empty store, the digest) is kept."""
+        from learningloop.writing import copied_pages
+
         source = self._store.readable_log()
         if target.event_count():
             raise BadInputError(f"store {target.location.describe()} is not empty: copy needs an "
@@ -91,6 +100,8 @@ class Recording(Session):
         progress: ProgressCallback | None,
         on_recorded: Callable[[Recorded], None] | None,
     ) -> ImportSummary:
+        from learningloop.writing import Admission, tap
+
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             admission = Admission(self._cache, self._clock)
             recorded: Iterator[Recorded] = (
@@ -110,6 +121,8 @@ class Recording(Session):
         raise AssertionError("unreachable")
 
     def _append(self, recorded: Iterator[Recorded], progress: ProgressCallback | None) -> int:
+        from learningloop.writing import batches, take
+
         buffered = take(recorded, BUFFERED_EVENTS)  # validation errors surface here first
         if not buffered:
             return 0

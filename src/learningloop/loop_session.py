@@ -10,19 +10,21 @@ import getpass
 import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Self
 
-from learningloop.domain import events as ev
-from learningloop.domain.values import did_you_mean
+from learningloop.domain.basics import DEFAULT_FUNCTION_LABELS, did_you_mean
 from learningloop.errors import NotFoundError
 from learningloop.locations import StoreLocation
 from learningloop.store import Clock, Store
-from learningloop.writing import StreamCache
 
-if TYPE_CHECKING:  # imported where used: `import` and `record` never load duckdb or pyarrow
+# Imported where used: `import` and `record` never load duckdb or pyarrow, reading commands
+# never the event models (pydantic) nor the write models.
+if TYPE_CHECKING:
     from learningloop.knowledge import Framework
     from learningloop.projector import Projector
     from learningloop.querying import QueryResult
+    from learningloop.writing import StreamCache
 
 # Each contract table and the order its rows are listed in.
 TABLE_ORDER = {
@@ -76,8 +78,14 @@ class Session:
         self.recorded_by = recorded_by or _os_user()
         key = cipher_key or os.environ.get("LEARNINGLOOP_CIPHER_KEY") or None
         self._store = Store(self.location, key)
-        self._cache = StreamCache(self._store)
         self._clock = Clock()
+
+    @cached_property
+    def _cache(self) -> StreamCache:
+        """The streams' write models, read once each (what replay and writes fold)."""
+        from learningloop.writing import StreamCache
+
+        return StreamCache(self._store)
 
     def __enter__(self) -> Self:
         return self
@@ -123,7 +131,7 @@ class Session:
         from learningloop.knowledge import read_framework
 
         found = self.sql("select distinct function from programme_functions")
-        known = {str(row[0]) for row in found.rows} or {f.key for f in ev.DEFAULT_FUNCTIONS}
+        known = {str(row[0]) for row in found.rows} or {key for key, *_ in DEFAULT_FUNCTION_LABELS}
         return read_framework(path, known)
 
     def event_count(self) -> int:

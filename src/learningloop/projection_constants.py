@@ -10,9 +10,13 @@ import hashlib
 from datetime import date
 from typing import Any, get_args
 
-from learningloop.domain.events import DEFAULT_FUNCTIONS
-from learningloop.domain.replay import STATUS_BY_DECISION
-from learningloop.domain.values import Precision, format_at_precision
+# basics, not events: reading commands open the projections without the event models
+from learningloop.domain.basics import (
+    DEFAULT_FUNCTION_LABELS,
+    STATUS_BY_DECISION,
+    Precision,
+    format_at_precision,
+)
 
 
 def _period_suffixes() -> list[tuple[str, int, str]]:
@@ -31,7 +35,7 @@ def _period_suffixes() -> list[tuple[str, int, str]]:
 CONSTANT_TABLES: dict[str, tuple[str, list[tuple[Any, ...]]]] = {
     "default_functions": (
         "function varchar, label varchar, label_fr varchar, ordinal integer",
-        [(f.key, f.label, f.label_fr, n) for n, f in enumerate(DEFAULT_FUNCTIONS, 1)],
+        [(*labels, n) for n, labels in enumerate(DEFAULT_FUNCTION_LABELS, 1)],
     ),
     "decision_statuses": ("kind varchar, status varchar", sorted(STATUS_BY_DECISION.items())),
     "period_suffixes": ("period varchar, month integer, suffix varchar", _period_suffixes()),

@@ -9,13 +9,16 @@ from __future__ import annotations
 import binascii
 from base64 import b64decode
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from learningloop.domain.recorded import Recorded
 from learningloop.errors import BadInputError, NotFoundError
 from learningloop.eventlog import EventLog, Seal
 from learningloop.locations import StoreLocation
 from learningloop.postgres_log import PostgresEventLog
 from learningloop.sqlite_log import SQLiteEventLog
+
+if TYPE_CHECKING:
+    from learningloop.domain.recorded import Recorded
 
 # Each location scheme and the log class that serves it.
 BACKENDS: dict[str, type[EventLog]] = {"sqlite": SQLiteEventLog, "postgresql": PostgresEventLog}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from learningloop.domain import aggregates as agg
 from learningloop.domain import events as ev
@@ -14,8 +14,10 @@ from learningloop.domain.parsing import parse_event
 from learningloop.domain.recorded import Recorded
 from learningloop.domain.values import did_you_mean
 from learningloop.errors import InvalidEventError
-from learningloop.sources import RawEvent
 from learningloop.store import Clock, EventLog, Store
+
+if TYPE_CHECKING:  # a type only: replaying loads no YAML parser
+    from learningloop.sources import RawEvent
 
 ProgressCallback = Callable[[int], None]
 

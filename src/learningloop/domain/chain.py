@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from learningloop.domain.events import Event
+if TYPE_CHECKING:  # a type only: reading the log never builds the event models
+    from learningloop.domain.events import Event
 
 GENESIS = "0" * 64
 

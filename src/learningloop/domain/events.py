@@ -11,6 +11,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from learningloop.domain.basics import DEFAULT_FUNCTION_LABELS
+from learningloop.domain.basics import StreamKind as StreamKind
+from learningloop.domain.basics import stream_id as stream_id
 from learningloop.domain.values import (
     Basis,
     FunctionKey,
@@ -29,7 +32,6 @@ from learningloop.domain.values import (
     start_of_period,
 )
 
-StreamKind = Literal["programme", "experiment"]
 TOPIC_PREFIX = "learningloop:"
 
 
@@ -103,20 +105,9 @@ class FunctionDefinition(BaseModel):
     label_fr: Text | None = None
 
 
-DEFAULT_FUNCTIONS: tuple[FunctionDefinition, ...] = (
-    FunctionDefinition(key="training", label="training", label_fr="formation"),
-    FunctionDefinition(
-        key="support",
-        label="social and professional support",
-        label_fr="accompagnement social et professionnel",
-    ),
-    FunctionDefinition(key="production", label="production", label_fr="production"),
-    FunctionDefinition(
-        key="local_development",
-        label="local and partnership development",
-        label_fr="développement local et partenarial",
-    ),
-    FunctionDefinition(key="employer", label="employer function", label_fr="fonction d'employeur"),
+DEFAULT_FUNCTIONS: tuple[FunctionDefinition, ...] = tuple(
+    FunctionDefinition(key=key, label=label, label_fr=label_fr)
+    for key, label, label_fr in DEFAULT_FUNCTION_LABELS
 )
 
 # --- programme stream -------------------------------------------------------------------
@@ -376,8 +367,3 @@ def stream_kind_of(event: Event) -> StreamKind:
         return event.stream_kind
     assert event.STREAM is not None
     return event.STREAM
-
-
-def stream_id(kind: StreamKind, key: str) -> str:
-    """The aggregate id of a stream, derived from its slug: `experiment:deltameca`."""
-    return f"{kind}:{key}"

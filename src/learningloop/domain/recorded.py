@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from learningloop.domain.events import Event
+if TYPE_CHECKING:  # a type only: reading the log never builds the event models
+    from learningloop.domain.events import Event
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from itertools import chain
 from operator import attrgetter
 
 from learningloop.domain import events as ev
+from learningloop.domain.basics import STATUS_BY_DECISION as STATUS_BY_DECISION
 from learningloop.domain.indicators import (
     CommitmentPeriod,
     FunctionCoverage,
@@ -32,13 +33,6 @@ from learningloop.domain.timeline import TimelineEntry
 
 MILESTONE_KINDS = (ev.MilestonePlanned, ev.MilestoneRescheduled, ev.MilestoneReached,
                    ev.MilestoneAbandoned)  # fmt: skip
-STATUS_BY_DECISION = {
-    "retain": "retained",
-    "continue": "retained",
-    "reject": "not_retained",
-    "pause": "paused",
-    "close": "closed",
-}
 
 
 @dataclass(frozen=True)
