@@ -57,8 +57,8 @@ def walk_positions(
             state = _state(data)
             chain = ""
             if state is not None:
-                where = {"stream": stream, "version": version, "position": position}
-                found(_check_time_order(walk, state.get("recorded_at"), where))
+                if late := _check_time_order(walk, state.get("recorded_at")):
+                    found([Finding("time_order", "error", late, stream, version, position)])
                 chain = str(state.get("chain", ""))
             walk.digest = digest_step(walk.digest, position, stream, version, chain)
             walk.position, walk.events = position, walk.events + 1
@@ -89,21 +89,20 @@ def _state(data: bytes | None) -> dict[str, Any] | None:
     return state if isinstance(state, dict) else None
 
 
-def _check_time_order(walk: LogWalk, recorded_at: Any, where: dict[str, Any]) -> list[Finding]:
+def _check_time_order(walk: LogWalk, recorded_at: Any) -> str | None:
     """recorded_at never decreases along positions (CONTRACT 6.11; the writers make sure):
-    an event appended later but dated earlier was back-dated."""
+    an event appended later but dated earlier was back-dated. The problem, if any."""
     try:
         moment = datetime.fromisoformat(str(recorded_at))
     except ValueError:
-        return []  # the decode check names an event without a valid recorded_at
+        return None  # the decode check names an event without a valid recorded_at
     previous, walk.recorded_at = walk.recorded_at, max(moment, walk.recorded_at or moment)
     if previous is None or moment >= previous:
-        return []
-    problem = (
+        return None
+    return (
         f"recorded_at {moment.isoformat()} is before the previous event's "
         f"{previous.isoformat()}: recorded_at never decreases along positions (back-dated?)"
     )
-    return [Finding("time_order", "error", problem, **where)]
 
 
 @dataclass
@@ -123,6 +122,7 @@ class StreamWalk:
     programmes: dict[str, _Programme] = field(default_factory=dict)
     streams: int = 0
     events: int = 0
+    position: int = 0  # of the event being judged
     _cached: tuple[str, int, agg.Programme] | None = None
 
     def programme_at(self, key: str, position: int) -> agg.Programme | None:
@@ -137,6 +137,10 @@ class StreamWalk:
                                   function_keys=known.function_keys)  # fmt: skip
             self._cached = (key, joined, model)
         return self._cached[2]
+
+    def programme_now(self, key: str) -> agg.Programme | None:
+        """Programme `key` as the log stood just before the event being judged."""
+        return self.programme_at(key, self.position)
 
     def remember(self, model: agg.Programme, recorded: Recorded, position: int) -> None:
         """An admitted event of a programme stream: what experiments will ask of it."""
@@ -164,7 +168,9 @@ def walk_streams(
             for stream_id, position, version, topic, data in page:
                 if stream is None or stream_id != stream.id:
                     stream, walk.streams = _Stream(str(stream_id)), walk.streams + 1
-                found(_check_event(log, walk, stream, (position, version, topic, data)))
+                findings = _check_event(log, walk, stream, (position, version, topic, data))
+                if findings:
+                    found(findings)
                 walk.events += 1
                 if progress is not None and walk.events % PROGRESS_EVERY == 0:
                     progress(PROGRESS_EVERY)
@@ -212,9 +218,9 @@ def _judged(
     walk: StreamWalk, stream: _Stream, recorded: Recorded, where: dict[str, Any]
 ) -> list[Finding]:
     """The writers' own rules (`domain.rules.check`) against the events before it."""
-    position = where["position"]
+    position = walk.position = where["position"]
     try:
-        rules.check(recorded.event, stream.model, lambda key: walk.programme_at(key, position))
+        rules.check(recorded.event, stream.model, walk.programme_now)
     except InvalidEventError as error:
         return [Finding("rules", "error", f"breaks a rule: {error}", **where)]
     stream.model = rules.applied(stream.model, recorded)

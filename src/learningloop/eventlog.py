@@ -270,7 +270,7 @@ class EventLog(Application[str]):
     def decrypted(self, state: bytes) -> bytes:
         """Stored bytes as plaintext (the same bytes when the store is not encrypted)."""
         cipher = self.mapper.cipher
-        return cipher.decrypt(state) if cipher else bytes(state)
+        return cipher.decrypt(state) if cipher else state
 
     def positions(self, keys: Sequence[tuple[str, int]]) -> list[tuple[str, int, int]]:
         """(stream, version, position) of each stored event named by (stream, version), found
