@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from learningloop.domain.indicators import commitment_periods, milestone_views, review_views
 from learningloop.domain.values import add_months
@@ -51,6 +53,21 @@ def test_periods_are_yearly_with_a_partial_last_one_and_scaled_expectations() ->
         (2, date(2014, 1, 31), date(2015, 1, 30), 3, 4),
         (3, date(2015, 1, 31), date(2015, 7, 30), 1, 2),  # 6 months: floor(1.5), ceil(2)
     ]  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None)
+@given(months=st.integers(1, 40), offsets=st.lists(st.integers(-100, 1300), max_size=25))
+def test_each_period_counts_the_meetings_within_its_bounds_in_any_order(
+    months: int, offsets: list[int]
+) -> None:
+    # Meetings recorded in any order of occurred_on (the fold counts them by bisection).
+    days = [date(2013, 1, 31) + timedelta(days=offset) for offset in offsets]
+    events = experiment(commitment("2013-01-31", months), *(meeting(d.isoformat()) for d in days))
+    periods = commitment_periods(events, date(2020, 1, 1))
+    assert periods, "a commitment started before D has a first period"
+    for period in periods:
+        inside = [d for d in days if period.period_start <= d <= period.period_end]
+        assert period.meetings_held == len(inside)
 
 
 def test_period_bounds_come_from_starts_on_itself_on_a_leap_day() -> None:

@@ -6,6 +6,7 @@ Each function takes the counted events of one experiment in (occurred_on, versio
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -98,10 +99,11 @@ def commitment_periods(counted: Sequence[Recorded], as_of: date) -> list[Commitm
         if isinstance(recorded.event, ev.CommitmentMade):
             commitments[recorded.event.commitment] = recorded.event  # the latest restatement
     meeting_days = [r.event.occurred_on for r in counted if isinstance(r.event, ev.MeetingHeld)]
+    meeting_days.sort()  # linear in counted order: each period's meetings are then two bisects
     periods = []
     for commitment in commitments.values():
         for number, (start, end, months) in enumerate(_periods(commitment, as_of), start=1):
-            held = sum(1 for day in meeting_days if start <= day <= end)
+            held = bisect_right(meeting_days, end) - bisect_left(meeting_days, start)
             expected_min = math.floor(commitment.meetings_per_year_min * months / 12)
             expected_max = math.ceil(commitment.meetings_per_year_max * months / 12)
             periods.append(

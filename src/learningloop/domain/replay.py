@@ -96,15 +96,20 @@ def counted_events(
     recorded_events: Iterable[Recorded], as_of: date, known_at: datetime
 ) -> list[Recorded]:
     """The events of one stream that count at (D, T), in (occurred_on, version) order."""
-    known = [r for r in recorded_events if r.timestamp <= known_at]
-    retracted = {r.event.retracts for r in known if isinstance(r.event, ev.EventRetracted)}
-    counted = [
-        r
-        for r in known
-        if not isinstance(r.event, ev.EventRetracted)
-        and r.originator_version not in retracted
-        and r.event.occurred_on <= as_of
-    ]
+    # One pass over the stream (a replay's hottest loop): retractions known at T are
+    # collected while the other events known at T and occurred by D are kept.
+    counted: list[Recorded] = []
+    retracted: set[int] = set()
+    keep, retraction = counted.append, ev.EventRetracted
+    for recorded in recorded_events:
+        if recorded.timestamp <= known_at:
+            event = recorded.event
+            if isinstance(event, retraction):
+                retracted.add(event.retracts)
+            elif event.occurred_on <= as_of:
+                keep(recorded)
+    if retracted:
+        counted = [r for r in counted if r.originator_version not in retracted]
     # Two stable sorts, minor key first: (occurred_on, version) order without building a
     # tuple per event in Python (the first sort is linear on a stream read in version order).
     counted.sort(key=_VERSION)
@@ -213,10 +218,12 @@ def _status(counted: Sequence[Recorded]) -> str:
 
 def _timeline(counted: Sequence[Recorded], as_of: date) -> list[TimelineEntry]:
     """Every counted event with its learning cycle: decision k closes cycle k."""
-    entries, cycle = [], 1
+    entries: list[TimelineEntry] = []
+    cycle, decision = 1, ev.DecisionRecorded
+    keep, entry = entries.append, TimelineEntry.made
     for recorded in counted:
-        entries.append(TimelineEntry(recorded, cycle, as_of))
-        if isinstance(recorded.event, ev.DecisionRecorded):
+        keep(entry(recorded, cycle, as_of))
+        if isinstance(recorded.event, decision):
             cycle += 1
     return entries
 
@@ -235,7 +242,7 @@ def _decisions(kinds: Kinds) -> list[DecisionView]:
             summary=r.event.summary,
             evidence=r.event.evidence,
             evidence_count=len(r.event.evidence),
-            cites_learning=any(cited in learning_keys for cited in r.event.evidence),
+            cites_learning=not learning_keys.isdisjoint(r.event.evidence),
             cycle=cycle,
         )
         for cycle, r in enumerate(_of(kinds, ev.DecisionRecorded), start=1)
