@@ -218,12 +218,10 @@ def _status(counted: Sequence[Recorded]) -> str:
 
 def _timeline(counted: Sequence[Recorded], as_of: date) -> list[TimelineEntry]:
     """Every counted event with its learning cycle: decision k closes cycle k."""
-    entries: list[TimelineEntry] = []
-    cycle, decision = 1, ev.DecisionRecorded
-    keep, entry = entries.append, TimelineEntry.made
+    entries, cycle = [], 1
     for recorded in counted:
-        keep(entry(recorded, cycle, as_of))
-        if isinstance(recorded.event, decision):
+        entries.append(TimelineEntry(recorded, cycle, as_of))
+        if isinstance(recorded.event, ev.DecisionRecorded):
             cycle += 1
     return entries
 

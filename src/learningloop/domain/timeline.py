@@ -21,15 +21,6 @@ class TimelineEntry:
     cycle: int
     as_of: date = date.max  # D: an event is certain once its whole period lies before D
 
-    @classmethod
-    def made(cls, recorded: Recorded, cycle: int, as_of: date) -> TimelineEntry:
-        """`TimelineEntry(recorded, cycle, as_of)`, made as fast as a replay needs (one entry
-        per counted event): the frozen fields are set in the instance's dict at once rather
-        than one `object.__setattr__` each."""
-        entry = cls.__new__(cls)
-        vars(entry).update(recorded=recorded, cycle=cycle, as_of=as_of)
-        return entry
-
     @property
     def occurred_until(self) -> date:
         event = self.recorded.event
