@@ -100,12 +100,12 @@ def counted_events(
     # collected while the other events known at T and occurred by D are kept.
     counted: list[Recorded] = []
     retracted: set[int] = set()
-    keep, retraction = counted.append, ev.EventRetracted
+    keep, is_retraction = counted.append, _KindTest(ev.EventRetracted)
     for recorded in recorded_events:
         if recorded.timestamp <= known_at:
             event = recorded.event
-            if isinstance(event, retraction):
-                retracted.add(event.retracts)
+            if is_retraction[type(event)]:
+                retracted.add(event.retracts)  # type: ignore[attr-defined]
             elif event.occurred_on <= as_of:
                 keep(recorded)
     if retracted:
@@ -115,6 +115,20 @@ def counted_events(
     counted.sort(key=_VERSION)
     counted.sort(key=_OCCURRED_ON)
     return counted
+
+
+class _KindTest(dict[type, bool]):
+    """`isinstance(event, of)` decided once per event class, for the loops over every event
+    of a stream: isinstance on a pydantic model goes through ABCMeta, slow when the answer is
+    no (most events), where a dict lookup by `type(event)` is not."""
+
+    def __init__(self, of: type[ev.Event]) -> None:
+        super().__init__()
+        self.of = of
+
+    def __missing__(self, kind: type) -> bool:
+        self[kind] = answer = issubclass(kind, self.of)
+        return answer
 
 
 _VERSION = attrgetter("originator_version")
@@ -219,9 +233,10 @@ def _status(counted: Sequence[Recorded]) -> str:
 def _timeline(counted: Sequence[Recorded], as_of: date) -> list[TimelineEntry]:
     """Every counted event with its learning cycle: decision k closes cycle k."""
     entries, cycle = [], 1
+    is_decision = _KindTest(ev.DecisionRecorded)
     for recorded in counted:
         entries.append(TimelineEntry(recorded, cycle, as_of))
-        if isinstance(recorded.event, ev.DecisionRecorded):
+        if is_decision[type(recorded.event)]:
             cycle += 1
     return entries
 
