@@ -12,7 +12,7 @@ from tests.conftest import base_events
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT = ROOT / ".ci" / "lint_imports.py"
-HEAVY = ("duckdb", "pyarrow", "matplotlib")
+HEAVY = ("duckdb", "pyarrow", "matplotlib", "yaml")  # a JSON Lines import needs no YAML
 
 
 def lint(repository: Path) -> subprocess.CompletedProcess[str]:
@@ -38,7 +38,7 @@ def test_an_upward_import_in_the_domain_breaks_the_layers_contract(tmp_path: Pat
     assert "learningloop.domain.values -> learningloop.application" in result.stdout
 
 
-def test_import_and_record_load_neither_duckdb_nor_pyarrow(tmp_path: Path) -> None:
+def test_import_and_record_load_neither_duckdb_pyarrow_nor_yaml(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     events.write_text("".join(json.dumps(e) + "\n" for e in base_events()))
     store = str(tmp_path / "store")

@@ -6,16 +6,18 @@ line is reported as soon as it is read.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
-
-import yaml
+from typing import TYPE_CHECKING, Any, TextIO
 
 from learningloop.domain.values import QUOTE_LIMIT, quote
 from learningloop.errors import BadInputError, NotFoundError
+
+if TYPE_CHECKING:  # imported where used: `record` and JSON imports load no YAML parser
+    import yaml
 
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 _CHUNK = 1 << 20
@@ -225,11 +227,13 @@ class _JsonReader:
 
 def _read_yaml(path: Path) -> Iterator[RawEvent]:
     """YAML items with the line each one starts on."""
+    import yaml
+
     budget = _Budget(path.stat().st_size)
     with path.open(encoding="utf-8") as text:
-        loader: _Loader | None = None
+        loader: yaml.SafeLoader | None = None
         try:
-            loader = _Loader(text)
+            loader = _loader_class()(text)
             root = loader.get_single_node()
             if root is None:
                 return
@@ -247,15 +251,20 @@ def _read_yaml(path: Path) -> Iterator[RawEvent]:
                 loader.dispose()
 
 
-class _Loader(yaml.SafeLoader):
+@functools.cache
+def _loader_class() -> type[yaml.SafeLoader]:
     """SafeLoader without implicit timestamps: `2013-02-29` unquoted stays text, so the event's
     date check reports it by field instead of the YAML library failing."""
+    import yaml
 
+    class _Loader(yaml.SafeLoader):
+        pass
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != _TIMESTAMP]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    _Loader.yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag != _TIMESTAMP]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return _Loader
 
 
 @dataclass
@@ -265,7 +274,7 @@ class _Budget:
     left: int
 
 
-def _construct(loader: _Loader, node: yaml.Node, budget: _Budget, location: str) -> Any:
+def _construct(loader: yaml.SafeLoader, node: yaml.Node, budget: _Budget, location: str) -> Any:
     try:
         _check_node(node, budget)
         return loader.construct_object(node, deep=True)
@@ -279,6 +288,8 @@ def _construct(loader: _Loader, node: yaml.Node, budget: _Budget, location: str)
 
 def _check_node(root: yaml.Node, budget: _Budget) -> None:
     """Depth, alias expansion and duplicate keys, walked iteratively over the node graph."""
+    import yaml
+
     stack: list[tuple[yaml.Node, int]] = [(root, 1)]
     while stack:
         node, depth = stack.pop()
@@ -299,6 +310,8 @@ def _check_node(root: yaml.Node, budget: _Budget) -> None:
 
 
 def _check_keys(node: yaml.MappingNode) -> None:
+    import yaml
+
     seen: set[str] = set()
     for key, _ in node.value:
         if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE:
@@ -309,6 +322,8 @@ def _check_keys(node: yaml.MappingNode) -> None:
 
 
 def _yaml_problem(path: Path, error: yaml.YAMLError) -> str:
+    import yaml
+
     if isinstance(error, yaml.reader.ReaderError):
         # Raised while reading characters (a NUL byte): it knows a position, not a line.
         line = _line_of(path, error.position)
