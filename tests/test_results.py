@@ -152,3 +152,24 @@ def test_timestamps_come_out_in_utc_whatever_the_session_time_zone() -> None:
     assert out.getvalue() == b"at\n2013-07-01T10:00:00.500000+00:00\n"
     (row,) = open_stream(con, query, []).rows()
     assert row[0].isoformat() == "2013-07-01T10:00:00.500000+00:00"
+
+
+def test_indicators_and_their_csv_parse_nothing_outside_their_own_connection(
+    runner: CliRunner, seeded: LearningLoop, store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # duckdb.extract_statements makes a DuckDB instance of its own (~0.1 s a process): the
+    # library's own queries skip the parser check, and CSV output parses on the query's
+    # connection. A user's query is still parsed and refused when it writes.
+    store = str(store_dir)
+    expected = runner.invoke(main, ["--store", store, "indicators", "--format", "csv"])
+    assert expected.exit_code == 0, expected.output
+
+    def no_second_instance(sql: str) -> None:
+        raise AssertionError(f"parsed outside the connection: {sql[:40]}")
+
+    monkeypatch.setattr("duckdb.extract_statements", no_second_instance)
+    found = runner.invoke(main, ["--store", store, "indicators", "--format", "csv"])
+    assert found.exit_code == 0, found.output
+    assert found.output == expected.output
+    with pytest.raises(AssertionError, match="parsed outside"):
+        seeded.sql("select 1")

@@ -121,7 +121,9 @@ class Reading(Session):
         if with_summary:
             queries = {"programme_summary": PROGRAMME_SUMMARY, **queries}
             queries["milestones"] = MILESTONES_WITH_LAST_RECORD
-        with self._projector(framework).streams(queries, as_of, moment) as found:
+        with self._projector(framework).streams(
+            queries, as_of, moment, library_queries=True
+        ) as found:
             yield found
 
     def indicators(
@@ -133,7 +135,9 @@ class Reading(Session):
     ) -> dict[str, QueryResult]:
         """Coverage, cadence, reviews, milestones and learning loops at (D, T)."""
         moment = utc(known_at) if known_at else None
-        return self._projector(framework).query_many(_indicator_queries(), as_of, moment)
+        return self._projector(framework).query_many(
+            _indicator_queries(), as_of, moment, library_queries=True
+        )
 
     def changes(
         self,

@@ -112,7 +112,8 @@ class RowStream:
 
     def _csv_lines(self, layout: Sequence[str] | None, constants: dict[str, str]) -> Any:
         """One VARCHAR column holding each row's CSV line (newline included), or None."""
-        if duckdb.extract_statements(self._sql)[0].type.name != "SELECT":
+        # parsed by the query's own connection: no second DuckDB instance just to parse
+        if self._con.extract_statements(self._sql)[0].type.name != "SELECT":
             return None
         kinds = [str(kind) for kind in self._relation.types]
         cells, values = [], []
