@@ -123,13 +123,21 @@ class Projector(ProjectionReading):
         return added
 
     def _batches(self, after: int) -> Iterator[pa.Table]:
-        """Pages of stored events (plaintext JSON) as Arrow tables."""
+        """Pages of stored events (plaintext JSON) as Arrow tables, read BATCH_ROWS at a time:
+        a whole page of Python rows raised resident memory by ~100 MB at 10M events (programme
+        shape), its Arrow table by 35 MB."""
         assert self.log is not None
+        parts: list[pa.Table] = []
         try:
-            for rows in self.log.raw_pages(after, PAGE_SIZE):
-                yield _arrow_page(rows)
+            for rows in self.log.raw_pages(after, min(BATCH_ROWS, PAGE_SIZE)):
+                parts.append(_arrow_page(rows))
+                if sum(part.num_rows for part in parts) >= PAGE_SIZE:
+                    yield pa.concat_tables(parts)
+                    parts = []
         except StoreError as error:  # an unreadable event: projecting stops, the audit names it
             raise ProjectionError(str(error)) from None
+        if parts:
+            yield pa.concat_tables(parts)
 
     def _append_page(
         self,

@@ -65,14 +65,15 @@ class SQLiteEventLog(EventLog):
         return bool(cursor.fetchone()[0])
 
     def raw_pages(self, after: int, size: int) -> Iterator[RawPage]:
-        """Pages read directly (memory-mapped, read-only) rather than through Notification
-        objects when the store is not encrypted: projection rebuilds are bound by this loop."""
+        """Pages read directly (read-only) rather than through Notification objects when the
+        store is not encrypted: projection rebuilds are bound by this loop. Not memory-mapped:
+        a mapped file counts in the process's resident memory (256 MiB more at the peak of a
+        10M-event rebuild) and read no faster here (2M events: 4.2-4.7 s CPU vs 5.2-5.7 s)."""
         if self.mapper.cipher is not None:
             yield from super().raw_pages(after, size)
             return
         database = self.env.get("SQLITE_DBNAME")
         with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as con:
-            con.execute("pragma mmap_size = 268435456")  # 256 MiB: counted in resident memory
             while True:
                 rows = con.execute(
                     "select rowid, originator_id, originator_version, state from stored_events "
@@ -92,7 +93,6 @@ class SQLiteEventLog(EventLog):
         database = self.env.get("SQLITE_DBNAME")
         kind = "=" if programmes else "<>"
         with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as con:
-            con.execute("pragma mmap_size = 268435456")  # 256 MiB: counted in resident memory
             cursor = con.execute(
                 "select originator_id, rowid, originator_version, topic, state "
                 f"from stored_events where rowid <= ? and substr(originator_id, 1, 10) {kind} "
