@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -13,7 +16,68 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from learningloop import LearningLoop
+from learningloop import LearningLoop, projector
+from learningloop.duckdb_file import _private_files
+
+
+@pytest.fixture(scope="session", autouse=True)
+def projection_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A new projection file starts as a copy of one made by the real code once per session.
+
+    Installing the schema (tables, ~70 macros and views) costs about a second a store and
+    nearly every test opens one. The copy is taken only where catch-up would create that
+    very file: same definitions (keyed by each SQL file's version and the constants, so a
+    test that changes them gets its own template), empty tables, position 0. Subprocesses
+    and rebuilds (which drop everything first) still install the schema themselves."""
+    directory = tmp_path_factory.mktemp("projection-templates")
+    made: dict[str, Path] = {}
+    lock = threading.Lock()  # the audit catches up its rebuild in a thread
+    original = projector.Projector.catch_up
+
+    def template(of: projector.Projector) -> Path | None:
+        definitions = repr(
+            ([(f.name, f.version) for f in of.files], projector.CONSTANTS_VERSION,
+             projector.CONSTANT_TABLES)
+        )  # fmt: skip
+        key = hashlib.sha256(definitions.encode()).hexdigest()[:16]
+        with lock:
+            if key not in made:
+                path = directory / f"{key}.duckdb"
+                maker = projector.Projector(path, None)
+                maker.files = of.files
+                try:
+                    original(maker)
+                except Exception:  # definitions a test broke: the real code meets them itself
+                    path.unlink(missing_ok=True)
+                    path.with_name(path.name + ".wal").unlink(missing_ok=True)
+                    return None
+                made[key] = path
+        return made[key]
+
+    def catch_up(
+        self: projector.Projector,
+        progress: projector.Progress | None = None,
+        *,
+        rebuild: bool = False,
+        patient: bool = True,
+    ) -> int:
+        wal = self.database.with_name(self.database.name + ".wal")
+        source = None
+        if not rebuild and not self.database.exists() and not wal.exists():
+            source = template(self)
+        if source is not None:
+            try:  # as DuckDB would make it: same directory creation, same file mode
+                with _private_files(self.duckdb_file.private):
+                    self.database.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(source, self.database)
+            except OSError:  # an unwritable place: let the real code meet (and report) it
+                self.database.unlink(missing_ok=True)
+        return original(self, progress, rebuild=rebuild, patient=patient)
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(projector.Projector, "catch_up", catch_up)
+    yield
+    patch.undo()
 
 
 def base_events() -> list[dict[str, Any]]:
