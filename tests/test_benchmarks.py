@@ -6,73 +6,97 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from learningloop import LearningLoop
+from tests.conftest import store_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 
+EVERY_FIGURE = {
+    "import_rate", "rebuild_rate", "baseline_rate", "rebuild_over_baseline",
+    "rebuild_over_read", "visible_to_sql_ms", "catch_up_rate", "replay_10000_ms",
+    "indicators_ms", "rebuild_peak_memory_mib", "help_ms", "indicators_csv_s",
+    "indicators_json_s", "indicators_table_s", "sql_rows", "sql_csv_s", "duckdb_copy_s",
+    "sql_csv_over_copy", "rebuild_s", "read_json_s", "rebuild_over_read_json", "audit_s",
+    "audit_over_rebuild", "report_s", "report_over_rebuild", "report_mib",
+    "peak_command_mib",
+}  # fmt: skip
+# The report and audit commands are left out here: they alone would take minutes.
+SLOW_FIGURES = {"audit_s", "audit_over_rebuild", "report_s", "report_over_rebuild", "report_mib"}
 
-@pytest.mark.parametrize("shape", ["programme", "network"])
-def test_the_benchmark_runs_at_a_small_size_and_reports_every_figure(
-    tmp_path: Path, shape: str
-) -> None:
-    # The report and audit commands are left out here: they alone would take minutes.
+
+def benchmark(tmp_path: Path, *arguments: str) -> tuple[dict[str, Any], str]:
+    """One run of benchmarks/run.py without audit and report: its JSON document and stdout."""
+    figures = tmp_path / "figures.json"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--size", "3000",
-         "--shape", shape, "--skip", "report", "--skip", "audit",
-         "--json", str(tmp_path / "figures.json")],
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), *arguments,
+         "--skip", "report", "--skip", "audit", "--json", str(figures)],
         capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    document = json.loads((tmp_path / "figures.json").read_text())
-    figures = {row["figure"]: row for row in document["figures"]}
-    assert set(figures) == {
-        "import_rate", "rebuild_rate", "baseline_rate", "rebuild_over_baseline",
-        "rebuild_over_read", "visible_to_sql_ms", "catch_up_rate", "replay_10000_ms",
-        "indicators_ms", "rebuild_peak_memory_mib", "help_ms", "indicators_csv_s",
-        "indicators_json_s", "indicators_table_s", "sql_rows", "sql_csv_s", "duckdb_copy_s",
-        "sql_csv_over_copy", "rebuild_s", "read_json_s", "rebuild_over_read_json", "audit_s",
-        "audit_over_rebuild", "report_s", "report_over_rebuild", "report_mib",
-        "peak_command_mib",
-    }  # fmt: skip
-    skipped = {row["figure"] for row in figures.values() if row["verdict"] == "skipped"}
-    assert skipped == {"audit_s", "audit_over_rebuild", "report_s", "report_over_rebuild",
-                       "report_mib"}  # fmt: skip
-    assert all(row["value"] > 0 for row in figures.values() if row["figure"] not in skipped)
-    assert document["failed"] == []
-    assert document["machine"]["cores"] >= 1
-    assert "full projection rebuild" in result.stdout
+    return json.loads(figures.read_text()), result.stdout
 
 
-def test_the_benchmark_reuses_an_existing_store_without_importing_or_touching_it(
+def by_figure(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {row["figure"]: row for row in document["figures"]}
+
+
+def skipped(document: dict[str, Any]) -> set[str]:
+    return {name for name, row in by_figure(document).items() if row["verdict"] == "skipped"}
+
+
+def test_the_benchmark_reports_every_figure_then_reuses_its_store_without_touching_it(
     tmp_path: Path,
 ) -> None:
+    # One fresh run at a small size makes the store the reuse run starts from: two runs of
+    # the script prove both of its paths.
+    fresh, stdout = benchmark(tmp_path / "fresh", "--size", "1000", "--shape", "network",
+                              "--workdir", str(tmp_path / "fresh"))  # fmt: skip
+    figures = by_figure(fresh)
+    assert set(figures) == EVERY_FIGURE
+    assert skipped(fresh) == SLOW_FIGURES
+    assert all(row["value"] > 0 for name, row in figures.items() if name not in SLOW_FIGURES)
+    assert fresh["failed"] == [] and fresh["machine"]["cores"] >= 1
+    assert "full projection rebuild" in stdout
+
+    existing = tmp_path / "fresh" / "store"
+    with LearningLoop(existing) as loop:
+        events = loop.event_count()
+    before = store_bytes(existing)
+    reused, _ = benchmark(tmp_path / "reuse", "--reuse-store", str(existing),
+                          "--workdir", str(tmp_path / "reuse"))  # fmt: skip
+    figures = by_figure(reused)
+    # no import, no catch-up, and no read_json ceiling without --source
+    assert {"import_rate", "catch_up_rate", "read_json_s", "rebuild_over_read_json"} <= skipped(
+        reused
+    )
+    assert figures["rebuild_rate"]["value"] > 0 and figures["indicators_csv_s"]["value"] > 0
+    assert reused["events"] == events and reused["failed"] == []
+    assert store_bytes(existing) == before
+
+
+@pytest.mark.parametrize("shape", ["programme", "network"])
+def test_each_shape_and_its_renamed_backlog_import_through_the_real_path(
+    tmp_path: Path, shape: str
+) -> None:
+    # What a fresh run imports, in both shapes (the run above makes the network one).
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from generate import write_jsonl
+    from run import _renamed_backlog
 
-    source, existing = tmp_path / "events.jsonl", tmp_path / "existing"
-    write_jsonl(source, 1_000, shape="network")
-    with LearningLoop(existing, recorded_by="test") as loop:
+    source, backlog = tmp_path / "events.jsonl", tmp_path / "backlog.jsonl"
+    events = write_jsonl(source, 1_000, shape=shape)
+    backlogged = write_jsonl(backlog, 1_000, seed=7, shape=shape)
+    _renamed_backlog(backlog)
+    with LearningLoop(tmp_path / "store", recorded_by="test") as loop:
         loop.import_files([source])
-    log_before = (existing / "events.sqlite").read_bytes()
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--reuse-store", str(existing),
-         "--skip", "report", "--skip", "audit", "--workdir", str(tmp_path / "work"),
-         "--json", str(tmp_path / "figures.json")],
-        capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    document = json.loads((tmp_path / "figures.json").read_text())
-    figures = {row["figure"]: row for row in document["figures"]}
-    skipped = {name for name, row in figures.items() if row["verdict"] == "skipped"}
-    # no import, no catch-up, and no read_json ceiling without --source
-    assert {"import_rate", "catch_up_rate", "read_json_s", "rebuild_over_read_json"} <= skipped
-    assert figures["rebuild_rate"]["value"] > 0 and figures["indicators_csv_s"]["value"] > 0
-    assert document["events"] == 1_000 and document["failed"] == []
-    assert (existing / "events.sqlite").read_bytes() == log_before
-    assert not (existing / "projections.duckdb").exists()
+        loop.import_files([backlog])
+        assert loop.event_count() == events + backlogged
+        (count,) = loop.sql("select count(*) from log_events").rows[0]
+    assert count == events + backlogged
 
 
 def test_the_benchmark_refuses_a_directory_without_an_event_log(tmp_path: Path) -> None:
