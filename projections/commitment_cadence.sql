@@ -6,16 +6,41 @@
 --             clamps to the month's end and always starts from starts_on itself. A period of
 --             m months expects floor(min*m/12) to ceil(max*m/12) meetings.
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
-with commitments as (
-    select experiment, commitment, meetings_min, meetings_max, starts_on, months
+with statements as (
+    select experiment, commitment, meetings_min, meetings_max, starts_on, months, occurred_on,
+        version
     from stg_commitments
     where recorded_at <= (select known_at from moment)
         and (retracted_at is null or retracted_at > (select known_at from moment))
         and occurred_on <= (select as_of from moment)
-    -- a commitment restated later replaces the earlier statement
-    qualify row_number() over (
-        partition by experiment, commitment order by occurred_on desc, version desc
-    ) = 1
+),
+
+latest_statements as (
+    -- a commitment restated later replaces the earlier statement: the latest by
+    -- (occurred_on, version), by arg_max rather than a window sorting every statement
+    select
+        experiment,
+        commitment,
+        arg_max(
+            {
+                'meetings_min': meetings_min, 'meetings_max': meetings_max,
+                'starts_on': starts_on, 'months': months
+            },
+            (occurred_on, version)
+        ) as stated
+    from statements
+    group by experiment, commitment
+),
+
+commitments as (
+    select
+        experiment,
+        commitment,
+        stated.meetings_min as meetings_min,
+        stated.meetings_max as meetings_max,
+        stated.starts_on as starts_on,
+        stated.months as months
+    from latest_statements
 ),
 
 periods as (
@@ -31,8 +56,16 @@ periods as (
         range(1, (months + 11) // 12 + 1) as periods (period)
 ),
 
+period_years as (
+    -- each started period under every calendar year it touches, so that a meeting is compared
+    -- with the periods of its own year only, not with every period of its experiment
+    select periods.*, unnest(range(year(period_start), year(period_end) + 1)) as year
+    from periods
+    where period_start <= (select as_of from moment)
+),
+
 meetings as (
-    select experiment, occurred_on
+    select experiment, occurred_on, year(occurred_on) as year
     from stg_meetings
     where recorded_at <= (select known_at from moment)
         and (retracted_at is null or retracted_at > (select known_at from moment))
@@ -41,19 +74,20 @@ meetings as (
 
 counted_periods as (
     select
-        periods.experiment,
-        periods.commitment,
-        periods.period,
-        periods.period_start,
-        periods.period_end,
+        period_years.experiment,
+        period_years.commitment,
+        period_years.period,
+        period_years.period_start,
+        period_years.period_end,
+        -- a meeting has one year: it is counted once per period
         count(meetings.occurred_on) as meetings_held,
-        (periods.meetings_min * periods.period_months) // 12 as expected_min,
-        (periods.meetings_max * periods.period_months + 11) // 12 as expected_max
-    from periods
+        (period_years.meetings_min * period_years.period_months) // 12 as expected_min,
+        (period_years.meetings_max * period_years.period_months + 11) // 12 as expected_max
+    from period_years
     left join meetings
-        on meetings.experiment = periods.experiment
-        and meetings.occurred_on between periods.period_start and periods.period_end
-    where periods.period_start <= (select as_of from moment)
+        on meetings.experiment = period_years.experiment
+        and meetings.year = period_years.year
+        and meetings.occurred_on between period_years.period_start and period_years.period_end
     group by all
 ),
 

@@ -44,9 +44,10 @@ status_changes as (
 ),
 
 latest_status as (
-    select experiment, status
+    -- the latest change by (occurred_on, version): arg_max, not a window sorting them all
+    select experiment, arg_max(status, (occurred_on, version)) as status
     from status_changes
-    qualify row_number() over (partition by experiment order by occurred_on desc, version desc) = 1
+    group by experiment
 ),
 
 final as (

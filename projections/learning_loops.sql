@@ -6,15 +6,32 @@
 --             (occurred_on, version). It is actioned when a decision that occurred on or after
 --             that date cites it; days_to_action counts to the first such decision.
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
-with learnings as (
+with recordings as (
     select experiment, learning, occurred_on, version
     from stg_learnings
     where recorded_at <= (select known_at from moment)
         and (retracted_at is null or retracted_at > (select known_at from moment))
         and occurred_on <= (select as_of from moment)
-    qualify row_number() over (
-        partition by experiment, learning order by occurred_on, version
-    ) = 1
+),
+
+first_recordings as (
+    -- each learning's first recording: the least (occurred_on, version), by min on a struct
+    -- rather than a window sorting every recording
+    select
+        experiment,
+        learning,
+        min({'occurred_on': occurred_on, 'version': version}) as first_recording
+    from recordings
+    group by experiment, learning
+),
+
+learnings as (
+    select
+        experiment,
+        learning,
+        first_recording.occurred_on as occurred_on,
+        first_recording.version as version
+    from first_recordings
 ),
 
 decisions_taken as (

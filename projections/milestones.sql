@@ -12,50 +12,41 @@ with milestone_events as (
         and occurred_on <= (select as_of from moment)
 ),
 
-plans as (
-    select experiment, milestone, title
+latest as (
+    -- per milestone, the latest counted plan, due date and outcome by (occurred_on, version):
+    -- one aggregation, where three row_number windows each sorted the events
+    select
+        experiment,
+        milestone,
+        count(*) filter (where type = 'MilestonePlanned') as plans,
+        arg_max(title, (occurred_on, version)) filter (where type = 'MilestonePlanned')
+            as title,
+        arg_max(due_on, (occurred_on, version))
+            filter (where type in ('MilestonePlanned', 'MilestoneRescheduled')) as due_on,
+        -- the outcome's kind and date come from the same event: one struct
+        arg_max({'type': type, 'occurred_on': occurred_on}, (occurred_on, version))
+            filter (where type in ('MilestoneReached', 'MilestoneAbandoned')) as last_outcome
     from milestone_events
-    where type = 'MilestonePlanned'
-    qualify row_number() over (
-        partition by experiment, milestone order by occurred_on desc, version desc
-    ) = 1
-),
-
-due_dates as (
-    select experiment, milestone, due_on
-    from milestone_events
-    where type in ('MilestonePlanned', 'MilestoneRescheduled')
-    qualify row_number() over (
-        partition by experiment, milestone order by occurred_on desc, version desc
-    ) = 1
-),
-
-outcomes as (
-    select experiment, milestone, type as outcome, occurred_on as outcome_on
-    from milestone_events
-    where type in ('MilestoneReached', 'MilestoneAbandoned')
-    qualify row_number() over (
-        partition by experiment, milestone order by occurred_on desc, version desc
-    ) = 1
+    group by experiment, milestone
 ),
 
 statuses as (
     select
-        plans.experiment,
-        plans.milestone,
-        plans.title,
-        due_dates.due_on,
-        case when outcomes.outcome = 'MilestoneReached' then outcomes.outcome_on end
+        experiment,
+        milestone,
+        title,
+        due_on,
+        case when last_outcome.type = 'MilestoneReached' then last_outcome.occurred_on end
             as reached_on,
         case
-            when outcomes.outcome = 'MilestoneReached' then 'reached'
-            when outcomes.outcome = 'MilestoneAbandoned' then 'abandoned'
-            when due_dates.due_on < (select as_of from moment) then 'overdue'
+            when last_outcome.type = 'MilestoneReached' then 'reached'
+            when last_outcome.type = 'MilestoneAbandoned' then 'abandoned'
+            when due_on < (select as_of from moment) then 'overdue'
             else 'pending'
         end as status
-    from plans
-    join due_dates using (experiment, milestone)
-    left join outcomes using (experiment, milestone)
+    from latest
+    -- a milestone is listed once planned; only then is its due date known
+    where plans > 0
 ),
 
 final as (

@@ -11,14 +11,21 @@ with sessions as (
         and occurred_on <= (select as_of from moment)
 ),
 
+held as (
+    -- one row per session held: counting distinct sessions then needs no DISTINCT aggregate
+    select experiment, review, session, max(sessions_planned) as sessions_planned
+    from sessions
+    group by experiment, review, session
+),
+
 final as (
     select
         experiment,
         review,
-        count(distinct session) as sessions_held,
+        count(session) as sessions_held,
         max(sessions_planned) as sessions_planned,
-        count(distinct session) >= max(sessions_planned) as is_complete
-    from sessions
+        count(session) >= max(sessions_planned) as is_complete
+    from held
     group by experiment, review
 )
 
