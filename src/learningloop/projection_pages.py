@@ -1,12 +1,13 @@
 """One page of the event log into log_events and the staging tables (the projector's write).
 
-The page's JSON is parsed once, into the temporary table `new_log_events` (log_events.sql
-over the Arrow page `batch`); log_events and every staging file (stg_*.sql, which read
-`new_log_events`) are filled from it. Then the page's retractions: each retracted row keeps
-the earliest recorded_at of its retractions in `retracted_at`. Its position is found in the
-page itself, or, for an event of an earlier page, through the event log's primary key (the
-`locate` callable): each staging table is then updated by position, an integer join, instead
-of joining its whole (stream, version) against the retractions once per table and page.
+The page's JSON is parsed once, into log_events (log_events.sql over the Arrow page `batch`);
+its new rows, without their JSON payload, are copied once to the temporary table
+`new_log_events` that every staging file (stg_*.sql) reads. Then the page's retractions:
+each retracted row keeps the earliest recorded_at of its retractions in `retracted_at`. Its
+position is found in the page itself, or, for an event of an earlier page, through the event
+log's primary key (the `locate` callable): each staging table is then updated by position,
+an integer join, instead of joining its whole (stream, version) against the retractions
+once per table and page.
 
 Everything here runs inside the caller's transaction (projector.py commits it with the
 tracking position), so a page is projected whole or not at all.
@@ -46,13 +47,21 @@ def create_tables(con: duckdb.DuckDBPyConnection, tables: Sequence[SqlFile]) -> 
         con.execute(f"drop table if exists {NEW_ROWS}")
 
 
-def append_page(con: duckdb.DuckDBPyConnection, tables: Sequence[SqlFile], locate: Locate) -> None:
-    """The rows of the registered page `batch` in every table, retractions marked."""
+def append_page(
+    con: duckdb.DuckDBPyConnection, tables: Sequence[SqlFile], locate: Locate, after: int
+) -> None:
+    """The rows of the registered page `batch` (positions after `after`) in every table,
+    retractions marked."""
     ingest = next(f for f in tables if f.name == INGEST_FILE)
     staging = [f for f in tables if f is not ingest]
-    con.execute(f"create or replace temp table {NEW_ROWS} as {ingest.sql}")
+    con.execute(f"insert into {INGEST_FILE} {ingest.sql}")
+    # read back without the payload: copying each event's JSON once more cost more than
+    # the staging files' nine reads of the page's rows of log_events did
+    con.execute(
+        f"create or replace temp table {NEW_ROWS} as select * exclude (payload) "
+        f"from {INGEST_FILE} where position > {int(after)}"
+    )
     try:
-        con.execute(f"insert into {INGEST_FILE} select * from {NEW_ROWS}")
         for sql_file in staging:
             con.execute(f"insert into {sql_file.name} {sql_file.sql}")
         _mark_retracted(con, [f.name for f in staging], locate)

@@ -115,7 +115,7 @@ class Projector(ProjectionReading):
                 if batch.num_rows == 0:
                     break
             position = batch.column("position")[-1].as_py()
-            self._append_page(con, tables, batch, position)
+            self._append_page(con, tables, batch, (after, position))
             after = position
             added += batch.num_rows
             if progress:
@@ -144,15 +144,16 @@ class Projector(ProjectionReading):
         con: duckdb.DuckDBPyConnection,
         tables: list[SqlFile],
         batch: pa.Table,
-        position: int,
+        positions: tuple[int, int],
     ) -> None:
         """Rows of log_events and of the staging tables, the retractions the page records and
         the new tracking position commit together, or not at all."""
         assert self.log is not None
+        after, position = positions
         con.register("batch", batch)
         try:
             con.execute("begin transaction")
-            append_page(con, tables, self.log.positions)
+            append_page(con, tables, self.log.positions, after)
             con.execute("update projection_tracking set position = ?", [position])
             con.execute("commit")
         except duckdb.Error as error:

@@ -25,8 +25,8 @@ INTERNAL_SCHEMA = "learningloop_internal"
 INNER_NAMES = {"as_of": "_as_of", "known_at": "_known_at"}
 INGEST_FILE = "log_events"
 STAGING_PREFIX = "stg_"
-# What a staging file reads: the page's rows of log_events, a temporary table of the page
-# being projected (projection_pages.py).
+# What a staging file reads: the page's rows of log_events (without payload), a temporary table
+# of the page being projected (projection_pages.py).
 NEW_ROWS = "new_log_events"
 
 
