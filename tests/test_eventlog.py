@@ -15,10 +15,10 @@ import pytest
 
 from learningloop import eventlog
 from learningloop.audit import check_log
-from learningloop.domain.chain import GENESIS
+from learningloop.domain.chain import GENESIS, Seal
 from learningloop.domain.recorded import Recorded
 from learningloop.errors import ConcurrentWriteError, StoreError
-from learningloop.eventlog import EventLog, Seal
+from learningloop.eventlog import EventLog
 from learningloop.locations import StoreLocation
 from learningloop.sources import RawEvent
 from learningloop.store import BACKENDS, Clock, Store, new_cipher_key

@@ -16,10 +16,10 @@ from learningloop.audit_walk import LogWalk, walk_positions, walk_streams
 from learningloop.domain import aggregates as agg
 from learningloop.domain import events as ev
 from learningloop.domain import rules
-from learningloop.domain.chain import GENESIS
+from learningloop.domain.chain import GENESIS, Seal
 from learningloop.domain.recorded import Recorded
 from learningloop.errors import BadInputError, InvalidEventError, LearningLoopError, StoreError
-from learningloop.eventlog import EventLog, Seal
+from learningloop.eventlog import EventLog
 
 QUALITY_CHECKS = (
     "review_sessions_missing",

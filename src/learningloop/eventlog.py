@@ -14,7 +14,6 @@ from __future__ import annotations
 import sqlite3
 from base64 import b64decode, b64encode
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -34,7 +33,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment, EnvType
 
 from learningloop import recorder_calls
-from learningloop.domain.chain import GENESIS, digest_step
+from learningloop.domain.chain import GENESIS, Seal
 from learningloop.domain.recorded import Recorded
 from learningloop.errors import ConcurrentWriteError, StoreError
 from learningloop.event_mapping import EventMapper, JsonTranscoder
@@ -375,29 +374,6 @@ class EventLog(Application[str]):
         assert row is not None, "the seal row is created with the store"
         position, events, digest = row
         return Seal(int(position), int(events), str(digest))
-
-
-@dataclass(frozen=True)
-class Seal:
-    """The log's head as the writers left it: checked by `audit` against the events."""
-
-    position: int
-    events: int
-    digest: str
-
-    def extended(self, appended: Iterable[tuple[int, Recorded]]) -> Seal:
-        position, events, digest = self.position, self.events, self.digest
-        for position, recorded in appended:
-            digest = digest_step(
-                digest, position, recorded.stream, recorded.version, recorded.chain
-            )
-            events += 1
-        return Seal(position, events, digest)
-
-    @property
-    def head_digest(self) -> str:
-        """POSITION:HASH, as `audit --digest` prints and `--verify` takes."""
-        return f"{self.position}:{self.digest}"
 
 
 def _first_row(cursor: Any) -> tuple[Any, ...] | None:

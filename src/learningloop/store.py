@@ -11,8 +11,9 @@ from base64 import b64decode
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from learningloop.domain.chain import Seal
 from learningloop.errors import BadInputError, NotFoundError
-from learningloop.eventlog import EventLog, Seal
+from learningloop.eventlog import EventLog
 from learningloop.locations import StoreLocation
 from learningloop.postgres_log import PostgresEventLog
 from learningloop.sqlite_log import SQLiteEventLog

@@ -8,6 +8,8 @@ The log digest chains every event in log order: it is what an auditor keeps outs
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,7 @@ import orjson
 
 if TYPE_CHECKING:  # a type only: reading the log never builds the event models
     from learningloop.domain.events import Event
+    from learningloop.domain.recorded import Recorded
 
 GENESIS = "0" * 64
 
@@ -53,3 +56,26 @@ def digest_step(previous: str, position: int, stream: str, version: int, chain: 
     """The log digest after one more event, in log (position) order."""
     link = f"{previous}|{position}|{stream}|{version}|{chain}"
     return hashlib.sha256(link.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Seal:
+    """The log's head as the writers left it: checked by `audit` against the events."""
+
+    position: int
+    events: int
+    digest: str
+
+    def extended(self, appended: Iterable[tuple[int, Recorded]]) -> Seal:
+        position, events, digest = self.position, self.events, self.digest
+        for position, recorded in appended:
+            digest = digest_step(
+                digest, position, recorded.stream, recorded.version, recorded.chain
+            )
+            events += 1
+        return Seal(position, events, digest)
+
+    @property
+    def head_digest(self) -> str:
+        """POSITION:HASH, as `audit --digest` prints and `--verify` takes."""
+        return f"{self.position}:{self.digest}"
