@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -158,3 +159,33 @@ def test_the_storage_format_is_kept_through_catch_up_and_rebuild(seeded: Learnin
     seeded.project()
     seeded.project(rebuild=True)
     assert storage_number(database) <= NEWEST_STORAGE_NUMBER
+
+
+def test_interrupt_stops_the_statement_an_open_connection_runs(tmp_path: Path) -> None:
+    # An audit whose walk ends (Ctrl-C) stops its rebuild's statement at once this way.
+    file = duckdb_file.DuckDBFile(tmp_path / "p.duckdb", "200MB", private=False)
+    outcome: list[BaseException | int] = []
+    started = threading.Event()
+
+    def endless() -> None:
+        with file.connection(read_only=False) as con:
+            started.set()
+            try:  # hours of work unless interrupted
+                outcome.append(
+                    con.execute("select count(*) from range(10000000000000)").fetchall()[0][0]
+                )
+            except duckdb.Error as error:
+                outcome.append(error)
+
+    worker = threading.Thread(target=endless, daemon=True)
+    worker.start()
+    started.wait(10)
+    for _ in range(200):  # again until the statement has started and takes it
+        file.interrupt()
+        worker.join(0.05)
+        if outcome:
+            break
+    worker.join(30)
+    assert not worker.is_alive()
+    assert isinstance(outcome[0], duckdb.InterruptException)
+    file.interrupt()  # nothing open: nothing to stop, no error

@@ -45,6 +45,7 @@ class ProjectionAgreement:
     def __init__(self, live: Projector, log: EventLog, scratch: Path, head: int) -> None:
         self._live, self._log, self._scratch, self._head = live, log, scratch, head
         self._stop = threading.Event()
+        self._fresh: Projector | None = None
         self._outcome = _Outcome()
         self._thread = threading.Thread(target=self._run, name="learningloop-audit-rebuild")
 
@@ -57,12 +58,13 @@ class ProjectionAgreement:
             # Exactly the events the live file holds (behind the log when a read-only holder
             # keeps it there, past the snapshot when others record meanwhile): a row marked
             # by a later retraction is marked alike on both sides.
-            fresh = Projector(
+            fresh = self._fresh = Projector(
                 self._scratch / "projections.duckdb",
                 self._log,
                 self._live.memory_limit,
                 until=outcome.live_position,
             )
+            self._check_stop(0)  # stopped while the live file was fingerprinted
             fresh.catch_up(self._check_stop)
             outcome.rebuilt, outcome.fresh = fresh.fingerprint(self._head)[1], fresh
         except BaseException as error:  # handed to the caller of findings()
@@ -107,9 +109,14 @@ class ProjectionAgreement:
             try:
                 yield agreement
             finally:
-                # After Ctrl-C too: the rebuild stops at its next page, and its file is
-                # deleted once DuckDB has let it go (never a half-written file left).
+                # After Ctrl-C too: the rebuild's statement (or the live file's fingerprint
+                # scan) is interrupted, its transaction rolled back, and its file deleted
+                # once DuckDB has let it go (never a half-written file left).
                 agreement._stop.set()
+                if agreement._thread.is_alive():  # the walk ended first: Ctrl-C or an error
+                    for projector in (live, agreement._fresh):
+                        if projector is not None:
+                            projector.duckdb_file.interrupt()
                 agreement._thread.join()
 
 

@@ -12,7 +12,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,7 @@ class DuckDBFile:
         self.database = database
         self.memory_limit = memory_limit
         self.private = private
+        self._open: list[duckdb.DuckDBPyConnection] = []  # what interrupt() stops
 
     @contextmanager
     def connection(
@@ -51,12 +52,21 @@ class DuckDBFile:
         locked = read_only if locked_down is None else locked_down
         with _private_files(self.private):
             con = self.open(read_only, locked, patient)
+            self._open.append(con)
             try:
                 yield con
             except duckdb.OutOfMemoryException as error:
                 raise results.memory_error(error) from None
             finally:
+                self._open.remove(con)
                 con.close()
+
+    def interrupt(self) -> None:
+        """Stop the statement each open connection runs (from another thread: an audit
+        whose walk ended, by Ctrl-C or an error, stops its rebuild now, not a page later)."""
+        for con in list(self._open):
+            with suppress(duckdb.Error):  # closed meanwhile: nothing left to stop
+                con.interrupt()
 
     def open(
         self, read_only: bool, locked_down: bool, patient: bool = True

@@ -10,7 +10,6 @@ answers.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from datetime import date, datetime
@@ -28,6 +27,7 @@ from learningloop.duckdb_file import DuckDBFile, machine_memory
 from learningloop.duckdb_file import first_line as _first_line
 from learningloop.errors import StoreError
 from learningloop.eventlog import EventLog
+from learningloop.projection_checks import checksum, fingerprint, ident
 from learningloop.projection_constants import CONSTANT_TABLES, CONSTANTS_VERSION
 from learningloop.projection_pages import append_page, create_tables
 from learningloop.projection_reading import Progress, ProjectionReading, WhatIf
@@ -275,7 +275,7 @@ class Projector(ProjectionReading):
         with self.reading() as con:
             _set_moment(con, as_of, known_at)
             return self._position(con), {
-                table: _checksum(con, table, up_to if table == INGEST_FILE else None)
+                table: checksum(con, table, up_to if table == INGEST_FILE else None)
                 for table in tables
             }
 
@@ -285,7 +285,7 @@ class Projector(ProjectionReading):
         the text of each view and macro. Two files with equal fingerprints answer every query
         alike at every (D, T), and no view runs to tell: it costs one scan of the tables."""
         with self.reading() as con:
-            return self._position(con), _fingerprint(con, up_to)
+            return self._position(con), fingerprint(con, up_to)
 
 
 def _drop_everything(con: duckdb.DuckDBPyConnection) -> None:
@@ -295,7 +295,7 @@ def _drop_everything(con: duckdb.DuckDBPyConnection) -> None:
         "select schema_name from duckdb_schemas() where not internal "
         "and database_name = current_database() and schema_name <> 'main'"
     ).fetchall():
-        con.execute(f'drop schema "{_ident(schema)}" cascade')
+        con.execute(f'drop schema "{ident(schema)}" cascade')
     objects = con.execute(
         "select 'view', view_name from duckdb_views() where not internal and not temporary "
         "and database_name = current_database() "
@@ -308,50 +308,8 @@ def _drop_everything(con: duckdb.DuckDBPyConnection) -> None:
         "and database_name = current_database()"
     ).fetchall()
     for kind, name in objects:
-        con.execute(f'drop {kind} if exists main."{_ident(name)}" cascade')
+        con.execute(f'drop {kind} if exists main."{ident(name)}" cascade')
     con.execute("commit")
-
-
-# Bookkeeping, not answers: when each file was written and how far it is projected.
-_UNFINGERPRINTED = ("projection_tracking", "projection_versions")
-_DEFINITIONS = (
-    "select 'view ' || schema_name || '.' || view_name, sql from duckdb_views() "
-    "where not internal and not temporary union all "
-    "select 'macro ' || schema_name || '.' || function_name, "
-    "parameters::varchar || macro_definition from duckdb_functions() "
-    "where not internal and function_type in ('macro', 'table_macro')"
-)
-
-
-def _fingerprint(con: duckdb.DuckDBPyConnection, up_to: int | None) -> dict[str, str]:
-    tables = con.execute(
-        "select t.table_name, exists (select 1 from duckdb_columns() as c "
-        "where c.table_oid = t.table_oid and c.column_name = 'position') "
-        "from duckdb_tables() as t "
-        "where t.schema_name = 'main' and not t.internal and not t.temporary"
-    ).fetchall()
-    found = {
-        f"table {name}": _checksum(con, name, up_to if has_position else None)
-        for name, has_position in tables
-        if name not in _UNFINGERPRINTED
-    }
-    for name, text in con.execute(_DEFINITIONS).fetchall():
-        found[name] = hashlib.sha256(str(text).encode()).hexdigest()
-    return found
-
-
-def _checksum(con: duckdb.DuckDBPyConnection, table: str, up_to: int | None) -> str:
-    where = f" where position <= {int(up_to)}" if up_to is not None else ""
-    row = con.execute(
-        "select count(*), coalesce(sum(hash(row_text)::hugeint), 0), "
-        "coalesce(sum(md5_number_lower(row_text)::hugeint), 0) "
-        f'from (select t::varchar as row_text from "{_ident(table)}" as t{where})'
-    ).fetchall()[0]
-    return hashlib.sha256(":".join(str(value) for value in row).encode()).hexdigest()
-
-
-def _ident(name: str) -> str:
-    return name.replace('"', '""')
 
 
 def _arrow_page(rows: list[tuple[int, str, int, bytes]]) -> pa.Table:
