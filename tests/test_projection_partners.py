@@ -19,3 +19,16 @@ def test_partners_join_and_leave_as_of_d(seeded: LearningLoop) -> None:
         ("acme", True), ("city", True),
     ]  # fmt: skip
     assert rows_of(seeded, "partners", "partner", as_of=date(2012, 1, 31)) == []
+
+
+def test_a_partner_who_left_twice_left_on_the_latest_departure_by_d(seeded: LearningLoop) -> None:
+    # Recorded latest first: the latest departure decides by its date, not by its recording.
+    for left_on in ("2014-06-30", "2013-03-31"):
+        seeded.record({"type": "PartnerLeft", "programme": "prog", "partner": "city",
+                       "occurred_on": left_on, "reason": "moved"})  # fmt: skip
+    assert rows_of(seeded, "partners", "partner, left_on, is_active") == [
+        ("acme", None, True), ("city", date(2014, 6, 30), False),
+    ]  # fmt: skip
+    assert rows_of(seeded, "partners", "partner, left_on", as_of=date(2014, 1, 1)) == [
+        ("acme", None), ("city", date(2013, 3, 31)),
+    ]  # fmt: skip
