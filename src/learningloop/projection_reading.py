@@ -187,8 +187,8 @@ class ProjectionReading(ABC):
         """A caught-up connection at (D, T) for read-only statements only, rolled back and
         under the deadline. Each of `queries` is parsed first and refused unless it reads: a
         user's statement fails before anything is caught up. The library's own queries (fixed
-        texts, `parse` false) skip that parse, which costs a DuckDB instance of its own (~0.1 s a process);
-        the connection is read-only and rolled back all the same."""
+        texts, `parse` false) skip that parse, which costs a DuckDB instance of its own
+        (~0.1 s a process); the connection is read-only and rolled back all the same."""
         for sql in queries.values() if parse else ():
             refuse_writes(sql)
         with self.reading() as con:
