@@ -101,6 +101,28 @@ def test_current_projections_are_read_without_the_write_lock(seeded: LearningLoo
         assert seeded.sql("select count(*) from experiments").rows == [(1,)]
 
 
+def test_current_projections_are_read_on_the_connection_that_found_them_current(
+    seeded: LearningLoop, store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DuckDB instance costs ~30 ms of CPU: a read of current projections opens one."""
+    seeded.project()
+    opened: list[bool] = []
+    real_open = duckdb_file.DuckDBFile.open
+
+    def counted(self: duckdb_file.DuckDBFile, read_only: bool, *args: bool) -> object:
+        opened.append(read_only)
+        return real_open(self, read_only, *args)
+
+    monkeypatch.setattr(duckdb_file.DuckDBFile, "open", counted)
+    with LearningLoop(store_dir) as fresh:
+        assert fresh.sql("select count(*) from log_events").rows == [(4,)]
+        assert opened == [True]
+        fresh.record(MEETING)
+        opened.clear()
+        assert fresh.sql("select count(*) from log_events").rows == [(5,)]
+        assert opened == [False, True]  # caught up without asking first, then read
+
+
 def test_project_with_a_read_only_holder_fails_naming_it(
     seeded: LearningLoop, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -229,15 +229,24 @@ class ProjectionReading(ABC):
             with self._what_if_reading() as con:
                 yield con
             return
+        locked_down = not writes_files
+        with contextlib.ExitStack() as stack:
+            current = self._current_connection(stack, locked_down)
+            yield current if current is not None else self._caught_up_connection(stack, locked_down)
+
+    def _caught_up_connection(
+        self, stack: contextlib.ExitStack[bool | None], locked_down: bool
+    ) -> duckdb.DuckDBPyConnection:
+        """A read-only connection (closed by `stack`) after catching up, or on what is
+        projected when another process keeps the file from being caught up."""
         lag = self._lag_if_current_is_impossible()
         if lag is not None and self.fresh:
             raise StoreError(f"{lag.describe()}; without --fresh the command answers from what "
                              "is projected")  # fmt: skip
         self.lag = lag
         if lag is not None:
-            warnings.warn(lag.describe(), ProjectionsBehindWarning, stacklevel=2)
-        with self._connection(read_only=True, locked_down=not writes_files) as con:
-            yield con
+            warnings.warn(lag.describe(), ProjectionsBehindWarning, stacklevel=3)
+        return stack.enter_context(self._connection(read_only=True, locked_down=locked_down))
 
     @contextmanager
     def _what_if_reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -250,15 +259,34 @@ class ProjectionReading(ABC):
         ):
             yield con
 
-    def _lag_if_current_is_impossible(self) -> Lag | None:
-        """Catch up when behind; None when the projections are current, else how far behind.
+    def _current_connection(
+        self, stack: contextlib.ExitStack[bool | None], locked_down: bool
+    ) -> duckdb.DuckDBPyConnection | None:
+        """A read-only connection (closed by `stack`) when the projections are current, else
+        None, with nothing left open. The connection that finds them current is the one the
+        query runs on: a DuckDB instance costs ~30 ms of CPU to open and close.
 
         A log that grew past the position last seen projected in this process (a `record`
         then a `sql`) is caught up without first opening the file to ask whether it is behind."""
         head = self._head()
-        grew = head > _SEEN_PROJECTED.get(self.database, head)
-        if self.database.exists() and not grew and not self._is_behind():
+        if (
+            not self.database.exists()
+            or head > _SEEN_PROJECTED.get(self.database, head)
+            or storage_number(self.database) > NEWEST_STORAGE_NUMBER
+        ):
             return None
+        with contextlib.ExitStack() as probe:
+            con = probe.enter_context(self._connection(read_only=True, locked_down=locked_down))
+            if self._behind(con, head):
+                return None
+            stack.enter_context(probe.pop_all())
+            return con
+
+    def _lag_if_current_is_impossible(self) -> Lag | None:
+        """Catch up (the projections are behind, or were never looked at); None when they are
+        current then, else how far behind."""
+        head = self._head()
+        grew = head > _SEEN_PROJECTED.get(self.database, head)
         try:
             self.catch_up(patient=False)
             _SEEN_PROJECTED[self.database] = head
@@ -274,16 +302,20 @@ class ProjectionReading(ABC):
         if storage_number(self.database) > NEWEST_STORAGE_NUMBER:
             return True
         with self._connection(read_only=True) as con:
-            if not has_schema(con):
-                return True
-            versions = dict(
-                con.execute("select projection, version from projection_versions").fetchall()
-            )
-            if any(versions.get(f.name) != f.version for f in self.files):
-                return True
-            position = self._position(con)
-            _SEEN_PROJECTED[self.database] = position
-            return position < self._head()
+            return self._behind(con, self._head())
+
+    def _behind(self, con: duckdb.DuckDBPyConnection, head: int) -> bool:
+        """Whether `con`'s file lacks the schema, has other projection definitions than
+        this learningloop's, or is projected short of `head`."""
+        if not has_schema(con):
+            return True
+        versions = dict(con.execute("select projection, version from projection_versions")
+                        .fetchall())  # fmt: skip
+        if any(versions.get(f.name) != f.version for f in self.files):
+            return True
+        position = self._position(con)
+        _SEEN_PROJECTED[self.database] = position
+        return position < head
 
     def _head(self) -> int:
         head = self.log.head_position() if self.log is not None else 0
