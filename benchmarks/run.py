@@ -12,7 +12,9 @@
 visible-to-sql, the commands; import and catch-up print as skipped.
 
 Figures are measured, never asserted: each is printed beside its target. Commands are run as
-the user runs them (a `learningloop` subprocess), each with its wall time and peak memory.
+the user runs them (a `learningloop` subprocess started through own_peak.py), and after the
+table every command is listed with its wall time, CPU time and its own peak memory, flagged
+when over the issue's 1.5 GiB.
 """
 
 from __future__ import annotations
@@ -21,13 +23,11 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,18 +36,20 @@ from typing import Any
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from command_runs import (
+    SKIPPED,
+    command_figures,
+    measured,
+    peak_rebuild_memory,
+    print_commands,
+    timed,
+)
 from generate import write_jsonl
 
 from learningloop import LearningLoop
 
 SIZES = {"small": 10_000, "medium": 1_000_000, "large": 10_000_000}
 BASELINE_EVENTS = 3_000
-
-
-def timed(action: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
-    result = action()
-    return time.perf_counter() - started, result
 
 
 def median_time(action: Callable[[], Any], runs: int) -> float:
@@ -85,16 +87,6 @@ def per_event_baseline(loop: LearningLoop, limit: int, database: Path) -> float:
     return handled / (time.perf_counter() - started)
 
 
-def peak_rebuild_memory(store: Path) -> int:
-    """Peak resident memory (bytes) of a rebuild in a fresh process."""
-    program = (
-        "import sys; from learningloop import LearningLoop; "
-        "LearningLoop(sys.argv[1]).project(rebuild=True)"
-    )
-    subprocess.run([sys.executable, "-c", program, str(store)], check=True)
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-
-
 def help_time() -> float:
     command = [str(Path(sys.executable).parent / "learningloop"), "--help"]
     return median_time(lambda: subprocess.run(command, check=True, capture_output=True), 7)
@@ -123,96 +115,6 @@ def visible_after_record(loop: LearningLoop, experiment: str) -> float:
     return median_time(record_then_query, 15)
 
 
-COMMAND_TIMEOUT = 900  # seconds; a command that takes longer is killed and reported as failed
-
-
-def command(store: Path, arguments: list[str], stdout: Path) -> tuple[float, float, int]:
-    """Run `learningloop --store STORE ...` (stdout to a file): seconds, peak MiB, exit code."""
-    program = str(Path(sys.executable).parent / "learningloop")
-    started = time.perf_counter()
-    with stdout.open("wb") as out:
-        child = subprocess.Popen([program, "--store", str(store), *arguments], stdout=out,
-                                 stderr=subprocess.DEVNULL)  # fmt: skip
-        timer = threading.Timer(COMMAND_TIMEOUT, child.kill)
-        timer.start()
-        # wait4 reports this child's own peak resident memory (ru_maxrss, KiB on Linux)
-        _, status, usage = os.wait4(child.pid, 0)
-        timer.cancel()
-        child.returncode = os.waitstatus_to_exitcode(status)
-    return time.perf_counter() - started, usage.ru_maxrss / 1024, child.returncode
-
-
-SKIPPED: set[str] = set()  # commands left out with --skip (printed as skipped)
-
-
-def measured(figures: dict[str, Any], name: str, store: Path, arguments: list[str],
-             stdout: Path) -> None:  # fmt: skip
-    if arguments[0] in SKIPPED:
-        figures[f"{name}_s"] = figures[f"{name}_peak_mib"] = None
-        return
-    seconds, peak, code = command(store, arguments, stdout)
-    figures[f"{name}_s"] = seconds if code == 0 else float("nan")
-    figures[f"{name}_peak_mib"] = peak
-    figures.setdefault("failed", []).extend([] if code == 0 else [f"{name} (exit {code})"])
-
-
-def command_figures(store: Path, workdir: Path, source: Path | None,
-                    figures: dict[str, Any]) -> None:  # fmt: skip
-    """Every command of the issue at this size, run as the user runs it."""
-    out = workdir / "out"
-    for fmt in ("csv", "json", "table"):
-        measured(figures, f"indicators_{fmt}", store, ["indicators", "--format", fmt], out)
-    timeline = workdir / "timeline.csv"
-    measured(figures, "sql_csv", store, ["sql", "select * from timeline", "--format", "csv"],
-             timeline)  # fmt: skip
-    figures["sql_rows"] = max(0, sum(1 for _ in timeline.open("rb")) - 1)
-    figures["duckdb_copy_s"] = duckdb_copy_seconds(store, workdir / "copy.csv")
-    figures["sql_csv_over_copy"] = figures["sql_csv_s"] / figures["duckdb_copy_s"]
-    figures["read_json_s"] = (
-        read_json_seconds(source, workdir / "read_json.duckdb") if source else None
-    )
-    if "rebuild_s" not in figures:
-        measured(figures, "rebuild", store, ["project", "--rebuild"], out)
-    figures["rebuild_over_read_json"] = _ratio(figures["rebuild_s"], figures["read_json_s"])
-    measured(figures, "audit", store, ["audit"], out)
-    figures["audit_over_rebuild"] = _ratio(figures["audit_s"], figures["rebuild_s"])
-    report = workdir / "report.html"
-    measured(figures, "report", store, ["report", "--out", str(report)], out)
-    figures["report_mib"] = report.stat().st_size / 2**20 if report.exists() else None
-    figures["report_over_rebuild"] = _ratio(figures["report_s"], figures["rebuild_s"])
-    figures["peak_command_mib"] = max(
-        value for key, value in figures.items() if key.endswith("_peak_mib") and value
-    )
-
-
-def _ratio(value: float | None, base: float | None) -> float | None:
-    return None if value is None or not base else value / base
-
-
-def duckdb_copy_seconds(store: Path, target: Path) -> float:
-    """DuckDB writing the same result itself (COPY ... TO), the floor for `sql` CSV output."""
-    con = duckdb.connect(str(store / "projections.duckdb"), read_only=True)
-    con.execute("set TimeZone = 'UTC'")
-    seconds, _ = timed(
-        lambda: con.execute(f"copy (select * from timeline) to '{target}' (header, delimiter ',')")
-    )
-    con.close()
-    return seconds
-
-
-def read_json_seconds(source: Path, database: Path) -> float:
-    """DuckDB parsing the same events from a JSON file (read_json), the ceiling of a rebuild."""
-    con = duckdb.connect(str(database))
-    seconds, _ = timed(
-        lambda: con.execute(
-            f"create table events as select * from read_json('{source}', "
-            "format = 'newline_delimited', sample_size = -1)"
-        )
-    )
-    con.close()
-    return seconds
-
-
 def run(size: int, workdir: Path, shape: str = "programme") -> dict[str, Any]:
     store, figures = workdir / "store", {}
     source = workdir / "events.jsonl"
@@ -231,7 +133,7 @@ def run(size: int, workdir: Path, shape: str = "programme") -> dict[str, Any]:
         loop.import_files([backlog_file])
         seconds, added = timed(loop.project)
         figures["catch_up_rate"] = added / seconds
-    figures["rebuild_peak_memory_mib"] = peak_rebuild_memory(store) / 2**20
+    figures["rebuild_peak_memory_mib"] = peak_rebuild_memory(store, figures, workdir)
     figures["help_ms"] = 1000 * help_time()
     command_figures(store, workdir, source, figures)
     figures["events"] = events
@@ -350,7 +252,8 @@ def report(figures: dict[str, Any], size_name: str, shape: str = "programme") ->
         rows.append({"figure": key, "label": label, "value": round(value, 2), "unit": unit,
                      "target": target, "verdict": verdict})  # fmt: skip
     return {"size": size_name, "shape": shape, "events": figures["events"],
-            "machine": machine(), "figures": rows, "failed": figures.get("failed", [])}  # fmt: skip
+            "machine": machine(), "figures": rows, "failed": figures.get("failed", []),
+            "commands": figures.get("commands", [])}  # fmt: skip
 
 
 def print_table(document: dict[str, Any]) -> None:
@@ -367,6 +270,7 @@ def print_table(document: dict[str, Any]) -> None:
               f"{row['verdict']}")  # fmt: skip
     for failure in document["failed"]:
         print(f"FAILED: {failure}")
+    print_commands(document["commands"])
 
 
 def main() -> None:

@@ -61,6 +61,18 @@ def test_the_benchmark_reports_every_figure_then_reuses_its_store_without_touchi
     assert all(row["value"] > 0 for name, row in figures.items() if name not in SLOW_FIGURES)
     assert fresh["failed"] == [] and fresh["machine"]["cores"] >= 1
     assert "full projection rebuild" in stdout
+    # every command is listed with its own peak memory, not only the largest one
+    commands = {run["figure"]: run for run in fresh["commands"]}
+    assert set(commands) == {"indicators_csv", "indicators_json", "indicators_table",
+                             "sql_csv", "rebuild", "rebuild_in_process"}  # fmt: skip
+    assert all(run["exit"] == 0 and 0 < run["peak_mib"] < 1536 for run in commands.values())
+    assert not any(run["over_bound"] for run in commands.values())
+    highest = max(run["peak_mib"] for run in commands.values())
+    assert figures["peak_command_mib"]["value"] == round(
+        max(run["peak_mib"] for name, run in commands.items() if name != "rebuild_in_process"), 2
+    )
+    assert highest >= figures["peak_command_mib"]["value"] - 0.01
+    assert "learningloop indicators --format csv" in stdout and "highest peak memory" in stdout
 
     existing = tmp_path / "fresh" / "store"
     with LearningLoop(existing) as loop:
@@ -97,6 +109,30 @@ def test_each_shape_and_its_renamed_backlog_import_through_the_real_path(
         assert loop.event_count() == events + backlogged
         (count,) = loop.sql("select count(*) from log_events").rows[0]
     assert count == events + backlogged
+
+
+def test_a_command_reports_its_own_peak_memory_not_the_benchmark_s(tmp_path: Path) -> None:
+    # Forked straight from a process that once held 400 MiB, a small command's ru_maxrss says
+    # 400 MiB or more (Linux keeps the high-water mark across fork and exec); through
+    # own_peak.py it is the command's own few MiB.
+    program = f"""
+import json, os, subprocess, sys
+sys.path.insert(0, {str(ROOT / "benchmarks")!r})
+from command_runs import own_peak
+from pathlib import Path
+held = bytearray(400 * 2**20)
+held[::4096] = b"x" * len(held[::4096])
+del held
+small = [sys.executable, "-c", "pass"]
+direct = subprocess.Popen(small)
+print(json.dumps([os.wait4(direct.pid, 0)[2].ru_maxrss / 1024,
+                  own_peak(small, Path(sys.argv[1]) / "out", Path(sys.argv[1]))["peak_mib"]]))
+"""
+    result = subprocess.run([sys.executable, "-c", program, str(tmp_path)], capture_output=True,
+                            text=True, check=True, timeout=60)  # fmt: skip
+    direct, own = json.loads(result.stdout)
+    assert direct >= 400
+    assert own < 100
 
 
 def test_the_benchmark_refuses_a_directory_without_an_event_log(tmp_path: Path) -> None:
