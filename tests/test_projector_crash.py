@@ -83,6 +83,48 @@ def test_killing_the_projector_at_random_moments_loses_and_doubles_nothing(
     )
 
 
+KILLED_DURING_INSTALL = """
+import os, signal, sys
+from learningloop import LearningLoop, projector
+recorded = []
+original = projector.Projector._record_version
+
+def record_then_die(con, sql_file):
+    original(con, sql_file)
+    recorded.append(sql_file.name)
+    if len(recorded) == int(sys.argv[2]):  # mid-way through the views
+        os.kill(os.getpid(), signal.SIGKILL)
+
+projector.Projector._record_version = staticmethod(record_then_die)
+with LearningLoop(sys.argv[1]) as loop:
+    loop.project(rebuild=sys.argv[3] == "rebuild")
+"""
+
+
+@pytest.mark.parametrize("rebuild", ["catch-up", "rebuild"])
+def test_a_kill_while_the_views_are_installed_leaves_a_file_the_next_command_completes(
+    store_dir: Path, tmp_path: Path, rebuild: str
+) -> None:
+    with LearningLoop(store_dir) as loop:
+        loop.import_events(many_events(50))
+        if rebuild == "rebuild":  # else the killed command is the first to make the file
+            loop.project()
+    tables = sum(1 for f in load_sql_files() if is_table(f.name))
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_DURING_INSTALL, str(store_dir), str(tables + 20), rebuild],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}, check=False,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, "the install was not interrupted"
+    with LearningLoop(store_dir) as loop:
+        loop.import_events(many_events(3)[-3:])
+        assert loop.sql("select count(*) from events where type = 'MeetingHeld'").rows == [(53,)]
+        fresh = Projector(tmp_path / "fresh.duckdb", loop._store.readable_log())
+        fresh.catch_up()
+    assert table_contents(store_dir / "projections.duckdb") == table_contents(
+        tmp_path / "fresh.duckdb"
+    )
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 1 MiB tmpfs: a real full disk (needs the right to mount, as root in a container)."""

@@ -196,9 +196,17 @@ class Projector(ProjectionReading):
             f for f in self.files if not is_table(f.name) and versions.get(f.name) != f.version
         ]
         if stale_views or versions.get("constants") != CONSTANTS_VERSION:
-            # Macros call each other: replace them all, in dependency order.
-            self._install_constants(con)
-            self._install_views(con)
+            # Macros call each other: replace them all, in dependency order, in one
+            # transaction: one commit instead of ~70 (a new store's install in about half
+            # the time), and a kill leaves the previous definitions whole for the next run.
+            con.execute("begin transaction")
+            try:
+                self._install_constants(con)
+                self._install_views(con)
+                con.execute("commit")
+            except BaseException:
+                _rollback(con)
+                raise
 
     @staticmethod
     def _install_constants(con: duckdb.DuckDBPyConnection) -> None:
