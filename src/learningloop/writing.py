@@ -12,6 +12,7 @@ from learningloop.domain import rules
 from learningloop.domain.chain import GENESIS, sealed_state
 from learningloop.domain.parsing import parse_event
 from learningloop.domain.recorded import Recorded
+from learningloop.domain.streams import Stream
 from learningloop.domain.values import did_you_mean
 from learningloop.errors import InvalidEventError
 from learningloop.store import Clock, EventLog, Store
@@ -31,7 +32,7 @@ class StreamCache:
     def __init__(self, store: Store) -> None:
         self._store = store
         self.models: dict[str, agg.Programme | agg.Experiment] = {}
-        self._events: dict[str, list[Recorded]] = {}
+        self._events: dict[str, Stream] = {}
 
     def model(self, stream_id: str) -> agg.Programme | agg.Experiment | None:
         """A private copy of the stream's write model, up to date with the store."""
@@ -54,10 +55,10 @@ class StreamCache:
         pages = log.notification_pages(size=10_000, topics=[opening.TOPIC])
         return [str(n.originator_id).partition(":")[2] for page in pages for n in page]
 
-    def events(self, stream_id: str) -> list[Recorded]:
-        cached = self._events.get(stream_id, [])
+    def events(self, stream_id: str) -> Stream:
+        cached = self._events.get(stream_id, Stream())
         after = cached[-1].version if cached else None
-        events = cached + self._store.stream(stream_id, after)
+        events = cached.extended(self._store.stream(stream_id, after))
         self._events[stream_id] = events
         self._trim(self._events)
         return events
