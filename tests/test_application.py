@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -203,3 +205,25 @@ def test_a_failed_import_leaves_no_trace_in_the_cached_write_models(seeded: Lear
         seeded.record(reached)
     seeded.record(planned)
     assert seeded.record(reached).version == 3
+
+
+@pytest.mark.parametrize("bad", [False, True])
+def test_the_garbage_collector_pauses_during_a_write_and_comes_back_after_it(
+    loop: LearningLoop, bad: bool
+) -> None:
+    seen: list[bool] = []
+    events = [*base_events(), {"type": "MeetingHeld"}] if bad else base_events()
+    assert gc.isenabled()
+    with contextlib.suppress(BadInputError):
+        loop.import_events(events, progress=lambda _: seen.append(gc.isenabled()))
+    assert gc.isenabled()
+    assert seen == ([] if bad else [False])
+
+
+def test_a_write_leaves_a_collector_that_was_off_off(loop: LearningLoop) -> None:
+    gc.disable()
+    try:
+        loop.import_events(base_events())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

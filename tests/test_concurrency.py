@@ -9,8 +9,10 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from learningloop import LearningLoop
+from learningloop.errors import BadInputError
 from tests.conftest import base_events
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,3 +148,27 @@ def test_audit_while_others_record_finds_nothing_false(backend: tuple[str, Path]
         assert report.passed(), [f for f in report.findings if f.severity == "error"]
     with LearningLoop(store, projections=projections) as loop:
         assert loop.audit().passed()
+
+
+def test_a_writer_that_found_the_log_empty_and_lost_the_race_reads_the_streams_again(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An import into an empty log reads no stream; another writer that appends in between
+    # makes its versions collide, and the attempt after that reads what it wrote.
+    first, second = LearningLoop(store_dir), LearningLoop(store_dir)
+    heads: list[int] = []
+    real_head = LearningLoop.head_position
+
+    def head_then_the_other_writer(loop: LearningLoop) -> int:
+        head = real_head(loop)
+        heads.append(head)
+        if len(heads) == 1:
+            second.import_events(base_events()[:1])  # opens programme:prog meanwhile
+        return head
+
+    monkeypatch.setattr(first, "head_position", lambda: head_then_the_other_writer(first))
+    with first, second, pytest.raises(BadInputError, match="'prog' is already opened"):
+        first.import_events(base_events())
+    assert heads == [0, 1]
+    with LearningLoop(store_dir) as loop:
+        assert loop.event_count() == 1

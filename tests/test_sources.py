@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from learningloop import sources
 from learningloop.errors import BadInputError, NotFoundError
@@ -118,6 +120,28 @@ def test_documents_beyond_the_limits_are_refused_in_one_short_line(
     with pytest.raises(BadInputError, match=expected) as caught:
         list(read_events(write(tmp_path / name, text)))
     assert len(str(caught.value)) < 300 and "\n" not in str(caught.value)
+
+
+@given(
+    depth=st.integers(min_value=1, max_value=70),
+    in_strings=st.integers(min_value=0, max_value=70),
+    wrap=st.sampled_from(["object", "list"]),
+)
+def test_a_json_line_is_refused_exactly_when_it_nests_deeper_than_the_limit(
+    tmp_path_factory: pytest.TempPathFactory, depth: int, in_strings: int, wrap: str
+) -> None:
+    # A line with few brackets skips the depth walk: brackets inside strings count toward
+    # "few" but must not change the verdict, which is the depth's alone.
+    padding = json.dumps("[{" * in_strings)
+    inner = f'{{"note": {padding}}}'
+    for _ in range(depth - 1):
+        inner = f'{{"a": {inner}}}' if wrap == "object" else f"[{inner}]"
+    path = write(tmp_path_factory.mktemp("depth") / "e.jsonl", inner + "\n")
+    if depth > sources.MAX_DEPTH:
+        with pytest.raises(BadInputError, match="nested deeper than 64 levels"):
+            list(read_events(path))
+    else:
+        assert [r.data for r in read_events(path)] == [json.loads(inner)]
 
 
 def test_an_unquoted_impossible_yaml_date_is_left_to_the_date_check(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ Why: a write appends many batches of events AND updates the seal in ONE database
 so a crash never leaves events without their seal, nor a seal without its events. The public
 `insert_events` commits a transaction of its own per call; these run the recorder's own
 insert on a cursor of the transaction we hold. eventsourcing is pinned to 9.5.x in
-pyproject.toml: check these three on every upgrade (the contract tests in
+pyproject.toml: check these four on every upgrade (the contract tests in
 tests/test_eventlog.py exercise each of them on both backends).
 """
 
@@ -20,9 +20,11 @@ def datastore(recorder: Any) -> Any:
     return recorder.datastore
 
 
-def sqlite_insert(recorder: Any, cursor: Any, stored: list[StoredEvent]) -> list[int]:
-    """Insert on our cursor; the new rows' notification ids (log positions), in order."""
-    return list(recorder._insert_events(cursor, stored))
+def sqlite_insert_many(recorder: Any, cursor: Any, stored: list[StoredEvent]) -> None:
+    """Insert on our cursor with the recorder's own statement, in one executemany (its
+    `_insert_events` runs a statement per row to read each rowid)."""
+    rows = [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored]
+    cursor.executemany(recorder.insert_events_statement, rows)
 
 
 def postgres_insert(recorder: Any, cursor: Any, stored: list[StoredEvent]) -> list[int]:

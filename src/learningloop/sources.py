@@ -105,13 +105,15 @@ def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
                 stack.append((child, depth + 1))
 
 
-def _decode_json(text: str, position: int = 0) -> tuple[Any, int]:
-    """Decode one JSON value; refusals are _BadValue or json.JSONDecodeError."""
+def _decode_json(text: str, position: int = 0, *, shallow: bool = False) -> tuple[Any, int]:
+    """Decode one JSON value; refusals are _BadValue or json.JSONDecodeError. `shallow`: the
+    caller knows the text cannot nest deeper than MAX_DEPTH (the depth is not walked)."""
     try:
         value, end = _DECODER.raw_decode(text, position)
     except RecursionError:
         raise _BadValue(f"nested deeper than {MAX_DEPTH} levels") from None
-    check_depth(value)
+    if not shallow:
+        check_depth(value)
     return value, end
 
 
@@ -121,8 +123,11 @@ def _read_json_lines(path: Path) -> Iterator[RawEvent]:
             if not line.strip():
                 continue
             location = f"{path}, line {number}"
+            # Each level of nesting opens with its own bracket, so a line with no more
+            # brackets than the limit (every event we have seen) cannot nest deeper.
+            shallow = line.count("{") + line.count("[") <= MAX_DEPTH
             try:
-                value, end = _decode_json(line, len(line) - len(line.lstrip()))
+                value, end = _decode_json(line, len(line) - len(line.lstrip()), shallow=shallow)
             except json.JSONDecodeError as error:
                 raise BadInputError(f"{location}: not valid JSON ({error.msg})") from None
             except _BadValue as error:

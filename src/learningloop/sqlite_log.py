@@ -58,7 +58,26 @@ class SQLiteEventLog(EventLog):
         self.created.clear()
 
     def _insert(self, cursor: Any, stored: list[StoredEvent]) -> list[int]:
-        return recorder_calls.sqlite_insert(self.recorder, cursor, stored)
+        """One statement for the batch. This transaction holds the write lock from its first
+        row on, and a rowid table without AUTOINCREMENT gives each new row max(rowid) + 1, so
+        the batch takes consecutive positions up to last_insert_rowid(); the first is checked
+        all the same, and looked up row by row if it were ever otherwise."""
+        recorder_calls.sqlite_insert_many(self.recorder, cursor, stored)
+        cursor.execute("select last_insert_rowid()")
+        last = int(cursor.fetchone()[0])
+        first = last - len(stored) + 1
+        if self._position_of(cursor, stored[0]) == first:
+            return list(range(first, last + 1))
+        return [self._position_of(cursor, event) for event in stored]
+
+    @staticmethod
+    def _position_of(cursor: Any, stored: StoredEvent) -> int:
+        """The rowid of a row this transaction inserted (by its primary key)."""
+        cursor.execute(
+            "select rowid from stored_events where originator_id = ? and originator_version = ?",
+            (stored.originator_id, stored.originator_version),
+        )
+        return int(cursor.fetchone()[0])
 
     def _has_table(self, cursor: Any, table: str) -> bool:
         cursor.execute("select count(*) from sqlite_master where name = ?", (table,))

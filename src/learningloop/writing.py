@@ -71,9 +71,13 @@ class StreamCache:
 class Admission:
     """Checks each new event against its stream's write model and gives it a version."""
 
-    def __init__(self, cache: StreamCache, clock: Clock) -> None:
+    def __init__(self, cache: StreamCache, clock: Clock, *, empty_log: bool = False) -> None:
+        """`empty_log`: the log held no event when this admission began, so no stream needs
+        reading (a writer that appends meanwhile makes our version 1 collide: the write
+        starts again, with a new admission that reads)."""
         self._cache = cache
         self._clock = clock
+        self._empty_log = empty_log
         self._streams: dict[str, agg.Programme | agg.Experiment | None] = {}
         self.touched: set[str] = set()
 
@@ -128,7 +132,7 @@ class Admission:
     def _load(self, kind: ev.StreamKind, key: str) -> agg.Programme | agg.Experiment | None:
         stream_id = ev.stream_id(kind, key)
         if stream_id not in self._streams:
-            self._streams[stream_id] = self._cache.model(stream_id)
+            self._streams[stream_id] = None if self._empty_log else self._cache.model(stream_id)
         return self._streams[stream_id]
 
 

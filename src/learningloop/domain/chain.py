@@ -24,7 +24,11 @@ GENESIS = "0" * 64
 
 def stored_state(event: Event, recorded_at: datetime) -> dict[str, Any]:
     """The JSON object stored for an event, without its chain hash."""
-    state = event.model_dump(mode="json", exclude_none=True)
+    # What model_dump(mode="json", exclude_none=True) returns, without its keyword plumbing
+    # (every other option passed as None): half the cost an event, on every import.
+    state: dict[str, Any] = event.__pydantic_serializer__.to_python(
+        event, mode="json", exclude_none=True
+    )
     state["recorded_at"] = recorded_at.isoformat()
     if event.class_version > 1:
         state["class_version"] = event.class_version
