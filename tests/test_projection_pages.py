@@ -9,9 +9,10 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from learningloop.projection_pages import append_page, create_tables
+from learningloop.domain.events import TOPICS
+from learningloop.projection_pages import append_page, create_tables, staged_types
 from learningloop.projector import BATCH_SCHEMA
-from learningloop.sqlfiles import is_table, load_sql_files
+from learningloop.sqlfiles import STAGING_PREFIX, is_table, load_sql_files
 
 TABLES = [f for f in load_sql_files() if is_table(f.name)]
 
@@ -71,3 +72,37 @@ def test_retractions_mark_rows_of_this_page_and_of_earlier_pages_by_their_first_
     assert con.execute("select count(*) from log_events").fetchall() == [(7,)]
     temporary = con.execute("select count(*) from duckdb_tables() where temporary").fetchall()
     assert temporary == [(0,)]
+
+
+def test_a_page_runs_only_the_staging_files_of_its_event_types() -> None:
+    con = duckdb.connect()
+    con.register("batch", BATCH_SCHEMA.empty_table())
+    create_tables(con, TABLES)
+    con.register("batch", page([(1, 1, meeting(day(1)))]))
+    ran: list[str] = []
+
+    class Watched:  # the connection, noting each statement's first words
+        def __getattr__(self, name: str) -> object:
+            return getattr(con, name)
+
+        def execute(self, sql: str, *args: object) -> duckdb.DuckDBPyConnection:
+            ran.append(" ".join(sql.split()[:3]))
+            return con.execute(sql, *args)
+
+    append_page(Watched(), TABLES, lambda keys: [], 0)  # type: ignore[arg-type]
+    assert [s for s in ran if s.startswith("insert into")] == [
+        "insert into log_events",
+        "insert into stg_meetings",
+    ]
+    assert not [s for s in ran if "page_retract" in s]
+    assert con.execute("select count(*) from stg_meetings").fetchall() == [(1,)]
+
+
+def test_every_staging_file_names_the_event_types_it_keeps() -> None:
+    """Else it runs for every page, exact but slower; two files never keep the same type."""
+    kept = [staged_types(f.sql) for f in TABLES if f.name.startswith(STAGING_PREFIX)]
+    assert all(types for types in kept)
+    every = [t for types in kept for t in types or ()]
+    assert len(every) == len(set(every)) and set(every) <= {c.__name__ for c in TOPICS.values()}
+    assert staged_types("select * from new_log_events where type = 'A' or true)") is None
+    assert staged_types("with s as (select * from new_log_events where type = 'A')") == {"A"}

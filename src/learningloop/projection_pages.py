@@ -9,12 +9,18 @@ log's primary key (the `locate` callable): each staging table is then updated by
 an integer join, instead of joining its whole (stream, version) against the retractions
 once per table and page.
 
+A page runs only the staging files of the event types it holds, and the retraction statements
+only when it holds a retraction: a one-event page (a `record`, then a `sql`) runs five
+statements instead of sixteen.
+
 Everything here runs inside the caller's transaction (projector.py commits it with the
 tracking position), so a page is projected whole or not at all.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Sequence
 
 import duckdb
@@ -25,6 +31,7 @@ from learningloop.sqlfiles import INGEST_FILE, NEW_ROWS, SqlFile
 # (stream, version) pairs -> (stream, version, position) of those stored (EventLog.positions)
 Locate = Callable[[Sequence[tuple[str, int]]], list[tuple[str, int, int]]]
 
+RETRACTION = "EventRetracted"
 RETRACTIONS = "page_retractions"
 TARGETS = "page_retracted"
 EARLIER = "earlier_positions"
@@ -61,13 +68,37 @@ def append_page(
         f"create or replace temp table {NEW_ROWS} as select * exclude (payload) "
         f"from {INGEST_FILE} where position > {int(after)}"
     )
+    dropped = [NEW_ROWS]
     try:
+        page_types = {row[0] for row in con.execute(f"select distinct type from {NEW_ROWS}")
+                      .fetchall()}  # fmt: skip
+        # a staging file keeps rows of its own event types only: a small page (one recorded
+        # event) skips the files whose types it does not hold, ~4 ms of CPU each at 10M events
         for sql_file in staging:
-            con.execute(f"insert into {sql_file.name} {sql_file.sql}")
-        _mark_retracted(con, [f.name for f in staging], locate)
+            kept = staged_types(sql_file.sql)
+            if kept is None or not kept.isdisjoint(page_types):
+                con.execute(f"insert into {sql_file.name} {sql_file.sql}")
+        if RETRACTION in page_types:
+            dropped += [RETRACTIONS, TARGETS]
+            _mark_retracted(con, [f.name for f in staging], locate)
     finally:
-        for name in (NEW_ROWS, RETRACTIONS, TARGETS):
+        for name in dropped:
             con.execute(f"drop table if exists {name}")
+
+
+@functools.cache
+def staged_types(sql: str) -> frozenset[str] | None:
+    """The event types a staging file keeps, read from its one read of the page filtered by
+    `where type = '...'` or `where type in (...)` alone; None when its text says anything else
+    (the file then runs for every page)."""
+    code = "\n".join(line.split("--")[0] for line in sql.splitlines())
+    found = _STAGED_TYPES.findall(code)
+    if len(found) != 1 or code.count(NEW_ROWS) != 1:
+        return None
+    return frozenset(re.findall(r"'(\w+)'", found[0][0] or found[0][1]))
+
+
+_STAGED_TYPES = re.compile(r"\bwhere\s+type\s*(?:=\s*('\w+')\s*\)|in\s*\(([^)]*)\)\s*\))", re.I)
 
 
 def _mark_retracted(con: duckdb.DuckDBPyConnection, staging: Sequence[str], locate: Locate) -> None:
@@ -76,7 +107,7 @@ def _mark_retracted(con: duckdb.DuckDBPyConnection, staging: Sequence[str], loca
     a retracted row from a counted one without a join."""
     con.execute(
         f"create or replace temp table {RETRACTIONS} as select stream, retracts as version, "
-        f"min(recorded_at) as retracted_at from {NEW_ROWS} where type = 'EventRetracted' "
+        f"min(recorded_at) as retracted_at from {NEW_ROWS} where type = '{RETRACTION}' "
         "group by stream, retracts"
     )
     if not con.execute(f"select count(*) from {RETRACTIONS}").fetchall()[0][0]:
