@@ -18,7 +18,7 @@ from learningloop import LearningLoop
 from learningloop.cli.main import main
 from learningloop.cli.output import to_csv
 from learningloop.errors import BadInputError
-from learningloop.results import memory_limit
+from learningloop.results import memory_error, memory_limit
 
 # A query of many wide rows: held whole in Python it would take hundreds of MiB.
 WIDE_ROWS = (
@@ -130,6 +130,17 @@ def test_running_out_of_memory_is_one_line_naming_the_setting_exit_1(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "LEARNINGLOOP_MEMORY_LIMIT" in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("used", "suggested"),
+    [("(963.9 MiB/964.0 MiB used)", "2GiB"), ("(30.3 MiB/30.5 MiB used)", "61MiB"),
+     ("(3.7 GiB/3.7 GiB used)", "8GiB"), ("(no figures)", "4GB")],
+)  # fmt: skip
+def test_out_of_memory_suggests_a_limit_above_the_one_in_force(used: str, suggested: str) -> None:
+    message = str(memory_error(Exception(f"Out of Memory Error: could not allocate {used}")))
+    assert f"--memory-limit (for example {suggested})" in message
+    assert memory_limit(suggested, 2**34) == suggested  # a value the option takes
 
 
 def test_a_bad_memory_limit_is_bad_input(runner: CliRunner, seeded: LearningLoop) -> None:

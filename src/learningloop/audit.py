@@ -31,10 +31,6 @@ QUALITY_CHECKS = (
     "date_out_of_programme_range",
     "decision_on_revised_evidence",
 )
-QUALITY_QUERY = (
-    "select * from data_quality where \"check\" <> 'backfill' or lag_days > ? "
-    'order by position, "check", message'
-)
 INTEGRITY_CHECKS = (
     "decode",
     "versions",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -160,47 +160,36 @@ def projection_findings(live: dict[str, str], rebuilt: dict[str, str]) -> list[F
     ]
 
 
-@dataclass
-class _Batch:
-    """Backfilled events of one recorder on one day, folded as they stream by."""
-
-    first: dict[str, Any]
-    events: int = 0
-    years: tuple[int, int] = (9999, 0)
-    lags: tuple[int, int] = (2**63, 0)
-
-    def add(self, row: dict[str, Any]) -> None:
-        self.events += 1
-        year, lag = row["occurred_on"].year, row["lag_days"]
-        self.years = (min(self.years[0], year), max(self.years[1], year))
-        self.lags = (min(self.lags[0], lag), max(self.lags[1], lag))
-
-    def finding(self, recorded_on: Any, recorded_by: Any) -> Finding:
-        low, high = self.years
-        span = str(low) if low == high else f"{low}–{high}"
-        by = f" by {recorded_by}" if recorded_by else ""
-        events = "event" if self.events == 1 else "events"
-        return Finding(
-            "backfill", "info",
-            f"{self.events} {events} recorded on {recorded_on}{by} for {span} "
-            f"({self.lags[0]} to {self.lags[1]} days after they occurred)",
-            self.first["stream"], self.first["version"], self.first["position"],
+def quality_findings(
+    projector: Projector,
+    moment: tuple[date, datetime],
+    backfill_days: int,
+    checks: Sequence[str],
+    into: FindingLog,
+) -> None:
+    """The data_quality projection at (D, T) as findings, written out as they stream: the
+    backfills once per recording batch (the events one recorder wrote on one day, grouped by
+    DuckDB), named by their first event, listed before the warnings; then every other check's
+    rows as warnings, by position, check and message. Recording history late is information,
+    not a fault: it never fails --strict."""
+    with projector.data_quality(*moment, backfill_days, checks) as (batches, warnings):
+        into.add((_batch_finding(row) for row in batches.rows()), BACKFILL)
+        into.add(
+            (Finding(check, "warning", message, stream, version, position)
+             for check, message, stream, version, position in warnings.rows()),
+            QUALITY,
         )  # fmt: skip
 
 
-def quality_findings(rows: Iterable[dict[str, Any]], into: FindingLog) -> None:
-    """Rows of the data_quality projection (in position order, read once, as they stream) as
-    warnings written out as they come; backfills once per recording batch (the events one
-    recorder wrote on one day), named by its first event and listed before the warnings.
-    Recording history late is information, not a fault: it never fails --strict."""
-    batches: dict[tuple[Any, Any], _Batch] = {}
-    for row in rows:
-        if row["check"] != "backfill":
-            into.add([Finding(row["check"], "warning", row["message"], row["stream"],
-                              row["version"], row["position"])], QUALITY)  # fmt: skip
-            continue
-        key = (row["recorded_on"], row["recorded_by"])
-        if key not in batches:
-            batches[key] = _Batch({name: row[name] for name in ("stream", "version", "position")})
-        batches[key].add(row)
-    into.add((batch.finding(*key) for key, batch in batches.items()), BACKFILL)
+def _batch_finding(row: tuple[Any, ...]) -> Finding:
+    """A row of projection_quality.BATCHES_QUERY as the batch's finding."""
+    recorded_on, recorded_by, events, low, high, least_lag, most_lag, *first = row
+    span = str(low) if low == high else f"{low}–{high}"
+    by = f" by {recorded_by}" if recorded_by else ""
+    noun = "event" if events == 1 else "events"
+    return Finding(
+        "backfill", "info",
+        f"{events} {noun} recorded on {recorded_on}{by} for {span} "
+        f"({least_lag} to {most_lag} days after they occurred)",
+        *first,
+    )  # fmt: skip

@@ -28,7 +28,6 @@ class Auditing(Session):
         (warnings) as of D (default today). `progress` hears of the events walked."""
         from learningloop.audit import (
             QUALITY_CHECKS,
-            QUALITY_QUERY,
             check_log,
             snapshot,
             verify_position,
@@ -49,13 +48,9 @@ class Auditing(Session):
             report.findings.extend(agreed.findings(tables, as_of, snapshot_t))
         report.checks_run.append("projections")
         if report.passed():
-            streams = self._projector().streams(
-                {"quality": QUALITY_QUERY}, as_of, known_at, parameters=[backfill_days]
-            )
-            with streams as found:
-                rows = found["quality"]
-                records = (dict(zip(rows.columns, row, strict=True)) for row in rows.rows())
-                quality_findings(records, report.findings)
+            moment = (as_of, known_at)
+            quality_findings(self._projector(), moment, backfill_days, QUALITY_CHECKS,
+                             report.findings)  # fmt: skip
             report.checks_run.extend(QUALITY_CHECKS)
         return report
 

@@ -11,7 +11,7 @@ answers.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from pathlib import Path
 from queue import Queue
@@ -20,7 +20,7 @@ from threading import Event, Thread
 import duckdb
 import pyarrow as pa
 
-from learningloop import results
+from learningloop import projection_quality, results
 from learningloop.duckdb_file import DuckDBFile, machine_memory
 
 # The catch-up and checksum code below keeps its names while others rework it.
@@ -294,6 +294,15 @@ class Projector(ProjectionReading):
         alike at every (D, T), and no view runs to tell: it costs one scan of the tables."""
         with self.reading() as con:
             return self._position(con), fingerprint(con, up_to)
+
+    @contextmanager
+    def data_quality(
+        self, as_of: date, known_at: datetime, backfill_days: int, checks: Sequence[str]
+    ) -> Iterator[tuple[results.RowStream, results.RowStream]]:
+        """The audit's data quality at (D, T) in bounded memory (projection_quality): the
+        backfill batches, then the warnings of `checks`, streams to read in that order."""
+        with self._guarded({}, (as_of, known_at), None, parse=False) as con:
+            yield projection_quality.staged(con, backfill_days, checks)
 
 
 def _drop_everything(con: duckdb.DuckDBPyConnection) -> None:

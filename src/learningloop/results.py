@@ -8,6 +8,7 @@ are, so `sql --format csv` runs near the speed of DuckDB's own COPY.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -172,13 +173,29 @@ def memory_limit(value: str | None, total_memory: int) -> str:
 
 
 def memory_error(error: Exception) -> MemoryLimitError:
-    """One line naming the setting to raise (the limit in force is in DuckDB's message)."""
-    found = re.search(r"\(([^()]*/[^()]*)\)", str(error))
-    used = f" ({found.group(1)})" if found else ""
+    """One line naming the setting to raise, and a value above the limit in force (DuckDB's
+    message says both what it used and that limit)."""
+    found = re.search(r"\(([^()]*)/([^()]*) used\)", str(error))
+    used = f" ({found.group(1)}/{found.group(2)} used)" if found else ""
+    larger = _doubled(found.group(2)) if found else None
     return MemoryLimitError(
         f"DuckDB ran out of memory{used}: raise LEARNINGLOOP_MEMORY_LIMIT or the global "
-        "option --memory-limit (for example 4GB), or narrow the query"
+        f"option --memory-limit (for example {larger or '4GB'}), or narrow the query"
     )
+
+
+_UNITS = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+def _doubled(limit: str) -> str | None:
+    """Twice a limit as DuckDB prints it (964.0 MiB -> 2GiB, 30.5 MiB -> 61MiB), rounded up
+    to a whole unit; None when it is not one."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]iB)\s*", limit)
+    if not found:
+        return None
+    twice = 2 * float(found.group(1)) * _UNITS[found.group(2)]
+    unit = "GiB" if twice >= 2**30 else "MiB"
+    return f"{math.ceil(twice / _UNITS[unit])}{unit}"
 
 
 def _batches(relation: Any) -> Iterator[pa.RecordBatch]:
