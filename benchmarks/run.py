@@ -149,9 +149,15 @@ def queries_in_process(loop: LearningLoop, events: int, workdir: Path,
     longest = _longest_experiment(loop)
     figures["replay_10000_ms"] = 1000 * median_time(lambda: loop.replay(longest), 5)
     figures["replay_events"] = len(loop._store.stream(f"experiment:{longest}"))
-    figures["indicators_ms"] = 1000 * median_time(loop.indicators, 3)
+    figures["indicators_ms"] = 1000 * median_time(lambda: uncached_indicators(loop), 3)
     figures["visible_to_sql_ms"] = 1000 * visible_after_record(loop, longest)
     loop.project()
+
+
+def uncached_indicators(loop: LearningLoop) -> Any:
+    """The indicators computed, not read from the result cache (deleted first)."""
+    shutil.rmtree(loop.location.projections_path.parent / "cache", ignore_errors=True)
+    return loop.indicators()
 
 
 def run_on_store(existing: Path, workdir: Path, source: Path | None) -> dict[str, Any]:
@@ -202,14 +208,15 @@ TARGETS = [
     ("visible_to_sql_ms", "recorded event visible to sql", "ms", "<= 50", lambda v: v <= 50),
     ("catch_up_rate", "sustained catch-up", "events/s", ">= 100,000", lambda v: v >= 100_000),
     ("replay_10000_ms", "replay of a 10,000-event experiment", "ms", "<= 20", lambda v: v <= 20),
-    ("indicators_ms", "indicators query", "ms", "<= 1,000", lambda v: v <= 1_000),
+    ("indicators_ms", "indicators query (computed)", "ms", "<= 1,000", lambda v: v <= 1_000),
     ("rebuild_peak_memory_mib", "peak memory of a rebuild", "MiB", "<= 1,536",
      lambda v: v <= 1536),
     ("help_ms", "learningloop --help, cold", "ms", "<= 150", lambda v: v <= 150),
-    ("indicators_csv_s", "indicators --format csv (command)", "s", "<= 2 / <= 1 *",
+    ("indicators_csv_cold_s", "indicators --format csv, COLD (command)", "s", "(print)", None),
+    ("indicators_csv_s", "indicators --format csv, WARM (command)", "s", "<= 2 / <= 1 *",
      lambda v: v <= 2),
-    ("indicators_json_s", "indicators --format json (command)", "s", "(print)", None),
-    ("indicators_table_s", "indicators table (command)", "s", "(print)", None),
+    ("indicators_json_s", "indicators --format json, warm (command)", "s", "(print)", None),
+    ("indicators_table_s", "indicators table, cold (command)", "s", "(print)", None),
     ("sql_rows", "rows of sql 'select * from timeline'", "rows", "(print)", None),
     ("sql_csv_s", "sql ... --format csv (command)", "s", "(print)", None),
     ("duckdb_copy_s", "DuckDB COPY TO of the same result", "s", "(print)", None),
@@ -226,7 +233,10 @@ TARGETS = [
      lambda v: v <= 1536),
 ]  # fmt: skip
 # (*) indicators --format csv: <= 2 s on the network shape at 1M, <= 1 s on the programme
-# shape at 10M (the issue's interactive targets).
+# shape at 10M (the issue's interactive targets). COLD is the first call after the projections
+# are current (computed); WARM the same call again with nothing recorded in between, served
+# from the store's exact result cache. json reuses the rows csv cached; table has queries of
+# its own, so it is a first (cold) call.
 
 
 def machine() -> dict[str, Any]:

@@ -121,9 +121,7 @@ class Reading(Session):
         if with_summary:
             queries = {"programme_summary": PROGRAMME_SUMMARY, **queries}
             queries["milestones"] = MILESTONES_WITH_LAST_RECORD
-        with self._projector(framework).streams(
-            queries, as_of, moment, library_queries=True
-        ) as found:
+        with self._projector(framework).cached_streams(queries, as_of, moment) as found:
             yield found
 
     def indicators(
@@ -134,10 +132,11 @@ class Reading(Session):
         framework: PathLike | None = None,
     ) -> dict[str, QueryResult]:
         """Coverage, cadence, reviews, milestones and learning loops at (D, T)."""
-        moment = utc(known_at) if known_at else None
-        return self._projector(framework).query_many(
-            _indicator_queries(), as_of, moment, library_queries=True
-        )
+        from learningloop.querying import QueryResult
+
+        with self.indicator_streams(as_of, known_at, framework=framework) as tables:
+            return {name: QueryResult(table.columns, list(table.rows()))
+                    for name, table in tables.items()}  # fmt: skip
 
     def changes(
         self,

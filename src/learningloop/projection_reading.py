@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from learningloop import exporting, results
+from learningloop import exporting, indicator_cache, results
 from learningloop.duckdb_file import (
     NEWEST_STORAGE_NUMBER,
     DuckDBFile,
@@ -173,6 +173,25 @@ class ProjectionReading(ABC):
         with self._guarded(queries, moment, timeout, parse=not library_queries) as con:
             yield {name: results.open_stream(con, sql, list(parameters))
                    for name, sql in queries.items()}  # fmt: skip
+
+    @contextmanager
+    def cached_streams(
+        self, queries: dict[str, str], as_of: date | None, known_at: datetime | None
+    ) -> Iterator[dict[str, results.RowStream]]:
+        """`streams` of the library's own queries, answered from the exact result cache beside
+        the file when it holds them (see indicator_cache): the key is read on the very
+        connection, in the very transaction, that would compute them."""
+        with self._guarded(queries, (as_of, known_at), None, parse=False) as con:
+            context = {
+                "database": str(self.database.absolute()),
+                "position": self._position(con),
+                "framework": repr(self.what_if),
+            }
+            with indicator_cache.cached_streams(
+                con, queries, context, directory=indicator_cache.directory_of(self.database),
+                private=self.duckdb_file.private,
+            ) as found:  # fmt: skip
+                yield found
 
     @contextmanager
     def _guarded(

@@ -1,0 +1,371 @@
+"""An exact cache of the indicators' result rows, in files beside the projection file.
+
+The indicators at (D, T) are a pure function of what the projection file holds up to its
+tracking position P, of D, and of T only through the events T hides: once T is at or past
+the latest `recorded_at` of the rows up to P (a retraction is one of them), every T answers
+alike ("head"). So the answer is keyed by P, the file's projection versions (each with the
+moment it was applied: a rebuild or a new schema changes them), D, "head", the what-if
+framework, the query texts and the engine's versions, all read in the very read-only
+transaction that would answer: a catch-up committed meanwhile cannot slip between the key and
+the rows. Any T before the head is computed as before, never cached.
+
+One file per key, `cache/indicators-<sha256 of the key>.arrow` beside the projection file:
+each query's rows as an Arrow IPC stream, then a JSON footer (the key, where each stream
+lies, its DuckDB types, a CRC of the streams). A file is written under a temporary name then
+renamed (a reader never sees half of one); a file that cannot be read, does not match its
+key or fails its CRC is ignored and recomputed; a directory that cannot be written means no
+caching. The files of an encrypted store hold plaintext: they are private (0600) like the
+projection file; otherwise they get what the umask gives. Deleting them is always safe.
+
+Cached or not, the rows reach the output through the same RowStream code: cached rows are
+Arrow tables registered on the answering connection, typed as the views type them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import time
+import uuid
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import duckdb
+import pyarrow as pa
+
+from learningloop import __version__, results
+
+CACHE_DIRECTORY = "cache"
+KEEP = 8  # files kept (rows and CSV lines): a few D or formats asked in turn stay warm
+FORMAT = "learningloop-indicators-1"
+MAGIC = b"LLINDIC1"
+_FOOTER_LENGTH = 8
+_STALE_TEMPORARY_SECONDS = 3600  # a temporary file this old was left by a killed process
+_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, pa.ArrowException)
+
+
+@dataclass(frozen=True)
+class Cached:
+    """One query's rows and the DuckDB type of each column, as the view gave them."""
+
+    table: pa.Table
+    kinds: list[str]
+
+
+def directory_of(database: Path) -> Path:
+    """Where the cache files of a projection file live."""
+    return database.parent / CACHE_DIRECTORY
+
+
+@contextmanager
+def cached_streams(
+    con: duckdb.DuckDBPyConnection,
+    queries: dict[str, str],
+    context: dict[str, Any],
+    *,
+    directory: Path,
+    private: bool,
+) -> Iterator[dict[str, results.RowStream]]:
+    """The rows of `queries` on `con` (already at D and T, in its transaction), from the cache
+    when it holds them, else computed (and cached when T is at the head). `context`: what
+    else decides the answer (the file, its position P, the what-if framework)."""
+    key = read_key(con, queries, context)
+    if key is None:  # T before the head: as uncached reads always did
+        yield {name: results.open_stream(con, sql, []) for name, sql in queries.items()}
+        return
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    path = directory / f"indicators-{digest}.arrow"
+    tables = load(path, key)
+    if tables is None:
+        tables = _computed(con, queries, path, key, private)
+    else:
+        with contextlib.suppress(OSError):  # the newest files are the ones kept
+            os.utime(path)
+    renditions = _Renditions(directory / f"indicators-{digest}.csv", key, private)
+    yield _streams(con, tables, renditions)
+    renditions.save()  # only when the block ran to its end: never a partial rendition
+
+
+def read_key(
+    con: duckdb.DuckDBPyConnection, queries: dict[str, str], context: dict[str, Any]
+) -> str | None:
+    """What decides the answer at the connection's (D, T), or None when T hides an event."""
+    as_of, at_head = con.execute(
+        "select (select as_of from moment), "
+        "coalesce((select known_at from moment) >= (select max(recorded_at) from log_events), "
+        "true)"
+    ).fetchall()[0]
+    if not at_head:
+        return None
+    versions = con.execute(
+        "select projection, version, applied_at::varchar from projection_versions "
+        "order by projection"
+    ).fetchall()
+    parts = {
+        "format": FORMAT,
+        "learningloop": __version__,
+        "duckdb": duckdb.__version__,
+        "versions": [list(row) for row in versions],
+        "as_of": as_of.isoformat(),
+        "known_at": "head",
+        "queries": queries,
+        **context,
+    }
+    return json.dumps(parts, sort_keys=True, default=str)
+
+
+def load(path: Path, key: str) -> dict[str, Cached] | None:
+    """The tables a cache file holds for `key`; None when it is missing, unreadable, written
+    for another key or damaged."""
+    opened = _opened(path, key)
+    if opened is None:
+        return None
+    data, parts = opened
+    try:
+        return {
+            part["name"]: Cached(
+                pa.ipc.open_stream(data.slice(part["offset"], part["length"])).read_all(),
+                list(part["kinds"]),
+            )
+            for part in parts
+        }
+    except _ERRORS:
+        return None
+
+
+def _computed(
+    con: duckdb.DuckDBPyConnection, queries: dict[str, str], path: Path, key: str, private: bool
+) -> dict[str, Cached]:
+    """Each query's rows, written to the cache on the way when its directory allows (then
+    served from that file, as a later command would be), else held in memory."""
+
+    def sections(sink: pa.NativeFile) -> list[dict[str, Any]]:
+        parts = []
+        for name, sql in queries.items():
+            with results.duckdb_errors():
+                relation = con.sql(sql)
+                reader = relation.to_arrow_reader(results.STREAM_ROWS)
+                start = sink.tell()
+                with pa.ipc.new_stream(sink, reader.schema) as writer:
+                    for batch in reader:  # batch by batch: memory stays flat
+                        writer.write_batch(batch)
+            parts.append({"name": name, "offset": start, "length": sink.tell() - start,
+                          "kinds": [str(kind) for kind in relation.types]})  # fmt: skip
+        return parts
+
+    try:
+        temporary = _written(path.parent, private, key, sections)
+    except OSError:  # a read-only directory, a full disk: the rows are answered all the same
+        return {name: _rows(con, sql) for name, sql in queries.items()}
+    tables = load(temporary, key)  # mapped before the rename: pruning cannot take it away
+    try:
+        if tables is None:
+            raise OSError(f"{temporary} does not read back")
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        return tables or {name: _rows(con, sql) for name, sql in queries.items()}
+    _prune(path.parent)
+    return tables
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> Cached:
+    with results.duckdb_errors():
+        relation = con.sql(sql)
+        return Cached(relation.to_arrow_table(), [str(kind) for kind in relation.types])
+
+
+class _Renditions:
+    """The CSV lines of a key's tables as rendered once (in a layout, with constants): a
+    later `--format csv` writes them as they are. Rendering ~770k lines costs DuckDB seconds
+    of CPU at 10M events; writing them, a copy."""
+
+    def __init__(self, path: Path, key: str, private: bool) -> None:
+        self.path, self.key, self.private = path, key, private
+        self._found: dict[str, tuple[pa.Buffer, int]] | None = None
+        self._new: dict[str, tuple[bytes, int]] = {}
+
+    def get(self, spec: str) -> tuple[pa.Buffer, int] | None:
+        if self._found is None:
+            opened = _opened(self.path, self.key)
+            data, parts = opened if opened is not None else (pa.py_buffer(b""), [])
+            self._found = {part["spec"]: (data.slice(part["offset"], part["length"]),
+                                          int(part["rows"])) for part in parts}  # fmt: skip
+        return self._found.get(spec)
+
+    def add(self, spec: str, lines: bytes, rows: int) -> None:
+        self._new[spec] = (lines, rows)
+
+    def save(self) -> None:
+        """Write what was rendered (with what the file held) as a new file, when anything was."""
+        if not self._new:
+            return
+
+        def sections(sink: pa.NativeFile) -> list[dict[str, Any]]:
+            parts = []
+            for spec, (lines, rows) in {**(self._found or {}), **self._new}.items():
+                start = sink.tell()
+                sink.write(lines)
+                parts.append({"spec": spec, "offset": start, "length": len(lines), "rows": rows})
+            return parts
+
+        with contextlib.suppress(OSError):
+            temporary = _written(self.path.parent, self.private, self.key, sections)
+            try:
+                os.replace(temporary, self.path)
+            except OSError:
+                temporary.unlink(missing_ok=True)
+                raise
+
+
+class _CachedStream(results.RowStream):
+    """A cached table's rows; its CSV lines too, once rendered in the same layout."""
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, sql: str, name: str, renditions: _Renditions
+    ) -> None:
+        with results.duckdb_errors():
+            relation = con.sql(sql)
+        super().__init__(con, relation, sql, [])
+        self._name, self._renditions = name, renditions
+
+    def write_csv(
+        self,
+        out: IO[bytes],
+        layout: Sequence[str] | None = None,
+        constants: dict[str, str] | None = None,
+    ) -> int:
+        spec = json.dumps([self._name, None if layout is None else list(layout), constants])
+        found = self._renditions.get(spec)
+        if found is not None:
+            out.write(found[0])  # a buffer: written without a copy
+            return found[1]
+        tee = _Tee(out)
+        rows = super().write_csv(tee, layout, constants)
+        self._renditions.add(spec, tee.getvalue(), rows)
+        return rows
+
+
+class _Tee(io.BytesIO):
+    """Bytes written to `out` and kept."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        super().__init__()
+        self._out = out
+
+    def write(self, data: Any, /) -> int:
+        self._out.write(data)
+        return super().write(data)
+
+
+def _written(
+    directory: Path,
+    private: bool,
+    key: str,
+    sections: Callable[[pa.NativeFile], list[dict[str, Any]]],
+) -> Path:
+    """A new temporary file in `directory`: MAGIC, the sections, then a footer naming the key,
+    the sections and the CRC of their bytes. OSError when it cannot be written."""
+    temporary = _temporary(directory, private)
+    try:
+        with pa.OSFile(str(temporary), "wb") as sink:
+            sink.write(MAGIC)
+            parts = sections(sink)
+            end = sink.tell()
+        with pa.memory_map(str(temporary), "r") as written:
+            crc = zlib.crc32(written.read_buffer(end).slice(len(MAGIC)))
+        footer = json.dumps({"key": key, "sections": parts, "crc": crc}).encode()
+        with temporary.open("ab") as file:
+            file.write(footer + len(footer).to_bytes(_FOOTER_LENGTH, "little") + MAGIC)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return temporary
+
+
+def _opened(path: Path, key: str) -> tuple[pa.Buffer, list[dict[str, Any]]] | None:
+    """A cache file's bytes (mapped, not read) and its sections, when it is whole and was
+    written for `key`."""
+    try:
+        with pa.memory_map(str(path), "r") as source:
+            data = source.read_buffer(source.size())
+        if data.size < len(MAGIC) * 2 + _FOOTER_LENGTH:
+            return None
+        end = data.size - len(MAGIC) - _FOOTER_LENGTH
+        if data.slice(0, len(MAGIC)).to_pybytes() != MAGIC or (
+            data.slice(end + _FOOTER_LENGTH).to_pybytes() != MAGIC
+        ):
+            return None
+        length = int.from_bytes(data.slice(end, _FOOTER_LENGTH).to_pybytes(), "little")
+        if not 0 < length <= end - len(MAGIC):
+            return None
+        footer = json.loads(data.slice(end - length, length).to_pybytes())
+        body = data.slice(len(MAGIC), end - length - len(MAGIC))
+        if footer["key"] != key or zlib.crc32(body) != footer["crc"]:
+            return None
+        return data, list(footer["sections"])
+    except _ERRORS:
+        return None
+
+
+def _temporary(directory: Path, private: bool) -> Path:
+    """A new empty file in `directory`, 0600 when `private`, else as the umask allows."""
+    directory.mkdir(mode=0o700 if private else 0o777, exist_ok=True)
+    if private:
+        directory.chmod(directory.stat().st_mode & 0o700)
+    path = directory / f".indicators-{uuid.uuid4().hex}.tmp"
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666))
+    return path
+
+
+def _prune(directory: Path) -> None:
+    """Keep the KEEP newest cache files, and no temporary file a killed process left."""
+    with contextlib.suppress(OSError):
+        files = []
+        for entry in os.scandir(directory):
+            with contextlib.suppress(OSError):
+                modified = entry.stat().st_mtime
+                if entry.name.startswith("indicators-"):
+                    files.append((modified, entry.path))
+                elif entry.name.startswith(".indicators-") and (
+                    time.time() - modified > _STALE_TEMPORARY_SECONDS
+                ):
+                    os.unlink(entry.path)
+        for _, old in sorted(files, reverse=True)[KEEP:]:
+            with contextlib.suppress(OSError):
+                os.unlink(old)
+
+
+def _streams(
+    con: duckdb.DuckDBPyConnection, tables: dict[str, Cached], renditions: _Renditions
+) -> dict[str, results.RowStream]:
+    """Each table as a stream over the connection, every column typed as the view typed it
+    (an Arrow round trip may lose a DuckDB type, JSON say: it is cast back)."""
+    streams: dict[str, results.RowStream] = {}
+    for index, (name, cached) in enumerate(tables.items()):
+        view = f"learningloop_cached_{index}"
+        con.register(view, cached.table)
+        found = con.sql(f"select * from {view}").types
+        cells = [
+            _quoted(column) if str(kind) == wanted else _cast(column, wanted)
+            for column, kind, wanted in zip(cached.table.column_names, found, cached.kinds,
+                                            strict=True)
+        ]  # fmt: skip
+        sql = f"select {', '.join(cells)} from {view}"
+        streams[name] = _CachedStream(con, sql, name, renditions)
+    return streams
+
+
+def _cast(column: str, kind: str) -> str:
+    return f"{_quoted(column)}::{kind} as {_quoted(column)}"
+
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
