@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from learningloop.audit_findings import Finding, FindingLog
-from learningloop.audit_walk import LogWalk, walk_positions, walk_streams
+from learningloop.audit_walk import LogWalk
+from learningloop.audit_workers import walk_log
 from learningloop.domain import aggregates as agg
 from learningloop.domain import events as ev
 from learningloop.domain import rules
@@ -138,18 +139,19 @@ def check_log(
     verify: str | None = None,
     progress: Callable[[int], None] | None = None,
     taken: Snapshot | None = None,
+    workers: int | None = None,
 ) -> AuditReport:
     """Walk the log up to the head of the snapshot `taken` (default: taken now), along
     positions (digest, time order) and stream by stream (decoding, versions, chains, rules);
-    then the seal and the digest. Memory does not grow with the log (audit_walk)."""
+    then the seal and the digest. Memory does not grow with the log (audit_walk). A big log
+    is walked by `workers` processes beside this one (default: by its size; audit_workers)."""
     verify_at = verify_position(verify)
     taken = taken or snapshot(log)
     report = AuditReport(taken.head, 0, 0, GENESIS)
     found = report.findings.add
-    along = walk_positions(log, taken.head, verify_at, found)
-    streams = walk_streams(log, taken.head, found, progress)
+    along, report.streams = walk_log(log, taken.head, verify_at, found, progress, workers)
     report.head_position, report.events, report.digest = along.position, along.events, along.digest
-    report.streams, report.head_recorded_at = streams.streams, along.recorded_at
+    report.head_recorded_at = along.recorded_at
     problem = taken.seal_problem
     report.findings.extend(_check_seal(taken.seal, along) if problem is None else [problem])
     if verify is not None:

@@ -28,7 +28,7 @@ from learningloop.domain.chain import GENESIS, chain_hash, digest_step
 from learningloop.domain.recorded import Recorded
 from learningloop.errors import InvalidEventError
 from learningloop.event_mapping import EventMapper
-from learningloop.eventlog import EventLog
+from learningloop.eventlog import EventLog, Within
 
 PAGE = 10_000  # events read at a time along positions
 PROGRESS_EVERY = 1_000  # events between two progress reports
@@ -46,15 +46,21 @@ class LogWalk:
 
 
 def walk_positions(
-    log: EventLog, head: int, verify_at: int | None, found: Callable[[list[Finding]], None]
+    log: EventLog,
+    head: int,
+    verify_at: int | None,
+    found: Callable[[list[Finding]], None],
+    each_page: Callable[[], None] | None = None,
 ) -> LogWalk:
     """The log digest and the time-order check, up to `head`, in log order."""
     walk = LogWalk()
     for page in log.raw_pages(0, PAGE) if log.mapper.cipher is None else _decrypted(log):
+        if each_page is not None:
+            each_page()
         for position, stream, version, data in page:
             if position > head:
                 return walk
-            state = _state(data)
+            state = _state_or_none(data)
             chain = ""
             if state is not None:
                 if late := _check_time_order(walk, state.get("recorded_at")):
@@ -81,12 +87,21 @@ def _decrypted(log: EventLog) -> Iterator[list[tuple[int, str, int, bytes | None
         yield rows
 
 
-def _state(data: bytes | None) -> dict[str, Any] | None:
+def _state(data: bytes) -> dict[str, Any]:
+    """The stored JSON object; ValueError (orjson's errors are ValueErrors) when the bytes
+    hold anything else."""
+    state = orjson.loads(data)
+    if not isinstance(state, dict):
+        raise ValueError("not a JSON object")
+    return state
+
+
+def _state_or_none(data: bytes | None) -> dict[str, Any] | None:
+    """The stored JSON object, None when there is none (the stream walk names why)."""
     try:
-        state = orjson.loads(data) if data is not None else None
-    except orjson.JSONDecodeError:
+        return _state(data) if data is not None else None
+    except (ValueError, TypeError):  # TypeError: a forged row holding a number, say
         return None
-    return state if isinstance(state, dict) else None
 
 
 def _check_time_order(walk: LogWalk, recorded_at: Any) -> str | None:
@@ -125,22 +140,18 @@ class StreamWalk:
     position: int = 0  # of the event being judged
     _cached: tuple[str, int, agg.Programme] | None = None
 
-    def programme_at(self, key: str, position: int) -> agg.Programme | None:
-        """Programme `key`'s write model as the log stood just before `position`."""
+    def programme_now(self, key: str) -> agg.Programme | None:
+        """Programme `key`'s write model as the log stood just before the event being judged."""
         known = self.programmes.get(key)
-        if known is None or known.opened >= position:
+        if known is None or known.opened >= self.position:
             return None
-        joined = bisect_left(known.joined_at, position)
+        joined = bisect_left(known.joined_at, self.position)
         if self._cached is None or self._cached[:2] != (key, joined):
             model = agg.Programme(id=ev.stream_id("programme", key), key=key,
                                   partners=set(known.partners[:joined]),
                                   function_keys=known.function_keys)  # fmt: skip
             self._cached = (key, joined, model)
         return self._cached[2]
-
-    def programme_now(self, key: str) -> agg.Programme | None:
-        """Programme `key` as the log stood just before the event being judged."""
-        return self.programme_at(key, self.position)
 
     def remember(self, model: agg.Programme, recorded: Recorded, position: int) -> None:
         """An admitted event of a programme stream: what experiments will ask of it."""
@@ -154,21 +165,36 @@ class StreamWalk:
         self._cached = None
 
 
+@dataclass(frozen=True)
+class Share:
+    """The streams one walker judges. Every walker walks the programme streams (experiments
+    ask them), the first alone counting and reporting them; of the other streams, those from
+    id `within[0]` to before `within[1]` (None: no bound)."""
+
+    first: bool = True
+    within: Within = (None, None)
+
+
 def walk_streams(
     log: EventLog,
     head: int,
     found: Callable[[list[Finding]], None],
     progress: Callable[[int], None] | None = None,
+    share: Share = Share(),
 ) -> StreamWalk:
     """Versions, chains, decoding and rules, stream by stream, programmes first."""
     walk = StreamWalk()
     for programmes in (True, False):
         stream: _Stream | None = None
-        for page in log.stream_rows(head, programmes):
+        judged = share.first or not programmes  # counted and reported
+        for page in log.stream_rows(head, programmes, within=share.within):
             for stream_id, position, version, topic, data in page:
                 if stream is None or stream_id != stream.id:
-                    stream, walk.streams = _Stream(str(stream_id)), walk.streams + 1
+                    stream = _Stream(str(stream_id))
+                    walk.streams += judged
                 findings = _check_event(log, walk, stream, (position, version, topic, data))
+                if not judged:
+                    continue
                 if findings:
                     found(findings)
                 walk.events += 1
@@ -233,10 +259,7 @@ def _raw_state(
     log: EventLog, data: bytes, findings: list[Finding], where: dict[str, Any]
 ) -> dict[str, Any] | None:
     try:
-        state = orjson.loads(log.decrypted(data))
-        if not isinstance(state, dict):
-            raise ValueError("not a JSON object")
-        return state
+        return _state(log.decrypted(data))
     except Exception as error:  # any corruption of the bytes is a finding, never a crash
         findings.append(Finding("decode", "error", f"stored bytes do not decode: {error}", **where))
         return None

@@ -45,6 +45,7 @@ KEY_CHECK = b"learningloop key check"
 CIPHER_TOPIC = "eventsourcing.cryptography:AESCipher"
 RawPage = list[tuple[int, str, int, bytes]]  # (position, stream, version, plaintext JSON)
 StreamRow = tuple[str, int, int, str, bytes]  # (stream, position, version, topic, state)
+Within = tuple[str | None, str | None]  # stream ids: from the first, up to before the second
 # (stream, version) pairs per lookup query: 2 parameters each, under SQLite's old limit of 999.
 _KEYS_PER_QUERY = 400
 
@@ -244,27 +245,27 @@ class EventLog(Application[str]):
                    for n in page]  # fmt: skip
 
     def stream_rows(
-        self, head: int, programmes: bool, size: int = 1_000
+        self, head: int, programmes: bool, size: int = 1_000, within: Within = (None, None)
     ) -> Iterator[list[StreamRow]]:
-        """The stored events up to position `head` of the programme streams (or of all the
-        others), stream by stream, each in position order (not version order: the audit
-        judges a stream as it was written); states still encrypted when the store is."""
+        """The stored events up to position `head` of the programme streams (or of the others
+        from stream id `within[0]` to before `within[1]`, None: no bound), stream by stream,
+        each in position order (not version order: the audit judges a stream as it was
+        written); states still encrypted when the store is."""
         table, column = self._events_table()
-        where = (f"{column} <= ? and substr(originator_id, 1, 10) "
-                 f"{'=' if programmes else '<>'} 'programme:'")  # fmt: skip
+        where, bounds = stream_filter(column, programmes, within)
         after = f"and (originator_id > ? or (originator_id = ? and {column} > ?))"
         order = f"order by originator_id, {column} limit {int(size)}"
         select = f"select originator_id, {column}, originator_version, topic, state from {table}"
-        parameters: tuple[Any, ...] = (head,)
+        keyset: tuple[Any, ...] = ()
         while True:
-            keyset = after if len(parameters) > 1 else ""
             with self._datastore().transaction(commit=False) as cursor:
-                self._execute(cursor, f"{select} where {where} {keyset} {order}", parameters)
+                self._execute(cursor, f"{select} where {where} {after if keyset else ''} "
+                              f"{order}", (head, *bounds, *keyset))  # fmt: skip
                 rows = [_row(row) for row in cursor.fetchall()]
             if not rows:
                 return
             yield rows
-            parameters = (head, rows[-1][0], rows[-1][0], rows[-1][1])
+            keyset = (rows[-1][0], rows[-1][0], rows[-1][1])
 
     def decrypted(self, state: bytes) -> bytes:
         """Stored bytes as plaintext (the same bytes when the store is not encrypted)."""
@@ -374,6 +375,16 @@ class EventLog(Application[str]):
         assert row is not None, "the seal row is created with the store"
         position, events, digest = row
         return Seal(int(position), int(events), str(digest))
+
+
+def stream_filter(column: str, programmes: bool, within: Within) -> tuple[str, tuple[str, ...]]:
+    """The condition on the stored events of `stream_rows`, and its parameters after head."""
+    low, high = (None, None) if programmes else within
+    where = (f"{column} <= ? and substr(originator_id, 1, 10) "
+             f"{'=' if programmes else '<>'} 'programme:'"
+             f"{'' if low is None else ' and originator_id >= ?'}"
+             f"{'' if high is None else ' and originator_id < ?'}")  # fmt: skip
+    return where, tuple(bound for bound in (low, high) if bound is not None)
 
 
 def _first_row(cursor: Any) -> tuple[Any, ...] | None:

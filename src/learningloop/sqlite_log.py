@@ -13,7 +13,7 @@ from eventsourcing.persistence import StoredEvent
 
 from learningloop import recorder_calls
 from learningloop.errors import StoreError
-from learningloop.eventlog import EventLog, RawPage, StreamRow
+from learningloop.eventlog import EventLog, RawPage, StreamRow, Within, stream_filter
 from learningloop.locations import LOCK_TIMEOUT_SECONDS, StoreLocation
 
 
@@ -105,18 +105,17 @@ class SQLiteEventLog(EventLog):
                 after = rows[-1][0]
 
     def stream_rows(
-        self, head: int, programmes: bool, size: int = 1_000
+        self, head: int, programmes: bool, size: int = 1_000, within: Within = (None, None)
     ) -> Iterator[list[StreamRow]]:
         """As EventLog's, by one statement (SQLite sorts each stream's few rows by position
         as its primary key index hands them over, stream by stream): no query per page."""
         database = self.env.get("SQLITE_DBNAME")
-        kind = "=" if programmes else "<>"
+        where, bounds = stream_filter("rowid", programmes, within)
         with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as con:
             cursor = con.execute(
                 "select originator_id, rowid, originator_version, topic, state "
-                f"from stored_events where rowid <= ? and substr(originator_id, 1, 10) {kind} "
-                "'programme:' order by originator_id, rowid",
-                (head,),
+                f"from stored_events where {where} order by originator_id, rowid",
+                (head, *bounds),
             )
             while rows := cursor.fetchmany(size):
                 yield rows
