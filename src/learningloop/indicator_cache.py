@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 import duckdb
 import pyarrow as pa
@@ -121,10 +121,11 @@ def read_key(
     return json.dumps(parts, sort_keys=True, default=str)
 
 
-def load(path: Path, key: str) -> dict[str, Cached] | None:
+def load(path: Path, key: str, *, check: bool = True) -> dict[str, Cached] | None:
     """The tables a cache file holds for `key`; None when it is missing, unreadable, written
-    for another key or damaged."""
-    opened = _opened(path, key)
+    for another key or damaged (`check`: its CRC too; not for the file this process just
+    wrote)."""
+    opened = _opened(path, key, check=check)
     if opened is None:
         return None
     data, parts = opened
@@ -146,7 +147,7 @@ def _computed(
     """Each query's rows, written to the cache on the way when its directory allows (then
     served from that file, as a later command would be), else held in memory."""
 
-    def sections(sink: pa.NativeFile) -> list[dict[str, Any]]:
+    def sections(sink: _Summed) -> list[dict[str, Any]]:
         parts = []
         for name, sql in queries.items():
             with results.duckdb_errors():
@@ -164,7 +165,8 @@ def _computed(
         temporary = _written(path.parent, private, key, sections)
     except OSError:  # a read-only directory, a full disk: the rows are answered all the same
         return {name: _rows(con, sql) for name, sql in queries.items()}
-    tables = load(temporary, key)  # mapped before the rename: pruning cannot take it away
+    # mapped before the rename, so pruning cannot take it away
+    tables = load(temporary, key, check=False)
     try:
         if tables is None:
             raise OSError(f"{temporary} does not read back")
@@ -208,7 +210,7 @@ class _Renditions:
         if not self._new:
             return
 
-        def sections(sink: pa.NativeFile) -> list[dict[str, Any]]:
+        def sections(sink: _Summed) -> list[dict[str, Any]]:
             parts = []
             for spec, (lines, rows) in {**(self._found or {}), **self._new}.items():
                 start = sink.tell()
@@ -269,20 +271,17 @@ def _written(
     directory: Path,
     private: bool,
     key: str,
-    sections: Callable[[pa.NativeFile], list[dict[str, Any]]],
+    sections: Callable[[_Summed], list[dict[str, Any]]],
 ) -> Path:
     """A new temporary file in `directory`: MAGIC, the sections, then a footer naming the key,
     the sections and the CRC of their bytes. OSError when it cannot be written."""
     temporary = _temporary(directory, private)
     try:
-        with pa.OSFile(str(temporary), "wb") as sink:
-            sink.write(MAGIC)
+        with temporary.open("wb") as file:
+            file.write(MAGIC)
+            sink = _Summed(file)
             parts = sections(sink)
-            end = sink.tell()
-        with pa.memory_map(str(temporary), "r") as written:
-            crc = zlib.crc32(written.read_buffer(end).slice(len(MAGIC)))
-        footer = json.dumps({"key": key, "sections": parts, "crc": crc}).encode()
-        with temporary.open("ab") as file:
+            footer = json.dumps({"key": key, "sections": parts, "crc": sink.crc}).encode()
             file.write(footer + len(footer).to_bytes(_FOOTER_LENGTH, "little") + MAGIC)
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -290,7 +289,27 @@ def _written(
     return temporary
 
 
-def _opened(path: Path, key: str) -> tuple[pa.Buffer, list[dict[str, Any]]] | None:
+class _Summed:
+    """A file being written, and the CRC of the bytes written through this (summed on the
+    way: reading the file back for it cost a second pass over tens of MiB)."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file, self.crc, self.closed = file, 0, False
+
+    def write(self, data: Any) -> int:
+        self.crc = zlib.crc32(data, self.crc)
+        return self.file.write(data)
+
+    def tell(self) -> int:
+        return self.file.tell()
+
+    def flush(self) -> None:
+        self.file.flush()
+
+
+def _opened(
+    path: Path, key: str, *, check: bool = True
+) -> tuple[pa.Buffer, list[dict[str, Any]]] | None:
     """A cache file's bytes (mapped, not read) and its sections, when it is whole and was
     written for `key`."""
     try:
@@ -308,7 +327,7 @@ def _opened(path: Path, key: str) -> tuple[pa.Buffer, list[dict[str, Any]]] | No
             return None
         footer = json.loads(data.slice(end - length, length).to_pybytes())
         body = data.slice(len(MAGIC), end - length - len(MAGIC))
-        if footer["key"] != key or zlib.crc32(body) != footer["crc"]:
+        if footer["key"] != key or (check and zlib.crc32(body) != footer["crc"]):
             return None
         return data, list(footer["sections"])
     except _ERRORS:
