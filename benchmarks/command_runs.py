@@ -56,14 +56,14 @@ def record(figures: dict[str, Any], name: str, shown: str, run: dict[str, Any]) 
 
 
 def measured(figures: dict[str, Any], name: str, store: Path, arguments: list[str],
-             stdout: Path) -> None:  # fmt: skip
+             stdout: Path, note: str = "") -> None:  # fmt: skip
     if arguments[0] in SKIPPED:
         figures[f"{name}_s"] = figures[f"{name}_peak_mib"] = None
         return
     run = command(store, arguments, stdout)
     figures[f"{name}_s"] = run["seconds"] if run["exit"] == 0 else float("nan")
     figures[f"{name}_peak_mib"] = run["peak_mib"]
-    record(figures, name, "learningloop " + " ".join(arguments), run)
+    record(figures, name, " ".join(["learningloop", *arguments, note]).strip(), run)
 
 
 def peak_rebuild_memory(store: Path, figures: dict[str, Any], workdir: Path) -> float:
@@ -84,9 +84,13 @@ def command_figures(store: Path, workdir: Path, source: Path | None,
     # Cold: the first call after the projections are current (no cached result); warm: the
     # same call again, nothing recorded in between (served from the store's result cache).
     shutil.rmtree(store / "cache", ignore_errors=True)
-    measured(figures, "indicators_csv_cold", store, ["indicators", "--format", "csv"], out)
-    for fmt in ("csv", "json", "table"):
-        measured(figures, f"indicators_{fmt}", store, ["indicators", "--format", fmt], out)
+    csv = ["indicators", "--format", "csv"]
+    measured(figures, "indicators_csv_cold", store, csv, out, "(cold)")
+    measured(figures, "indicators_csv", store, csv, out, "(warm, cached)")
+    measured(figures, "indicators_json", store, ["indicators", "--format", "json"], out,
+             "(warm, cached)")  # fmt: skip
+    measured(figures, "indicators_table", store, ["indicators", "--format", "table"], out,
+             "(cold)")  # fmt: skip
     timeline = workdir / "timeline.csv"
     measured(figures, "sql_csv", store, ["sql", "select * from timeline", "--format", "csv"],
              timeline)  # fmt: skip
