@@ -20,7 +20,9 @@ with cited as (
     )
 ),
 
-retractions as (
+-- materialized: planned on its own, a retraction is paired with its target first; inlined,
+-- the optimizer paired every retraction of an experiment with every cited key first
+retractions as materialized (
     select
         retraction.experiment,
         target.subject as evidence,
@@ -53,13 +55,15 @@ revisions as (
         and retractions.target_position < cited.position
         and retractions.position > cited.position
     union all
+    -- only the first restatement after the decision can be the earliest revision: an asof
+    -- join finds it without pairing the decision with every later restatement of its key
     select cited.*, 'restated' as revision, restatements.position as revised_position,
         restatements.recorded_at as revised_at
     from cited
-    join restatements
+    asof join restatements
         on restatements.experiment = cited.experiment
         and restatements.evidence = cited.evidence
-        and restatements.position > cited.position
+        and cited.position < restatements.position
 ),
 
 final as (
