@@ -34,9 +34,7 @@ Answer = dict[str, tuple[list[str], list[tuple[Any, ...]]]]
 def fresh(loop: LearningLoop, as_of: date | None, known_at: datetime | None,
           framework: Path | None = None) -> Answer:  # fmt: skip
     """The indicators computed without the cache, as before it existed."""
-    found = loop._projector(framework).query_many(
-        _indicator_queries(), as_of, known_at, library_queries=True
-    )
+    found = loop._projector(framework).query_many(_indicator_queries(), as_of, known_at)
     return {name: (result.columns, result.rows) for name, result in found.items()}
 
 

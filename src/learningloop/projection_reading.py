@@ -142,17 +142,14 @@ class ProjectionReading(ABC):
         parameters: Sequence[Any] = (),
         variables: dict[str, Any] | None = None,
         timeout: float | None = None,
-        *,
-        library_queries: bool = False,
     ) -> dict[str, QueryResult]:
         """Several read-only queries at one (D, T) on one caught-up connection; `variables`
         (names chosen by the library, never by a user) are DuckDB variables they may read.
-        `library_queries`: the texts are the library's own (see `_guarded`).
 
         (Materialising the counted events once into temporary tables was tried: at 10M events
         it spills to disk and is four times slower than letting each view compute them.)"""
         moment = (as_of, known_at)
-        with self._guarded(queries, moment, timeout, variables, parse=not library_queries) as con:
+        with self._guarded(queries, moment, timeout, variables) as con:
             return {name: run(con, sql, parameters) for name, sql in queries.items()}
 
     @contextmanager
@@ -164,13 +161,11 @@ class ProjectionReading(ABC):
         timeout: float | None = None,
         *,
         parameters: Sequence[Any] = (),
-        library_queries: bool = False,
     ) -> Iterator[dict[str, results.RowStream]]:
         """Read-only queries at one (D, T) whose rows stream in Arrow batches while open;
-        `timeout` bounds the whole block (the rows are computed while they are read).
-        `library_queries`: the texts are the library's own (see `_guarded`)."""
+        `timeout` bounds the whole block (the rows are computed while they are read)."""
         moment = (as_of, known_at)
-        with self._guarded(queries, moment, timeout, parse=not library_queries) as con:
+        with self._guarded(queries, moment, timeout) as con:
             yield {name: results.open_stream(con, sql, list(parameters))
                    for name, sql in queries.items()}  # fmt: skip
 
