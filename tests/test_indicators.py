@@ -9,9 +9,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from learningloop.domain.indicators import commitment_periods, milestone_views, review_views
+from learningloop.domain import events as ev
+from learningloop.domain.indicators import CommitmentPeriod, milestone_views, review_views
+from learningloop.domain.indicators import commitment_periods as periods_of
+from learningloop.domain.recorded import Recorded
 from learningloop.domain.values import add_months
 from tests.test_replay import experiment, view
+
+
+def commitment_periods(events: list[Recorded], as_of: date) -> list[CommitmentPeriod]:
+    """The cadence of a stream's commitments and meetings, handed over kind by kind."""
+    made = [r for r in events if isinstance(r.event, ev.CommitmentMade)]
+    return periods_of(made, [r for r in events if isinstance(r.event, ev.MeetingHeld)], as_of)
 
 
 def commitment(starts_on: str, months: int, low: int = 3, high: int = 4) -> dict[str, Any]:

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from learningloop.domain import events as ev
 from learningloop.domain.parsing import parse_event
 from learningloop.domain.recorded import Recorded
-from learningloop.domain.replay import _timeline, counted_events
+from learningloop.domain.replay import counted_events
 from learningloop.domain.streams import Stream, instant, keys_of
-from learningloop.domain.timeline import TimelineEntry
+from learningloop.domain.timeline import TimelineEntry, timeline_entries
 
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
 
@@ -89,6 +89,6 @@ def test_instants_order_as_the_times_do_to_the_microsecond() -> None:
 
 def test_timeline_entries_equal_those_the_constructor_makes() -> None:
     events = [Recorded("experiment:exp", 1, T0, parse_event(meeting(date(2012, 1, 1))))]
-    made = _timeline(events, date(2013, 1, 1))
+    made = timeline_entries(events, date(2013, 1, 1))
     assert made == [TimelineEntry(events[0], 1, date(2013, 1, 1))]
     assert made[0].summary == "Meeting (local): 1 attendee"

@@ -92,13 +92,16 @@ class FunctionCoverage:
         return self.assessed or "not_assessed"
 
 
-def commitment_periods(counted: Sequence[Recorded], as_of: date) -> list[CommitmentPeriod]:
-    """Cadence: each commitment's yearly periods that start on or before D."""
+def commitment_periods(
+    made: Sequence[Recorded], meetings: Sequence[Recorded], as_of: date
+) -> list[CommitmentPeriod]:
+    """Cadence: each commitment's yearly periods that start on or before D (from the counted
+    CommitmentMade and MeetingHeld events, each in counted order)."""
     commitments: dict[str, ev.CommitmentMade] = {}
-    for recorded in counted:
+    for recorded in made:
         if isinstance(recorded.event, ev.CommitmentMade):
             commitments[recorded.event.commitment] = recorded.event  # the latest restatement
-    meeting_days = [r.event.occurred_on for r in counted if isinstance(r.event, ev.MeetingHeld)]
+    meeting_days = [r.event.occurred_on for r in meetings]
     meeting_days.sort()  # linear in counted order: each period's meetings are then two bisects
     periods = []
     for commitment in commitments.values():

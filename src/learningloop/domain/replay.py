@@ -10,10 +10,11 @@ from __future__ import annotations
 import statistics
 from bisect import bisect_left
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from itertools import chain
-from operator import attrgetter
+from typing import TypeVar, cast
 
 from learningloop.domain import events as ev
 from learningloop.domain.basics import STATUS_BY_DECISION as STATUS_BY_DECISION
@@ -30,7 +31,7 @@ from learningloop.domain.indicators import (
 )
 from learningloop.domain.recorded import Recorded
 from learningloop.domain.streams import instant, keys_of
-from learningloop.domain.timeline import TimelineEntry
+from learningloop.domain.timeline import Timeline, TimelineEntry
 
 MILESTONE_KINDS = (ev.MilestonePlanned, ev.MilestoneRescheduled, ev.MilestoneReached,
                    ev.MilestoneAbandoned)  # fmt: skip
@@ -71,7 +72,7 @@ class ExperimentView:
     decisions: list[DecisionView] = field(default_factory=list)
     learnings: list[LearningView] = field(default_factory=list)
     functions: list[FunctionCoverage] = field(default_factory=list)
-    timeline: list[TimelineEntry] = field(default_factory=list)
+    timeline: Sequence[TimelineEntry] = field(default_factory=list)
 
     @property
     def functions_covered(self) -> int:
@@ -97,69 +98,42 @@ def counted_events(
     recorded_events: Sequence[Recorded], as_of: date, known_at: datetime
 ) -> list[Recorded]:
     """The events of one stream that count at (D, T), in (occurred_on, version) order."""
-    # A replay's hottest loop, on the stream's replay keys (plain integers) rather than on
-    # the event objects: retractions known at T, then the other events known at T and
-    # occurred by D that none of them retracts.
+    # A replay's hottest loop, on the stream's replay keys (plain integers, the events that
+    # are not retractions already sorted) rather than on the event objects.
     keys = keys_of(recorded_events)
-    known, day = instant(known_at), as_of.toordinal()
-    retracted = {
-        target
-        for recorded_at, target in zip(keys.recorded, keys.retracts, strict=True)
-        if target is not None and recorded_at <= known
-    }
-    chosen = [
-        index
-        for index, (recorded_at, occurred, target) in enumerate(
-            zip(keys.recorded, keys.occurred, keys.retracts, strict=True)
-        )
-        if recorded_at <= known and occurred <= day and target is None
-    ]
-    if retracted:
-        versions = keys.versions
-        chosen = [index for index in chosen if versions[index] not in retracted]
-    # (occurred_on, version) order: one stable sort when the stream is in version order
-    if not keys.in_version_order:
-        chosen.sort(key=keys.versions.__getitem__)
-    chosen.sort(key=keys.occurred.__getitem__)
-    return [recorded_events[index] for index in chosen]
+    return [recorded_events[index] for index in keys.counted(as_of.toordinal(), instant(known_at))]
 
 
-class _KindTest(dict[type, bool]):
-    """`isinstance(event, of)` decided once per event class, for the loops over every event
-    of a stream: isinstance on a pydantic model goes through ABCMeta, slow when the answer is
-    no (most events), where a dict lookup by `type(event)` is not."""
-
-    def __init__(self, of: type[ev.Event]) -> None:
-        super().__init__()
-        self.of = of
-
-    def __missing__(self, kind: type) -> bool:
-        self[kind] = answer = issubclass(kind, self.of)
-        return answer
+Kinds = dict[type[ev.Event], list[int]]
+E = TypeVar("E", bound=ev.Event)
 
 
-_VERSION = attrgetter("originator_version")
-_OCCURRED_ON = attrgetter("event.occurred_on")
-Kinds = dict[type[ev.Event], list[Recorded]]
+class _Counted:
+    """A stream's counted events and, by class, their positions among them: each indicator
+    reads only the kinds it folds, merged in counted order, without testing every event."""
 
+    def __init__(
+        self, recorded_events: Sequence[Recorded], as_of: date, known_at: datetime
+    ) -> None:
+        keys = keys_of(recorded_events)
+        indexes = keys.counted(as_of.toordinal(), instant(known_at))
+        self.recorded = [recorded_events[index] for index in indexes]
+        kinds: Kinds = {}
+        classes = keys.kinds
+        for position, index in enumerate(indexes):
+            kinds.setdefault(classes[index], []).append(position)
+        self.kinds = kinds
 
-def _kinds(counted: Sequence[Recorded]) -> Kinds:
-    """Counted events by class, each list in counted order: one pass, so each indicator
-    reads only the kinds it folds instead of testing every event again."""
-    kinds: Kinds = {}
-    for recorded in counted:
-        kinds.setdefault(type(recorded.event), []).append(recorded)
-    return kinds
+    def events(self, kind: type[E]) -> list[E]:
+        """The counted events of one kind, in counted order."""
+        return cast(list[E], [recorded.event for recorded in self.of(kind)])
 
-
-def _of(kinds: Kinds, *types: type[ev.Event]) -> list[Recorded]:
-    """The counted events of these kinds, in counted ((occurred_on, version)) order."""
-    lists = [found for kind, found in kinds.items() if issubclass(kind, types)]
-    if len(lists) == 1:
-        return lists[0]
-    merged = sorted(chain.from_iterable(lists), key=_VERSION)
-    merged.sort(key=_OCCURRED_ON)
-    return merged
+    def of(self, *types: type[ev.Event]) -> list[Recorded]:
+        """The counted events of these kinds, in counted ((occurred_on, version)) order."""
+        lists = [found for kind, found in self.kinds.items() if issubclass(kind, types)]
+        positions = lists[0] if len(lists) == 1 else sorted(chain.from_iterable(lists))
+        recorded = self.recorded
+        return [recorded[position] for position in positions]
 
 
 def programme_functions(
@@ -182,14 +156,10 @@ def replay_experiment(
     known_at: datetime,
 ) -> ExperimentView:
     """Fold an experiment's counted events into the view an evaluator reads."""
-    counted = counted_events(experiment_events, as_of, known_at)
-    kinds = _kinds(counted)
-    proposals = [
-        r.event
-        for r in _of(kinds, ev.ExperimentProposed)
-        if isinstance(r.event, ev.ExperimentProposed)
-    ]
-    timeline = _timeline(counted, as_of)
+    counted = _Counted(experiment_events, as_of, known_at)
+    proposals = counted.events(ev.ExperimentProposed)
+    decisions = counted.events(ev.DecisionRecorded)
+    recordings = _recordings(counted.events(ev.LearningRecorded))
     # Events that occurred before the proposal still happened; until the proposal counts
     # the experiment has no status, coverage or learning loops.
     history = ExperimentView(
@@ -197,11 +167,13 @@ def replay_experiment(
         as_of,
         known_at,
         is_proposed=False,
-        commitments=commitment_periods(_of(kinds, ev.CommitmentMade, ev.MeetingHeld), as_of),
-        milestones=milestone_views(_of(kinds, *MILESTONE_KINDS), as_of),
-        reviews=review_views(_of(kinds, ev.ReviewSessionHeld)),
-        decisions=_decisions(kinds),
-        timeline=timeline,
+        commitments=commitment_periods(
+            counted.of(ev.CommitmentMade), counted.of(ev.MeetingHeld), as_of
+        ),
+        milestones=milestone_views(counted.of(*MILESTONE_KINDS), as_of),
+        reviews=review_views(counted.of(ev.ReviewSessionHeld)),
+        decisions=_decisions(decisions, recordings.keys()),
+        timeline=Timeline(counted.recorded, as_of),
     )
     if not proposals:
         return history
@@ -217,10 +189,10 @@ def replay_experiment(
         carriers=proposal.carriers,
         partners=proposal.partners,
         proposed_on=proposal.occurred_on,
-        status=_status(_of(kinds, ev.DecisionRecorded, ev.ExperimentClosed)),
-        learnings=_learnings(kinds),
+        status=_status(counted.of(ev.DecisionRecorded, ev.ExperimentClosed)),
+        learnings=_learnings(decisions, recordings),
         functions=function_coverage(
-            _of(kinds, ev.FunctionEvidenced, ev.FunctionAssessed),
+            counted.of(ev.FunctionEvidenced, ev.FunctionAssessed),
             programme_functions(programme_events, known_at),
         ),
     )
@@ -237,58 +209,44 @@ def _status(counted: Sequence[Recorded]) -> str:
     return status
 
 
-def _timeline(counted: Sequence[Recorded], as_of: date) -> list[TimelineEntry]:
-    """Every counted event with its learning cycle: decision k closes cycle k."""
-    entries, cycle = [], 1
-    is_decision = _KindTest(ev.DecisionRecorded)
-    # The frozen dataclass's __init__ sets each field through object.__setattr__: filling the
-    # new entry's __dict__ directly makes the same entry (equal, still frozen) in half the time.
-    new = object.__new__
-    for recorded in counted:
-        entry = new(TimelineEntry)
-        entry.__dict__.update(recorded=recorded, cycle=cycle, as_of=as_of)
-        entries.append(entry)
-        if is_decision[type(recorded.event)]:
-            cycle += 1
-    return entries
+def _recordings(learnings: list[ev.LearningRecorded]) -> dict[str, list[ev.LearningRecorded]]:
+    """The counted recordings of each learning key, in counted order."""
+    recordings: dict[str, list[ev.LearningRecorded]] = {}
+    for event in learnings:
+        recordings.setdefault(event.learning, []).append(event)
+    return recordings
 
 
-def _decisions(kinds: Kinds) -> list[DecisionView]:
-    """Each counted decision; the k-th closes cycle k (as in `_timeline`)."""
-    learnings = _of(kinds, ev.LearningRecorded)
-    learning_keys = {
-        r.event.learning for r in learnings if isinstance(r.event, ev.LearningRecorded)
-    }
+def _decisions(
+    decisions: list[ev.DecisionRecorded], learning_keys: AbstractSet[str]
+) -> list[DecisionView]:
+    """Each counted decision; the k-th closes cycle k (as in the timeline)."""
     return [
         DecisionView(
-            decision=r.event.decision,
-            kind=r.event.kind,
-            occurred_on=r.event.occurred_on,
-            summary=r.event.summary,
-            evidence=r.event.evidence,
-            evidence_count=len(r.event.evidence),
-            cites_learning=not learning_keys.isdisjoint(r.event.evidence),
+            decision=event.decision,
+            kind=event.kind,
+            occurred_on=event.occurred_on,
+            summary=event.summary,
+            evidence=event.evidence,
+            evidence_count=len(event.evidence),
+            cites_learning=not learning_keys.isdisjoint(event.evidence),
             cycle=cycle,
         )
-        for cycle, r in enumerate(_of(kinds, ev.DecisionRecorded), start=1)
-        if isinstance(r.event, ev.DecisionRecorded)
+        for cycle, event in enumerate(decisions, start=1)
     ]
 
 
-def _learnings(kinds: Kinds) -> list[LearningView]:
+def _learnings(
+    decisions: list[ev.DecisionRecorded], recordings: dict[str, list[ev.LearningRecorded]]
+) -> list[LearningView]:
     """One view per learning key (CONTRACT 6.11): dated by its first counted recording, with
     the words of its latest restatement."""
     # For each cited key, the dates of the decisions citing it, in (occurred_on, version) order.
     citing: dict[str, list[date]] = {}
-    recordings: dict[str, list[ev.LearningRecorded]] = {}
     # Decisions and learnings fold independently: each kind in its own counted order.
-    for recorded in _of(kinds, ev.DecisionRecorded):
-        if isinstance(event := recorded.event, ev.DecisionRecorded):
-            for cited in event.evidence:
-                citing.setdefault(cited, []).append(event.occurred_on)
-    for recorded in _of(kinds, ev.LearningRecorded):
-        if isinstance(event := recorded.event, ev.LearningRecorded):
-            recordings.setdefault(event.learning, []).append(event)
+    for event in decisions:
+        for cited in event.evidence:
+            citing.setdefault(cited, []).append(event.occurred_on)
     views = []
     for key, events in recordings.items():
         first_on, latest = events[0].occurred_on, events[-1]

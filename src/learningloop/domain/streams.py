@@ -8,6 +8,7 @@ integers, made once per stream and extended as it grows, it is a few times faste
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,32 +27,78 @@ def instant(moment: datetime) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplayOrder:
+    """What counting at any (D, T) starts from, sorted once per stream: the events that are
+    not retractions in (occurred_on, version) order with their occurred_on (so D cuts a
+    prefix), the last recorded_at, and each retraction as (recorded_at, version retracted)."""
+
+    indexes: list[int]
+    occurred: list[int]
+    last_recorded: int
+    retractions: list[tuple[int, int]]
+
+
+@dataclass(frozen=True, slots=True)
 class ReplayKeys:
     """Per event, in stream order: recorded_at (`instant`), occurred_on (ordinal), version,
-    and the version it retracts (None when it is not a retraction);
-    `in_version_order`: every version greater than the one before (a stream as read)."""
+    the version it retracts (None when it is not a retraction) and its class;
+    `in_version_order`: every version greater than the one before (a stream as read);
+    `order`: made from them by `ReplayKeys.of`."""
 
     recorded: list[int]
     occurred: list[int]
     versions: list[int]
     retracts: list[int | None]
-    in_version_order: bool = True
+    kinds: list[type[ev.Event]]
+    in_version_order: bool
+    order: ReplayOrder
+
+    @classmethod
+    def of(cls, recorded: list[int], occurred: list[int], versions: list[int],
+           retracts: list[int | None], kinds: list[type[ev.Event]], in_version_order: bool,
+           ) -> ReplayKeys:  # fmt: skip
+        indexes = [index for index, target in enumerate(retracts) if target is None]
+        # (occurred_on, version), ties in stream order: sorted by version, then stably by
+        # occurred_on (one stable sort when the stream is in version order)
+        if not in_version_order:
+            indexes.sort(key=versions.__getitem__)
+        indexes.sort(key=occurred.__getitem__)
+        retractions = [(at, target) for at, target in zip(recorded, retracts, strict=True)
+                       if target is not None]  # fmt: skip
+        order = ReplayOrder(indexes, [occurred[index] for index in indexes],
+                            max(recorded, default=0), retractions)  # fmt: skip
+        return cls(recorded, occurred, versions, retracts, kinds, in_version_order, order)
 
     def extended(self, events: Iterable[Recorded]) -> ReplayKeys:
         recorded, occurred = [*self.recorded], [*self.occurred]
-        versions, retracts = [*self.versions], [*self.retracts]
+        versions, retracts, kinds = [*self.versions], [*self.retracts], [*self.kinds]
         ordered, last = self.in_version_order, versions[-1] if versions else 0
         for stored in events:
             event, version = stored.event, stored.originator_version
             recorded.append(instant(stored.timestamp))
             occurred.append(event.occurred_on.toordinal())
             versions.append(version)
-            retracts.append(event.retracts if _retraction(type(event)) else None)  # type: ignore[attr-defined]
+            kinds.append(kind := type(event))
+            retracts.append(event.retracts if _retraction(kind) else None)  # type: ignore[attr-defined]
             ordered, last = ordered and version > last, version
-        return ReplayKeys(recorded, occurred, versions, retracts, ordered)
+        return ReplayKeys.of(recorded, occurred, versions, retracts, kinds, ordered)
+
+    def counted(self, as_of: int, known_at: int) -> list[int]:
+        """The indexes of the events that count at (D, T) (`as_of` an ordinal, `known_at` an
+        `instant`), in (occurred_on, version) order (CONTRACT section 1)."""
+        order = self.order
+        chosen = order.indexes[: bisect_right(order.occurred, as_of)]
+        if known_at < order.last_recorded:  # T before the last recording: some not known yet
+            recorded = self.recorded
+            chosen = [index for index in chosen if recorded[index] <= known_at]
+        retracted = {target for at, target in order.retractions if at <= known_at}
+        if retracted:
+            versions = self.versions
+            chosen = [index for index in chosen if versions[index] not in retracted]
+        return chosen
 
 
-_NO_KEYS = ReplayKeys([], [], [], [])
+_NO_KEYS = ReplayKeys.of([], [], [], [], [], True)
 
 
 @cache
