@@ -269,7 +269,20 @@ def _loader_class() -> type[yaml.SafeLoader]:
         first: [(tag, pattern) for tag, pattern in resolvers if tag != _TIMESTAMP]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
+    _Loader.add_constructor(_TIMESTAMP, _checked_timestamp)
     return _Loader
+
+
+def _checked_timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    """An explicit `!!timestamp` whose text is no timestamp: PyYAML's own constructor fails
+    with an AttributeError there, which would escape as a traceback."""
+    import yaml
+
+    if not isinstance(node, yaml.ScalarNode):
+        raise _BadValue("a !!timestamp must be a plain value")
+    if loader.timestamp_regexp.match(node.value) is None:
+        raise _BadValue(f"{quote(node.value)} is not a YAML timestamp")
+    return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
 
 
 @dataclass
