@@ -114,6 +114,8 @@ EVENT = '{"type": "ProgrammeOpened", "programme": "p", "occurred_on": "2013-01-0
         ("e.yaml", "- type: A\n  d: !!timestamp 2013-02-29\n", r"item 1 \(line 1\): not a valid"),
         ("e.yaml", "- !!timestamp type: A\n", r"item 1 \(line 1\): 'type' is not a YAML time"),
         ("e.yaml", "- type: A\n  d: !!timestamp [1]\n", r"item 1 \(line 1\): a !!timestamp must"),
+        ("e.yaml", "- type: A\n  d: !!bool maybe\n", r"item 1 \(line 1\): not a valid YAML value"),
+        ("e.yaml", '- type: A\n  d: !!int ""\n', r"item 1 \(line 1\): not a valid YAML value"),
     ],
 )
 def test_documents_beyond_the_limits_are_refused_in_one_short_line(

@@ -298,8 +298,9 @@ def _construct(loader: yaml.SafeLoader, node: yaml.Node, budget: _Budget, locati
         return loader.construct_object(node, deep=True)
     except _BadValue as error:
         raise BadInputError(f"{location}: {error}") from None
-    except (ValueError, OverflowError, TypeError) as error:
-        # Constructors of explicit tags (!!timestamp, !!int) raise plain Python errors.
+    except (ValueError, OverflowError, TypeError, LookupError) as error:
+        # Constructors of explicit tags raise plain Python errors: `!!int 0o9` a ValueError,
+        # `!!bool maybe` a KeyError, `!!int ""` an IndexError.
         reason = str(error).splitlines()[0][:QUOTE_LIMIT] if str(error) else "not a valid value"
         raise BadInputError(f"{location}: not a valid YAML value ({reason})") from None
 
