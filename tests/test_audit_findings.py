@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from learningloop.audit_findings import BACKFILL, EVENTS, LOG, QUALITY, Finding, FindingLog
+from learningloop.audit_findings import (
+    BACKFILL,
+    EVENTS,
+    LOG,
+    QUALITY,
+    Finding,
+    FindingLog,
+    fields_of,
+)
 
 CHECKS = ("versions", "time_order", "chain", "decode", "rules")
 findings = st.builds(
@@ -45,3 +55,9 @@ def test_event_findings_come_by_position_then_check_and_the_rest_in_their_order(
 def test_more_findings_than_a_batch_are_all_read_back() -> None:
     log = FindingLog(Finding("rules", "error", f"n{n}", position=n) for n in range(2_500))
     assert [f.message for f in log] == [f"n{n}" for n in range(2_500)]
+
+
+@given(findings)
+def test_fields_of_a_finding_are_its_fields_in_order(finding: Finding) -> None:
+    """What FindingLog stores and the workers send: the dataclass's own fields, in order."""
+    assert fields_of(finding) == astuple(finding)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 BATCH = 1_000  # findings held before they are written to the file
@@ -30,6 +30,13 @@ class Finding:
     stream: str | None = None
     version: int | None = None
     position: int | None = None
+
+
+def fields_of(finding: Finding) -> tuple[str, str, str, str | None, int | None, int | None]:
+    """A finding's fields in order, as astuple gives them without its deep copy of each
+    value (most of the Python time of storing 267,253 data-quality findings at 1M events)."""
+    f = finding
+    return (f.check, f.severity, f.message, f.stream, f.version, f.position)
 
 
 class FindingLog:
@@ -55,7 +62,7 @@ class FindingLog:
             self._counts[finding.check, finding.severity] += 1
             position = (finding.position or 0) if part == EVENTS else 0
             rank = RANK.get(finding.check, 0) if part == EVENTS else 0
-            self._pending.append((part, position, rank, *astuple(finding)))
+            self._pending.append((part, position, rank, *fields_of(finding)))
             if len(self._pending) >= BATCH:
                 self._flush()
 

@@ -184,6 +184,7 @@ def walk_streams(
 ) -> StreamWalk:
     """Versions, chains, decoding and rules, stream by stream, programmes first."""
     walk = StreamWalk()
+    decrypted = None if log.mapper.cipher is None else log.decrypted
     for programmes in (True, False):
         stream: _Stream | None = None
         judged = share.first or not programmes  # counted and reported
@@ -192,7 +193,8 @@ def walk_streams(
                 if stream is None or stream_id != stream.id:
                     stream = _Stream(str(stream_id))
                     walk.streams += judged
-                findings = _check_event(log, walk, stream, (position, version, topic, data))
+                row = (position, version, topic, data)
+                findings = _check_event(walk, stream, row, decrypted)
                 if not judged:
                     continue
                 if findings:
@@ -214,67 +216,59 @@ class _Stream:
 
 
 def _check_event(
-    log: EventLog, walk: StreamWalk, stream: _Stream, row: tuple[int, int, str, bytes]
+    walk: StreamWalk,
+    stream: _Stream,
+    row: tuple[int, int, str, bytes],
+    decrypted: Callable[[bytes], bytes] | None,
 ) -> list[Finding]:
+    """The findings of one event; `decrypted` turns stored bytes into plaintext (None: they
+    are plaintext)."""
     position, version, topic, data = row
-    where: dict[str, Any] = {"stream": stream.id, "version": version, "position": position}
     findings: list[Finding] = []
     if version != stream.version + 1:
         problem = (
             f"version {version} where {stream.version + 1} was expected (missing or out of order)"
         )
-        findings.append(Finding("versions", "error", problem, **where))
-    stream.version = max(version, stream.version)
-    state = _raw_state(log, data, findings, where)
-    if state is None:
+        findings.append(Finding("versions", "error", problem, stream.id, version, position))
+    if version > stream.version:
+        stream.version = version
+    try:
+        state = _state(data if decrypted is None else decrypted(data))
+    except Exception as error:  # any corruption of the bytes is a finding, never a crash
+        problem = f"stored bytes do not decode: {error}"
+        findings.append(Finding("decode", "error", problem, stream.id, version, position))
         return findings
     stored_chain = str(state.pop("chain", ""))
     if chain_hash(stream.chain, stream.id, version, state) != stored_chain:
         problem = "hash chain broken: this event or one before it was altered, removed or moved"
-        findings.append(Finding("chain", "error", problem, **where))
+        findings.append(Finding("chain", "error", problem, stream.id, version, position))
     stream.chain = stored_chain
     state["chain"] = stored_chain
+    where = (stream.id, version, position)
     recorded = _decoded(topic, state, findings, where)
     if recorded is not None:
-        findings.extend(_judged(walk, stream, recorded, where))
+        walk.position = position
+        try:
+            rules.check(recorded.event, stream.model, walk.programme_now)
+        except InvalidEventError as error:
+            findings.append(Finding("rules", "error", f"breaks a rule: {error}", *where))
+            return findings
+        stream.model = rules.applied(stream.model, recorded)
+        if isinstance(stream.model, agg.Programme):
+            walk.remember(stream.model, recorded, position)
     return findings
 
 
-def _judged(
-    walk: StreamWalk, stream: _Stream, recorded: Recorded, where: dict[str, Any]
-) -> list[Finding]:
-    """The writers' own rules (`domain.rules.check`) against the events before it."""
-    position = walk.position = where["position"]
-    try:
-        rules.check(recorded.event, stream.model, walk.programme_now)
-    except InvalidEventError as error:
-        return [Finding("rules", "error", f"breaks a rule: {error}", **where)]
-    stream.model = rules.applied(stream.model, recorded)
-    if isinstance(stream.model, agg.Programme):
-        walk.remember(stream.model, recorded, position)
-    return []
-
-
-def _raw_state(
-    log: EventLog, data: bytes, findings: list[Finding], where: dict[str, Any]
-) -> dict[str, Any] | None:
-    try:
-        return _state(log.decrypted(data))
-    except Exception as error:  # any corruption of the bytes is a finding, never a crash
-        findings.append(Finding("decode", "error", f"stored bytes do not decode: {error}", **where))
-        return None
-
-
 def _decoded(
-    topic: str, state: dict[str, Any], findings: list[Finding], where: dict[str, Any]
+    topic: str, state: dict[str, Any], findings: list[Finding], where: tuple[str, int, int]
 ) -> Recorded | None:
     """The event of a stored state already parsed (the bytes are parsed once a walk)."""
     try:
-        recorded = EventMapper.from_state(where["stream"], where["version"], topic, state)
+        recorded = EventMapper.from_state(where[0], where[1], topic, state)
     except Exception as error:
         message = str(error).strip().splitlines()[0]
-        findings.append(Finding("decode", "error", f"does not validate: {message}", **where))
+        findings.append(Finding("decode", "error", f"does not validate: {message}", *where))
         return None
     if topic != recorded.event.TOPIC:
-        findings.append(Finding("decode", "error", "topic does not match the event type", **where))
+        findings.append(Finding("decode", "error", "topic does not match the event type", *where))
     return recorded

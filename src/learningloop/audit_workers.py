@@ -18,12 +18,11 @@ import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import astuple
 from itertools import pairwise
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from learningloop.audit_findings import Finding
+from learningloop.audit_findings import Finding, fields_of
 from learningloop.audit_walk import LogWalk, Share, walk_positions, walk_streams
 from learningloop.errors import StoreError
 from learningloop.eventlog import EventLog, Within
@@ -160,7 +159,7 @@ def _work(opener: tuple[type[EventLog], dict[str, str]], job: Job, out: Connecti
     pending: list[tuple[Any, ...]] = []
 
     def found(findings: list[Finding]) -> None:
-        pending.extend(astuple(finding) for finding in findings)
+        pending.extend(fields_of(finding) for finding in findings)
         if len(pending) >= BATCH:
             out.send(("found", pending[:]))
             pending.clear()
