@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from datetime import date
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from learningloop.domain import basics, events, replay, values
+from learningloop.domain import basics, events, indicators, replay, values
 
 PRECISIONS = ("day", "month", "quarter", "semester", "year")
 
@@ -50,3 +53,22 @@ def test_a_day_lies_in_its_period_and_the_period_is_named_by_either_end(
 def test_a_long_value_is_quoted_cut_to_the_limit() -> None:
     assert basics.quote("x" * 500) == repr("x" * 500)[: basics.QUOTE_LIMIT - 1] + "…"
     assert basics.stream_id("experiment", "deltameca") == "experiment:deltameca"
+
+
+VALUES = st.one_of(st.none(), st.text(max_size=5), st.dates(), st.integers(), st.booleans(),
+                   st.lists(st.text(max_size=3)).map(tuple))  # fmt: skip
+
+
+@given(
+    view=st.sampled_from([replay.DecisionView, indicators.LearningView, indicators.MilestoneView]),
+    data=st.data(),
+)
+def test_a_frozen_view_made_at_once_is_the_one_its_constructor_makes(
+    view: type[Any], data: st.DataObject
+) -> None:
+    fields = {field.name: data.draw(VALUES) for field in dataclasses.fields(view)}
+    made, built = basics.frozen(view, **fields), view(**fields)
+    assert made == built and hash(made) == hash(built) and repr(made) == repr(built)
+    assert type(made) is view and dataclasses.asdict(made) == dataclasses.asdict(built)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.status = "changed"

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from learningloop.domain import events as ev
+from learningloop.domain.basics import frozen
 from learningloop.domain.recorded import Recorded
 from learningloop.domain.values import add_months
 
@@ -171,15 +172,16 @@ def milestone_views(counted: Sequence[Recorded], as_of: date) -> list[MilestoneV
 def _milestone(
     key: str, title: str, due_on: date, outcome: tuple[str, date] | None, as_of: date
 ) -> MilestoneView:
+    reached_on, status, late = None, "pending", 0
     if outcome and outcome[0] == "reached":
-        reached_on = outcome[1]
+        reached_on, status = outcome[1], "reached"
         late = max(0, (reached_on - due_on).days)
-        return MilestoneView(key, title, due_on, reached_on, "reached", late)
-    if outcome:
-        return MilestoneView(key, title, due_on, None, "abandoned", 0)
-    if due_on < as_of:
-        return MilestoneView(key, title, due_on, None, "overdue", (as_of - due_on).days)
-    return MilestoneView(key, title, due_on, None, "pending", 0)
+    elif outcome:
+        status = "abandoned"
+    elif due_on < as_of:
+        status, late = "overdue", (as_of - due_on).days
+    return frozen(MilestoneView, milestone=key, title=title, due_on=due_on,
+                  reached_on=reached_on, status=status, days_late=late)  # fmt: skip
 
 
 def review_views(counted: Sequence[Recorded]) -> list[ReviewView]:

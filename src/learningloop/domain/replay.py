@@ -18,6 +18,7 @@ from typing import TypeVar, cast
 
 from learningloop.domain import events as ev
 from learningloop.domain.basics import STATUS_BY_DECISION as STATUS_BY_DECISION
+from learningloop.domain.basics import frozen
 from learningloop.domain.indicators import (
     CommitmentPeriod,
     FunctionCoverage,
@@ -222,7 +223,8 @@ def _decisions(
 ) -> list[DecisionView]:
     """Each counted decision; the k-th closes cycle k (as in the timeline)."""
     return [
-        DecisionView(
+        frozen(
+            DecisionView,
             decision=event.decision,
             kind=event.kind,
             occurred_on=event.occurred_on,
@@ -253,7 +255,8 @@ def _learnings(
         dates = citing.get(key, [])
         first = bisect_left(dates, first_on)  # the first action on or after it
         views.append(
-            LearningView(
+            frozen(
+                LearningView,
                 learning=key,
                 occurred_on=first_on,
                 observation=latest.observation,
