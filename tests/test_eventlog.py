@@ -6,7 +6,9 @@ and each backend subclasses it with a fixture giving a fresh store target.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,10 @@ from learningloop.audit import check_log
 from learningloop.domain.chain import GENESIS, Seal
 from learningloop.domain.recorded import Recorded
 from learningloop.errors import ConcurrentWriteError, StoreError
-from learningloop.eventlog import EventLog
+from learningloop.eventlog import SEAL_TABLE, EventLog
 from learningloop.locations import StoreLocation
 from learningloop.sources import RawEvent
+from learningloop.sqlite_log import SQLiteEventLog
 from learningloop.store import BACKENDS, Clock, Store, new_cipher_key
 from learningloop.writing import Admission, StreamCache, copied_pages
 from tests.conftest import base_events, event
@@ -185,6 +188,27 @@ class TestSQLiteEventLog(EventLogContract):
     def test_reading_creates_no_directory(self, tmp_path: Path) -> None:
         self.test_reading_a_log_that_does_not_exist_creates_nothing(str(tmp_path / "store"))
         assert not (tmp_path / "store").exists()
+
+    def test_rows_from_the_writers_json_are_the_rows_the_mapper_gives(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        retraction = event("EventRetracted", "2013-05-01", retracts=2, reason="typo")
+        batch = admitted([*programme("q", 2), *EVENTS, retraction])
+        assert all(recorded.stored for recorded in batch)  # what the writer hands over
+
+        def rows(log: EventLog) -> list[Any]:
+            database = sqlite3.connect(log.env["SQLITE_DBNAME"])
+            with closing(database):
+                events = database.execute("select rowid, * from stored_events order by rowid")
+                return [*events.fetchall(), *database.execute(f"select * from {SEAL_TABLE}")]
+
+        direct = self.open(str(tmp_path / "direct"))
+        direct.append([batch[:3], batch[3:]])
+        monkeypatch.setattr(SQLiteEventLog, "_insert_recorded", EventLog._insert_recorded)
+        mapped = self.open(str(tmp_path / "mapped"))
+        mapped.append([batch[:3], batch[3:]])
+        assert rows(direct) == rows(mapped)
+        assert len(rows(direct)) == len(batch) + 1
 
 
 class TestPostgresEventLog(EventLogContract):

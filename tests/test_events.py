@@ -6,8 +6,11 @@ from datetime import date
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from learningloop.domain import events as ev
+from learningloop.domain import values
 from learningloop.domain.parsing import fields_from_text, parse_event
 from learningloop.domain.values import end_of_period, format_at_precision
 from learningloop.errors import InvalidEventError
@@ -330,3 +333,23 @@ def test_a_resolution_outcome_is_a_boolean_and_from_text_true_or_false() -> None
     assert parse_event(fields_from_text("PredictionResolved", pairs)).outcome is False  # type: ignore[attr-defined]
     made = fields_from_text("PredictionMade", [("probability", "0.25")])
     assert made["probability"] == 0.25
+
+
+@given(st.lists(st.dates().map(str) | st.text(alphabet="0123456789-", min_size=8, max_size=11),
+                max_size=6))  # fmt: skip
+def test_a_date_read_again_is_read_as_the_first_time(texts: list[str]) -> None:
+    def outcome(text: str) -> object:
+        try:
+            return values._as_iso_date(text)
+        except ValueError as error:
+            return str(error)
+
+    fresh = []
+    for text in texts:
+        values._DAYS.clear()
+        fresh.append(outcome(text))
+    # the second round reads every accepted text from the cache
+    for _ in range(2):
+        assert [outcome(text) for text in texts] == fresh
+    accepted = [(t, day) for t, day in zip(texts, fresh, strict=True) if isinstance(day, date)]
+    assert all(values._DAYS[t] == day for t, day in accepted)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from learningloop import sources
@@ -178,3 +178,43 @@ def test_json_items_name_the_line_they_start_on(
     monkeypatch.setattr(sources, "_CHUNK", 5)
     path = write(tmp_path / "e.json", "[\n" + ",\n\n".join(['{"n": 1}'] * 4) + "\n]\n")
     assert [r.location for r in read_events(path)][-1] == f"{path}, item 4 (line 8)"
+
+
+def _json_text(draw: st.DrawFn, depth: int = 0) -> str:
+    """JSON text written by hand, so objects may repeat keys and numbers may be long."""
+    kinds = ["int", "float", "text", "const"] + ["list", "object"] * (depth < 3)
+    kind = draw(st.sampled_from(kinds))
+    if kind == "int":
+        return draw(st.sampled_from(["0", "-0", "7", "18446744073709551615", "18446744073709551616",
+                                     "-9223372036854775809", "123456789012345678901"]))  # fmt: skip
+    if kind == "float":
+        odd = ["-0.0", "1e400", "2.2250738585072011e-308", "1E5", "0.1e-400", "3.14159265358979323"]
+        return draw(st.sampled_from(odd) | st.floats().map(repr))
+    if kind == "text":
+        return json.dumps(draw(st.text(alphabet="a:é\\\"\x00\U0001f600 ", max_size=6)),
+                          ensure_ascii=draw(st.booleans()))  # fmt: skip
+    if kind == "const":  # and escapes json.dumps never writes
+        return draw(st.sampled_from(["true", "false", "null", "NaN", "-Infinity", '"\\u003a"',
+                                     '"\\ud800"', '"\x01"', "[1,]", "01"]))  # fmt: skip
+    items = draw(st.lists(st.deferred(lambda: st.composite(lambda d: _json_text(d, depth + 1))()),
+                          max_size=4))  # fmt: skip
+    if kind == "list":
+        return "[" + ", ".join(items) + "]"
+    keys = draw(st.lists(st.sampled_from(["a", "b", "a:b", "é"]), min_size=len(items),
+                         max_size=len(items)))  # fmt: skip
+    return "{" + ",".join(f"{json.dumps(k)}: {v}" for k, v in zip(keys, items, strict=True)) + "}"
+
+
+@given(st.composite(_json_text)(), st.sampled_from(["", " ", "\t", "\x0c"]))
+@example('{"a": 1, "a": 2}', "")  # the quick parser keeps the last
+@example('{"a": 1, "a": 2, "b": "\\u003a"}', "")  # an escaped colon evens the count
+@example(f"[1{'0' * 45}]", "")  # beyond 64 bits and the digits _decode_json allows
+def test_the_quick_reading_of_a_line_is_the_exact_reading_or_none(text: str, pad: str) -> None:
+    line = f"{pad}{text}{pad}\n"
+    quick = sources.quick_decode(line)
+    try:
+        exact = repr(sources._decode_json(line, len(line) - len(line.lstrip()))[0])
+    except (json.JSONDecodeError, ValueError):
+        exact = "refused"
+    # repr: the same types (an int is not a float), values and key order
+    assert quick is sources._UNDECIDED or repr(quick) == exact

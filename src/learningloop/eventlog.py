@@ -102,6 +102,10 @@ class EventLog(Application[str]):
         """Insert stored events on the transaction's cursor; their log positions, in order."""
         raise NotImplementedError
 
+    def _insert_recorded(self, cursor: Any, batch: Sequence[Recorded]) -> list[int]:
+        """Insert recorded events as the mapper stores them; their log positions, in order."""
+        return self._insert(cursor, [self.mapper.to_stored_event(recorded) for recorded in batch])
+
     def _table(self, name: str) -> str:
         return name
 
@@ -157,16 +161,15 @@ class EventLog(Application[str]):
         try:
             with self._datastore().transaction(commit=True) as cursor:
                 for batch in batches:
-                    stored = [self.mapper.to_stored_event(recorded) for recorded in batch]
-                    positions = self._insert(cursor, stored)
+                    positions = self._insert_recorded(cursor, batch)
                     if seal is None:  # this transaction holds the write lock from here on
                         self._check_time_order(cursor, positions[0], batch[0])
                     # Read the seal only once this transaction holds the write lock.
                     seal = seal or self._read_seal(cursor)
                     seal = seal.extended(zip(positions, batch, strict=True))
-                    count += len(stored)
+                    count += len(batch)
                     if progress:
-                        progress(len(stored))
+                        progress(len(batch))
                 if seal is not None:
                     self._execute(
                         cursor,

@@ -4,7 +4,7 @@ Why: a write appends many batches of events AND updates the seal in ONE database
 so a crash never leaves events without their seal, nor a seal without its events. The public
 `insert_events` commits a transaction of its own per call; these run the recorder's own
 insert on a cursor of the transaction we hold. eventsourcing is pinned to 9.5.x in
-pyproject.toml: check these four on every upgrade (the contract tests in
+pyproject.toml: check these on every upgrade (the contract tests in
 tests/test_eventlog.py exercise each of them on both backends).
 """
 
@@ -24,6 +24,11 @@ def sqlite_insert_many(recorder: Any, cursor: Any, stored: list[StoredEvent]) ->
     """Insert on our cursor with the recorder's own statement, in one executemany (its
     `_insert_events` runs a statement per row to read each rowid)."""
     rows = [(s.originator_id, s.originator_version, s.topic, s.state) for s in stored]
+    sqlite_insert_rows(recorder, cursor, rows)  # type: ignore[arg-type]
+
+
+def sqlite_insert_rows(recorder: Any, cursor: Any, rows: list[tuple[str, int, str, bytes]]) -> None:
+    """As sqlite_insert_many, from (originator_id, originator_version, topic, state) rows."""
     cursor.executemany(recorder.insert_events_statement, rows)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any, Self
@@ -12,9 +12,13 @@ from typing import Any, Self
 from eventsourcing.persistence import StoredEvent
 
 from learningloop import recorder_calls
+from learningloop.domain.recorded import Recorded
 from learningloop.errors import StoreError
 from learningloop.eventlog import EventLog, RawPage, StreamRow, Within, stream_filter
 from learningloop.locations import LOCK_TIMEOUT_SECONDS, StoreLocation
+
+# A row named by its stream and version first: (originator_id, originator_version, ...).
+_Key = tuple[str, int, *tuple[Any, ...]]
 
 
 class SQLiteEventLog(EventLog):
@@ -58,24 +62,40 @@ class SQLiteEventLog(EventLog):
         self.created.clear()
 
     def _insert(self, cursor: Any, stored: list[StoredEvent]) -> list[int]:
-        """One statement for the batch. This transaction holds the write lock from its first
-        row on, and a rowid table without AUTOINCREMENT gives each new row max(rowid) + 1, so
-        the batch takes consecutive positions up to last_insert_rowid(); the first is checked
-        all the same, and looked up row by row if it were ever otherwise."""
         recorder_calls.sqlite_insert_many(self.recorder, cursor, stored)
+        keys = [(str(event.originator_id), event.originator_version) for event in stored]
+        return self._positions(cursor, keys)
+
+    def _insert_recorded(self, cursor: Any, batch: Sequence[Recorded]) -> list[int]:
+        """The rows straight from the writer's JSON when the mapper would store it as it is
+        (no cipher, no compressor): the very values to_stored_event and sqlite_insert_many
+        give, without a StoredEvent per event."""
+        mapper = self.mapper
+        if mapper.cipher or mapper.compressor or any(r.stored is None for r in batch):
+            return super()._insert_recorded(cursor, batch)
+        rows = [(r.originator_id, r.originator_version, r.event.TOPIC, r.stored) for r in batch]
+        recorder_calls.sqlite_insert_rows(self.recorder, cursor, rows)  # type: ignore[arg-type]
+        return self._positions(cursor, rows)
+
+    def _positions(self, cursor: Any, keys: Sequence[_Key]) -> list[int]:
+        """The positions of the rows just inserted, named by (stream, version, ...), by one
+        statement for the batch. This transaction holds the write lock from its first row on,
+        and a rowid table without AUTOINCREMENT gives each new row max(rowid) + 1, so the
+        batch takes consecutive positions up to last_insert_rowid(); the first is checked all
+        the same, and looked up row by row if it were ever otherwise."""
         cursor.execute("select last_insert_rowid()")
         last = int(cursor.fetchone()[0])
-        first = last - len(stored) + 1
-        if self._position_of(cursor, stored[0]) == first:
+        first = last - len(keys) + 1
+        if self._position_of(cursor, keys[0]) == first:
             return list(range(first, last + 1))
-        return [self._position_of(cursor, event) for event in stored]
+        return [self._position_of(cursor, key) for key in keys]
 
     @staticmethod
-    def _position_of(cursor: Any, stored: StoredEvent) -> int:
+    def _position_of(cursor: Any, key: _Key) -> int:
         """The rowid of a row this transaction inserted (by its primary key)."""
         cursor.execute(
             "select rowid from stored_events where originator_id = ? and originator_version = ?",
-            (stored.originator_id, stored.originator_version),
+            key[:2],
         )
         return int(cursor.fetchone()[0])
 

@@ -111,10 +111,9 @@ class Admission:
         return InvalidEventError(kind, error.reason + hint) if hint else error
 
     def _admit(self, event: ev.Event) -> Recorded:
-        kind = ev.stream_kind_of(event)
-        stream = self._load(kind, event.stream_key)
+        stream_id = ev.stream_id(ev.stream_kind_of(event), event.stream_key)
+        stream = self._load(stream_id)
         rules.check(event, stream, self._programme)
-        stream_id = ev.stream_id(kind, event.stream_key)
         version = stream.version + 1 if stream else 1
         recorded_at = self._clock.now()
         previous = stream.chain if stream else GENESIS
@@ -125,12 +124,11 @@ class Admission:
         return recorded
 
     def _programme(self, key: str) -> agg.Programme | None:
-        programme = self._load("programme", key)
+        programme = self._load(ev.stream_id("programme", key))
         assert programme is None or isinstance(programme, agg.Programme)
         return programme
 
-    def _load(self, kind: ev.StreamKind, key: str) -> agg.Programme | agg.Experiment | None:
-        stream_id = ev.stream_id(kind, key)
+    def _load(self, stream_id: str) -> agg.Programme | agg.Experiment | None:
         if stream_id not in self._streams:
             self._streams[stream_id] = None if self._empty_log else self._cache.model(stream_id)
         return self._streams[stream_id]

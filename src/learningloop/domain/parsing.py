@@ -38,7 +38,8 @@ def parse_event(raw: Any, *, default_recorded_by: str | None = None) -> Event:
     if raw.get("recorded_by") is None and default_recorded_by is not None:
         raw = {**raw, "recorded_by": default_recorded_by}
     try:
-        return event_class.model_validate(raw)
+        # model_validate without its keyword plumbing (each option None there too)
+        return event_class.__pydantic_validator__.validate_python(raw)  # type: ignore[no-any-return]
     except ValidationError as error:
         raise _first_problem(error) from None
 

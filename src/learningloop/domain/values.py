@@ -35,8 +35,17 @@ MAX_INT = 2_147_483_647
 MAX_MONTHS = 1_200
 
 
+# The dates already accepted, by their text: a log names few distinct days, each many times
+# (an import checks two dates an event on average), and a lookup costs far less than the
+# pattern and the parse. Bounded: 300 years of days would still fit.
+_DAYS: dict[str, date] = {}
+_MAX_DAYS = 1 << 17
+
+
 def _as_iso_date(value: Any) -> date:
     """Accept a real calendar date written YYYY-MM-DD (or a YAML date), nothing looser."""
+    if type(value) is str and value in _DAYS:
+        return _DAYS[value]
     if isinstance(value, datetime):
         raise ValueError(f"{value.isoformat()} is a date-time, expected a date YYYY-MM-DD")
     if isinstance(value, date):
@@ -47,7 +56,10 @@ def _as_iso_date(value: Any) -> date:
         except ValueError:
             pass
         else:
-            return _in_range(day)
+            day = _in_range(day)
+            if type(value) is str and len(_DAYS) < _MAX_DAYS:
+                _DAYS[value] = day
+            return day
     raise ValueError(f"{quote(value)} is not a real date (expected YYYY-MM-DD)")
 
 
