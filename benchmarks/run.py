@@ -147,11 +147,17 @@ def queries_in_process(loop: LearningLoop, events: int, workdir: Path,
     figures["baseline_rate"] = baseline
     figures["rebuild_over_baseline"] = figures["rebuild_rate"] / baseline
     longest = _longest_experiment(loop)
-    figures["replay_10000_ms"] = 1000 * median_time(lambda: loop.replay(longest), 5)
+    figures["replay_10000_ms"] = 1000 * median_time(lambda: replayed(loop, longest), 5)
     figures["replay_events"] = len(loop._store.stream(f"experiment:{longest}"))
     figures["indicators_ms"] = 1000 * median_time(lambda: uncached_indicators(loop), 3)
     figures["visible_to_sql_ms"] = 1000 * visible_after_record(loop, longest)
     loop.project()
+
+
+def replayed(loop: LearningLoop, experiment: str) -> int:
+    """A replay as an evaluator reads it: the state and every timeline entry. The timeline is
+    built when first read, so timing `replay` alone would leave that work out."""
+    return sum(1 for _ in loop.replay(experiment).timeline)
 
 
 def uncached_indicators(loop: LearningLoop) -> Any:
