@@ -118,3 +118,18 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_a_big_log_is_walked_in_workers_only_while_a_core_is_idle() -> None:
+    big = audit_workers.PARALLEL_FROM
+    assert audit_workers.walkers(big - 1, idle=2.0) == 0  # small: starting workers costs more
+    assert audit_workers.walkers(big, idle=0.4) == 0  # busy machine: no time to win
+    assert audit_workers.walkers(big, idle=1.0) >= 1
+    assert audit_workers.walkers(big, idle=None) >= 1  # unknown: as before
+
+
+def test_idle_cores_are_between_none_and_every_core() -> None:
+    idle = audit_workers.idle_cores(0.05)
+    if Path("/proc/stat").exists():  # Linux: known
+        assert idle is not None
+    assert idle is None or 0 <= idle <= (os.cpu_count() or 1)

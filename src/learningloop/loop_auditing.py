@@ -33,13 +33,16 @@ class Auditing(Session):
             verify_position,
         )
         from learningloop.audit_projections import ProjectionAgreement, quality_findings
+        from learningloop.audit_workers import PARALLEL_FROM, idle_cores, walkers
 
         verify_position(verify)  # bad input before anything starts
         log = self._store.readable_log()
         taken = snapshot(log)
+        # Idle cores are counted before the rebuild thread takes one.
+        idle = idle_cores() if taken.head >= PARALLEL_FROM else None
         beside = self.location.projections_path.parent
         with ProjectionAgreement.running(self._projector(), log, beside, taken.head) as agreed:
-            report = check_log(log, verify, progress, taken)
+            report = check_log(log, verify, progress, taken, walkers(taken.head, idle))
             as_of, known_at = as_of or today(), datetime.now(UTC)
             # The projections are compared on the audited snapshot alone: as known at its
             # last event, log_events up to its head, whatever others record meanwhile.
