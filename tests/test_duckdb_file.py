@@ -109,15 +109,16 @@ def test_current_projections_are_read_on_the_connection_that_found_them_current(
     opened: list[bool] = []
     real_open = duckdb_file.DuckDBFile.open
 
-    def counted(self: duckdb_file.DuckDBFile, read_only: bool, *args: bool) -> object:
+    def counted(self: duckdb_file.DuckDBFile, read_only: bool, *args: bool, **kw: bool) -> object:
         opened.append(read_only)
-        return real_open(self, read_only, *args)
+        return real_open(self, read_only, *args, **kw)
 
     monkeypatch.setattr(duckdb_file.DuckDBFile, "open", counted)
     with LearningLoop(store_dir) as fresh:
         assert fresh.sql("select count(*) from log_events").rows == [(4,)]
         assert opened == [True]
         fresh.record(MEETING)
+        fresh.close()  # a call long after the last one: nothing kept (see test_duckdb_lease)
         opened.clear()
         assert fresh.sql("select count(*) from log_events").rows == [(5,)]
         assert opened == [False, True]  # caught up without asking first, then read

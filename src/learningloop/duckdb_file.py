@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -30,6 +31,9 @@ OLDEST_READER = "1.4"
 NEWEST_STORAGE_NUMBER = 67  # the header's version number that DuckDB 1.4 still reads
 # The DuckDB this package writes and queries with (pyproject.toml declares the same range).
 ENGINE_RANGE = ((2, 0, 1), (3, 0, 0))
+# Called with a file's absolute path before this process opens it: a connection this process
+# keeps on it (duckdb_lease) is closed first, as DuckDB allows one instance of a file a process.
+BEFORE_OPEN: list[Callable[[Path], Any]] = []
 
 
 class DuckDBFile:
@@ -69,17 +73,19 @@ class DuckDBFile:
                 con.interrupt()
 
     def open(
-        self, read_only: bool, locked_down: bool, patient: bool = True
+        self, read_only: bool, locked_down: bool, patient: bool = True, *, wait: bool = True
     ) -> duckdb.DuckDBPyConnection:
         """Open the file with every setting in `config`, so that no setting of ours ever lands
         on a DuckDB instance someone else in this process uses. A read-write holder may be
         another learningloop catching up: wait a little for it; a read-only holder only when
-        `patient`."""
+        `patient`. Without `wait`, a file locked by another process raises StoreError at once."""
         _check_engine()
+        for before_open in BEFORE_OPEN:
+            before_open(self.database.absolute())
         if not read_only:
             self.database.parent.mkdir(parents=True, exist_ok=True)
         config = _config(read_only, locked_down, self.memory_limit)
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        deadline = time.monotonic() + (LOCK_WAIT_SECONDS if wait else 0.0)
         if self.private and self.database.exists():
             # A file made before the store was encrypted, or by an older version.
             self.database.chmod(self.database.stat().st_mode & 0o700)
@@ -192,6 +198,8 @@ def _check_engine() -> None:
 
 def storage_number(database: Path) -> int:
     """The storage version number in a DuckDB file's header (0 when there is no file)."""
+    for before_open in BEFORE_OPEN:  # reading it would drop this process's lock on it
+        before_open(database.absolute())
     try:
         with database.open("rb") as file:
             header = file.read(20)

@@ -21,6 +21,7 @@ from learningloop.store import Clock, Store
 # Imported where used: `import` and `record` never load duckdb or pyarrow, reading commands
 # never the event models (pydantic) nor the write models.
 if TYPE_CHECKING:
+    from learningloop.duckdb_lease import Lease
     from learningloop.knowledge import Framework
     from learningloop.projector import Projector
     from learningloop.querying import QueryResult
@@ -79,6 +80,7 @@ class Session:
         key = cipher_key or os.environ.get("LEARNINGLOOP_CIPHER_KEY") or None
         self._store = Store(self.location, key)
         self._clock = Clock()
+        self._lease: Lease | None = None  # made by the first read (it loads duckdb)
 
     @cached_property
     def _cache(self) -> StreamCache:
@@ -94,6 +96,8 @@ class Session:
         self.close()
 
     def close(self) -> None:
+        if self._lease is not None:
+            self._lease.release()
         self._store.close()
 
     def sql(
@@ -113,12 +117,19 @@ class Session:
         return self._projector(framework).query(query, parameters, as_of, moment, timeout)
 
     def _projector(self, framework: PathLike | None = None) -> Projector:
-        from learningloop.projection_reading import WhatIf
+        from learningloop.duckdb_lease import Lease
+        from learningloop.projection_what_if import WhatIf
         from learningloop.projector import Projector
 
         log = self._store.readable_log()
+        if self._lease is None:
+            self._lease = Lease()
         projector = Projector(
-            self.location.projections_path, log, self.memory_limit, fresh=self.fresh
+            self.location.projections_path,
+            log,
+            self.memory_limit,
+            fresh=self.fresh,
+            lease=self._lease,
         )
         if framework is None:
             return projector

@@ -13,7 +13,6 @@ import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -29,73 +28,34 @@ from learningloop.duckdb_file import (
     has_schema,
     storage_number,
 )
+from learningloop.duckdb_lease import Lease
 from learningloop.errors import ProjectionsBehindWarning, StoreError
 from learningloop.eventlog import EventLog
+from learningloop.projection_what_if import WhatIf, what_if_applied
 from learningloop.querying import (
     QueryResult,
+    at_moment,
     deadline,
+    read_only,
     refuse_writes,
     rolled_back,
     run,
     set_moment,
 )
-from learningloop.sqlfiles import INTERNAL_SCHEMA, SqlFile
+from learningloop.sqlfiles import SqlFile
 
 Progress = Callable[[int], None]
-
-
-@dataclass(frozen=True)
-class WhatIf:
-    """A what-if framework: its functions (key, label, label_fr, ordinal) and, for each
-    programme function, the what-if function it counts for (source key, key)."""
-
-    functions: list[tuple[str, str, str | None, int]]
-    mapping: list[tuple[str, str]]
 
 
 # The log position each projection file was last seen projected to, in this process: a hint
 # only (another process may catch a file up meanwhile), never trusted to skip a catch-up.
 _SEEN_PROJECTED: dict[Path, int] = {}
-# The two macros a what-if framework replaces, for one read, in a transaction rolled back.
-_WHAT_IF_MACROS = {
-    "programme_functions": (
-        "select programmes.programme, f.function, f.label, f.label_fr, f.ordinal "
-        "from (select distinct programme from log_events where programme is not null) "
-        "as programmes cross join {schema}.what_if_functions as f"
-    ),
-    "function_map": "select source_function, function from {schema}.what_if_map",
-}
 
 
-@contextmanager
-def what_if_applied(con: duckdb.DuckDBPyConnection, what_if: WhatIf) -> Iterator[None]:
-    """Every projection answers as if the programmes' functions were `what_if`'s; DuckDB's
-    catalog is transactional, so the rollback leaves the database as it was."""
-    con.execute("begin transaction")
-    try:
-        con.execute(
-            f"create table {INTERNAL_SCHEMA}.what_if_functions "
-            "(function varchar, label varchar, label_fr varchar, ordinal integer)"
-        )
-        con.executemany(
-            f"insert into {INTERNAL_SCHEMA}.what_if_functions values (?, ?, ?, ?)",
-            what_if.functions,
-        )
-        con.execute(
-            f"create table {INTERNAL_SCHEMA}.what_if_map "
-            "(source_function varchar, function varchar)"
-        )
-        con.executemany(f"insert into {INTERNAL_SCHEMA}.what_if_map values (?, ?)",
-                        what_if.mapping)  # fmt: skip
-        for name, body in _WHAT_IF_MACROS.items():
-            con.execute(
-                f"create or replace macro {INTERNAL_SCHEMA}.{name}"
-                f"(requested_as_of, requested_known_at) as table "
-                + body.format(schema=INTERNAL_SCHEMA)
-            )
-        yield
-    finally:
-        con.execute("rollback")
+def _leasable(database: Path) -> bool:
+    """A kept connection serves a file that exists in the format this DuckDB writes; the
+    usual path makes, replaces or rebuilds any other first."""
+    return database.exists() and storage_number(database) <= NEWEST_STORAGE_NUMBER
 
 
 class ProjectionReading(ABC):
@@ -109,6 +69,9 @@ class ProjectionReading(ABC):
     files: list[SqlFile]
     duckdb_file: DuckDBFile
     lag: Lag | None
+    lease: Lease | None
+    prefetch: bool
+    projected: int
 
     @abstractmethod
     def catch_up(
@@ -120,6 +83,16 @@ class ProjectionReading(ABC):
     @abstractmethod
     def _position(con: duckdb.DuckDBPyConnection) -> int:
         """The log position projected."""
+
+    @abstractmethod
+    def _ensure_schema(self, con: duckdb.DuckDBPyConnection, *, rebuild: bool) -> None:
+        """Create or migrate the tables, views and macros."""
+
+    @abstractmethod
+    def _ingest(
+        self, con: duckdb.DuckDBPyConnection, progress: Progress | None, after: int | None = None
+    ) -> int:
+        """Project, on `con`, every stored event past `after` (default: its position)."""
 
     def query(
         self,
@@ -149,8 +122,22 @@ class ProjectionReading(ABC):
         (Materialising the counted events once into temporary tables was tried: at 10M events
         it spills to disk and is four times slower than letting each view compute them.)"""
         moment = (as_of, known_at)
-        with self._guarded(queries, moment, timeout, variables) as con:
-            return {name: run(con, sql, parameters) for name, sql in queries.items()}
+        lease = self.lease if self.what_if is None and self.until is None else None
+        if lease is None:
+            with self._guarded(queries, moment, timeout, variables) as con:
+                return {name: run(con, sql, parameters) for name, sql in queries.items()}
+        for sql in queries.values():
+            refuse_writes(sql)  # before anything is caught up, as on the usual path
+        definitions = [(f.name, f.version) for f in self.files]
+        with lease.connection(
+            self.duckdb_file, self._prepare_lease, definitions, self._worth_a_lease
+        ) as leased:
+            if leased is None:  # not kept (yet): the usual path
+                with self._guarded(queries, moment, timeout, variables, parse=False) as con:
+                    return {name: run(con, sql, parameters) for name, sql in queries.items()}
+            self._catch_up_on(leased, lease)
+            with at_moment(leased, moment, variables), read_only(leased), deadline(leased, timeout):
+                return {name: run(leased, sql, parameters) for name, sql in queries.items()}
 
     @contextmanager
     def streams(
@@ -211,6 +198,30 @@ class ProjectionReading(ABC):
                 con.execute(f"set variable {name} = ?", [value])
             with rolled_back(con, inside_one=self.what_if is not None), deadline(con, timeout):
                 yield con
+
+    def _worth_a_lease(self) -> bool:
+        """A lease is taken for a log that grew since this process last saw the file projected
+        (a `record` then a `sql`, the case it serves), and a file this DuckDB writes. Reading
+        alone never takes the write lock: other processes read beside it as before."""
+        if not _leasable(self.database):
+            return False
+        head = self._head()
+        return head > _SEEN_PROJECTED.get(self.database, head)
+
+    def _prepare_lease(self, con: duckdb.DuckDBPyConnection) -> None:
+        """A kept connection holds the write lock: the definitions are checked once, when it
+        opens, as nothing else can change them while it is held."""
+        self._ensure_schema(con, rebuild=False)
+
+    def _catch_up_on(self, con: duckdb.DuckDBPyConnection, lease: Lease) -> None:
+        """Project what the log holds past the kept connection's position, on it: the lease
+        remembers that position, as nothing else writes the file while it is held."""
+        position = lease.position if lease.position is not None else self._position(con)
+        if position < self._head():
+            self.prefetch = False
+            self._ingest(con, None, position)
+            position = self.projected
+        lease.position = _SEEN_PROJECTED[self.database] = position
 
     def export(
         self,

@@ -25,12 +25,14 @@ from learningloop.duckdb_file import DuckDBFile, machine_memory
 
 # The catch-up and checksum code below keeps its names while others rework it.
 from learningloop.duckdb_file import first_line as _first_line
+from learningloop.duckdb_lease import Lease
 from learningloop.errors import StoreError
 from learningloop.eventlog import EventLog
 from learningloop.projection_checks import checksum, fingerprint, ident
 from learningloop.projection_constants import CONSTANT_TABLES, CONSTANTS_VERSION
 from learningloop.projection_pages import append_page, create_tables
-from learningloop.projection_reading import Progress, ProjectionReading, WhatIf
+from learningloop.projection_reading import Progress, ProjectionReading
+from learningloop.projection_what_if import WhatIf
 from learningloop.querying import set_moment as _set_moment
 from learningloop.sqlfiles import (
     INGEST_FILE,
@@ -68,17 +70,21 @@ class Projector(ProjectionReading):
         *,
         fresh: bool = False,
         until: int | None = None,
+        lease: Lease | None = None,
     ) -> None:
         """`memory_limit`: how much DuckDB may use before spilling to disk (default: a share
         of the machine's memory, see results.memory_limit). `what_if`: a framework every read
         answers under, without writing anything (CONTRACT 6.9). `fresh`: refuse to answer from
         projections behind the log; `until`: project the log only up to this position (the
-        audit's rebuild of a live file that is behind)."""
+        audit's rebuild of a live file that is behind); `lease`: the connection a long-lived
+        LearningLoop keeps between its `sql` calls (duckdb_lease)."""
         self.database = database
         self.log = log
         self.what_if = what_if
         self.fresh = fresh
         self.until = until
+        self.lease = lease
+        self.projected, self.prefetch = 0, True  # see _ingest
         self.files = load_sql_files()
         self.memory_limit = results.memory_limit(memory_limit, machine_memory())
         # The projections of an encrypted store hold its events decrypted.
@@ -100,13 +106,21 @@ class Projector(ProjectionReading):
             self._ensure_schema(con, rebuild=rebuild)
             return self._ingest(con, progress)
 
-    def _ingest(self, con: duckdb.DuckDBPyConnection, progress: Progress | None) -> int:
+    def _ingest(
+        self, con: duckdb.DuckDBPyConnection, progress: Progress | None, after: int | None = None
+    ) -> int:
+        """Project the events past `after` (default: the file's position; a kept connection
+        knows it) and return how many; `self.projected` is then the file's position. With
+        `self.prefetch`, the next page is read in a thread while DuckDB ingests one."""
+        if after is None:
+            after = self._position(con)
+        self.projected = after
         if self.log is None:
             return 0
         tables = [f for f in self.files if is_table(f.name)]
-        after = self._position(con)
         added = 0
-        for batch in _prefetched(self._batches(after)):
+        pages = self._batches(after)  # read ahead: worth it for many pages, not a record's
+        for batch in _prefetched(pages) if self.prefetch else pages:
             if self.until is not None:
                 # only an audit's rebuild stops short; `sql` does not pay for pyarrow.compute
                 import pyarrow.compute as pc
@@ -116,7 +130,7 @@ class Projector(ProjectionReading):
                     break
             position = batch.column("position")[-1].as_py()
             self._append_page(con, tables, batch, (after, position))
-            after = position
+            after = self.projected = position
             added += batch.num_rows
             if progress:
                 progress(batch.num_rows)

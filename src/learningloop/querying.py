@@ -85,6 +85,37 @@ def set_moment(
         con.execute("set variable known_at = ?::timestamptz", [known_at])
 
 
+@contextmanager
+def at_moment(
+    con: duckdb.DuckDBPyConnection,
+    moment: tuple[date | None, datetime | None],
+    variables: dict[str, Any] | None,
+) -> Iterator[None]:
+    """(D, T) and the library's `variables` set for one call on a connection that is kept
+    between calls (duckdb_lease), and reset after it: a D or T given to one call never
+    answers the next."""
+    names = ["as_of", "known_at", *(variables or {})]
+    try:
+        set_moment(con, *moment)
+        for name, value in (variables or {}).items():
+            con.execute(f"set variable {name} = ?", [value])
+        yield
+    finally:
+        for name in names:
+            con.execute(f"reset variable {name}")
+
+
+@contextmanager
+def read_only(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """A transaction DuckDB itself keeps from writing, rolled back: on a read-write connection
+    (duckdb_lease) a user's statement is as unable to change the file as on a read-only one."""
+    con.execute("begin transaction read only")
+    try:
+        yield
+    finally:
+        con.execute("rollback")
+
+
 def refuse_writes(sql: str) -> None:
     kind = _statement_kind(sql)
     if kind == "EXPLAIN":
