@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import subprocess
 import sys
 from datetime import date
@@ -72,3 +73,16 @@ def test_a_frozen_view_made_at_once_is_the_one_its_constructor_makes(
     assert type(made) is view and dataclasses.asdict(made) == dataclasses.asdict(built)
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.status = "changed"
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_paused_within_and_as_it_was_after_even_on_error(enabled: bool) -> None:
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with pytest.raises(ValueError), basics.no_cycle_collection():
+            assert not gc.isenabled()
+            raise ValueError
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -47,6 +47,9 @@ def test_a_timeline_equals_its_entries_made_at_once(kinds: list[str]) -> None:
     if eager:
         assert Timeline(events, D)[-1] == eager[-1]
     assert repr(Timeline(events, D)) == repr(eager)
+    # handed the decisions' positions (a replay knows them), the same entries without reading
+    positions = [position for position, kind in enumerate(kinds) if kind == "decision"]
+    assert Timeline(events, D, positions) == eager == timeline_entries(events, D, positions)
 
 
 @given(kinds=event_kinds)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from learningloop.domain.basics import stream_id
+from learningloop.domain.basics import no_cycle_collection, stream_id
 from learningloop.errors import BadInputError, NotFoundError
 from learningloop.loop_session import Session, moment, today, utc
 
@@ -32,13 +32,14 @@ class Experiments(Session):
             raise self._no_experiment(experiment)
         programme_key = experiment_events[0].event.programme  # type: ignore[attr-defined]
         programme_events = self._cache.events(stream_id("programme", programme_key))
-        return replay_experiment(
-            experiment,
-            experiment_events,
-            programme_events,
-            as_of or today(),
-            utc(known_at) if known_at else datetime.now(UTC),
-        )
+        with no_cycle_collection():
+            return replay_experiment(
+                experiment,
+                experiment_events,
+                programme_events,
+                as_of or today(),
+                utc(known_at) if known_at else datetime.now(UTC),
+            )
 
     def list_views(
         self, as_of: date | None = None, known_at: datetime | None = None

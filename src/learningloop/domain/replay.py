@@ -129,12 +129,15 @@ class _Counted:
         """The counted events of one kind, in counted order."""
         return cast(list[E], [recorded.event for recorded in self.of(kind)])
 
+    def positions(self, *types: type[ev.Event]) -> list[int]:
+        """Where the counted events of these kinds stand among all counted events."""
+        lists = [found for kind, found in self.kinds.items() if issubclass(kind, types)]
+        return lists[0] if len(lists) == 1 else sorted(chain.from_iterable(lists))
+
     def of(self, *types: type[ev.Event]) -> list[Recorded]:
         """The counted events of these kinds, in counted ((occurred_on, version)) order."""
-        lists = [found for kind, found in self.kinds.items() if issubclass(kind, types)]
-        positions = lists[0] if len(lists) == 1 else sorted(chain.from_iterable(lists))
         recorded = self.recorded
-        return [recorded[position] for position in positions]
+        return [recorded[position] for position in self.positions(*types)]
 
 
 def programme_functions(
@@ -174,7 +177,7 @@ def replay_experiment(
         milestones=milestone_views(counted.of(*MILESTONE_KINDS), as_of),
         reviews=review_views(counted.of(ev.ReviewSessionHeld)),
         decisions=_decisions(decisions, recordings.keys()),
-        timeline=Timeline(counted.recorded, as_of),
+        timeline=Timeline(counted.recorded, as_of, counted.positions(ev.DecisionRecorded)),
     )
     if not proposals:
         return history

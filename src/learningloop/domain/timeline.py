@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from functools import cache
-from typing import Any, NamedTuple, overload
+from itertools import accumulate, repeat
+from typing import Any, NamedTuple, cast, overload
 
 from learningloop.domain import events as ev
+from learningloop.domain.basics import no_cycle_collection
 from learningloop.domain.recorded import Recorded
 from learningloop.domain.values import end_of_period
 
@@ -68,15 +70,22 @@ class TimelineEntry(NamedTuple):
                 "basis": self.basis}  # fmt: skip
 
 
-def timeline_entries(counted: Sequence[Recorded], as_of: date) -> list[TimelineEntry]:
-    """Every counted event with its learning cycle: decision k closes cycle k."""
-    entries: list[TimelineEntry] = []
-    cycle = 1
-    for recorded in counted:
-        entries.append(tuple.__new__(TimelineEntry, (recorded, cycle, as_of)))  # not via _make
-        if _is_decision(type(recorded.event)):
-            cycle += 1
-    return entries
+def timeline_entries(
+    counted: Sequence[Recorded], as_of: date, decisions: Sequence[int] | None = None
+) -> list[TimelineEntry]:
+    """Every counted event with its learning cycle: decision k closes cycle k. `decisions`:
+    the positions of the decisions among the counted events, when the caller knows them
+    (then no event is read here)."""
+    if decisions is None:
+        decisions = [position for position, recorded in enumerate(counted)
+                     if _is_decision(type(recorded.event))]  # fmt: skip
+    closes = [0] * len(counted)
+    for position in decisions:
+        closes[position] = 1
+    cycles = accumulate(closes, initial=1)  # the cycle of each event: 1 + decisions before it
+    # Each entry a tuple made directly (not through _make), the loop run by map and zip.
+    made = map(tuple.__new__, repeat(TimelineEntry), zip(counted, cycles, repeat(as_of)))
+    return cast(list[TimelineEntry], list(made))
 
 
 @cache
@@ -92,15 +101,18 @@ class Timeline(Sequence[TimelineEntry]):
     one entry per counted event, nor do the entries, held until the view is dropped, make the
     garbage collector walk the stream's events again. Equal to the list of its entries."""
 
-    __slots__ = ("_as_of", "_counted", "_entries")
+    __slots__ = ("_as_of", "_counted", "_decisions", "_entries")
 
-    def __init__(self, counted: Sequence[Recorded], as_of: date) -> None:
-        self._counted, self._as_of = counted, as_of
+    def __init__(
+        self, counted: Sequence[Recorded], as_of: date, decisions: Sequence[int] | None = None
+    ) -> None:
+        self._counted, self._as_of, self._decisions = counted, as_of, decisions
         self._entries: list[TimelineEntry] | None = None
 
     def entries(self) -> list[TimelineEntry]:
         if self._entries is None:
-            self._entries = timeline_entries(self._counted, self._as_of)
+            with no_cycle_collection():
+                self._entries = timeline_entries(self._counted, self._as_of, self._decisions)
         return self._entries
 
     def __len__(self) -> int:
