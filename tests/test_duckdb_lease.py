@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from learningloop import LearningLoop, duckdb_file, duckdb_lease
-from learningloop.errors import BadInputError
+from learningloop.errors import BadInputError, ProjectionsBehindWarning
 
 MEETING = {"type": "MeetingHeld", "experiment": "exp", "occurred_on": "2013-02-01",
            "kind": "local", "attendees": 3}  # fmt: skip
@@ -226,3 +226,36 @@ def test_a_keeper_killed_while_holding_loses_nothing(seeded: LearningLoop, store
     with LearningLoop(store_dir) as after:
         assert after.sql(COUNT).rows == [(9,)]
         assert after.sql("select count(*) from timeline where type = 'MeetingHeld'").rows == [(5,)]
+
+
+def test_a_file_another_process_holds_is_not_tried_again_at_each_call(
+    seeded: LearningLoop, monkeypatch: pytest.MonkeyPatch, slow_idle: None
+) -> None:
+    seeded.project()
+    tries: list[bool] = []  # the lease's opens: it alone does not wait
+    real_open = duckdb_file.DuckDBFile.open
+
+    def counted(self: duckdb_file.DuckDBFile, read_only: bool, *args: bool, **kw: bool) -> object:
+        if kw.get("wait") is False:
+            tries.append(read_only)
+        return real_open(self, read_only, *args, **kw)
+
+    monkeypatch.setattr(duckdb_file.DuckDBFile, "open", counted)
+    script = "import duckdb, sys\ncon = duckdb.connect(sys.argv[1], read_only=True)\n" \
+             "print('held', flush=True)\nsys.stdin.read()\n"  # fmt: skip
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, str(seeded.location.projections_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with pytest.warns(ProjectionsBehindWarning):
+            for _ in range(4):
+                seeded.record(MEETING)
+                assert seeded.sql(COUNT).rows == [(4,)]  # what is projected, with a warning
+    finally:
+        assert holder.stdin is not None and holder.stdout is not None
+        holder.stdin.close()
+        holder.stdout.close()
+        holder.wait(30)
+    assert tries == [False] and not duckdb_lease._HELD  # tried once, then left alone

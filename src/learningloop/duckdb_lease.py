@@ -119,7 +119,8 @@ class Lease:
             return None
         try:
             con = file.open(False, True, patient=False, wait=False)
-        except StoreError:  # held by another process: the usual path waits or says who
+        except StoreError:  # held by another process: the usual path waits or says who,
+            self._not_before = time.monotonic() + IDLE_SECONDS  # without a try each call
             return None
         try:
             prepare(con)
