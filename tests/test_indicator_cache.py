@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from learningloop import LearningLoop, indicator_cache, projector, sqlfiles
+from learningloop import LearningLoop, indicator_cache, indicator_files, projector, sqlfiles
 from learningloop.cli.main import main
 from learningloop.demo import demo_path
 from learningloop.loop_reading import _indicator_queries
@@ -129,7 +129,7 @@ def test_a_damaged_cache_file_is_ignored_and_replaced(seeded: LearningLoop, dama
 
 def _key_in(path: Path) -> str:
     data = path.read_bytes()
-    end = len(data) - len(indicator_cache.MAGIC) - 8
+    end = len(data) - len(indicator_files.MAGIC) - 8
     length = int.from_bytes(data[end : end + 8], "little")
     return str(json.loads(data[end - length : end])["key"])
 

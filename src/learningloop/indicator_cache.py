@@ -6,19 +6,18 @@ the latest `recorded_at` of the rows up to P (a retraction is one of them), ever
 alike ("head"). So the answer is keyed by P, the file's projection versions (each with the
 moment it was applied: a rebuild or a new schema changes them), D, "head", the what-if
 framework, the query texts and the engine's versions, all read in the very read-only
-transaction that would answer: a catch-up committed meanwhile cannot slip between the key and
-the rows. Any T before the head is computed as before, never cached.
+transaction that would answer. Any T before the head is computed, never cached. After new
+events, the answer of an earlier P with the same key otherwise gives the rows of the
+experiments they did not touch (indicator_delta).
 
-One file per key, `cache/indicators-<sha256 of the key>.arrow` beside the projection file:
-each query's rows as an Arrow IPC stream, then a JSON footer (the key, where each stream
-lies, its DuckDB types, a CRC of the streams). A file is written under a temporary name then
-renamed (a reader never sees half of one); a file that cannot be read, does not match its
-key or fails its CRC is ignored and recomputed; a directory that cannot be written means no
+One file per key, `cache/indicators-<sha256 of the key>.arrow`: each query's rows as an Arrow
+IPC stream, then a JSON footer (the key, where each stream lies, its DuckDB types, a CRC of
+the streams), written under a temporary name then renamed. A file that cannot be read, does
+not match its key or fails its CRC is ignored; a directory that cannot be written means no
 caching. The files of an encrypted store hold plaintext: they are private (0600) like the
 projection file; otherwise they get what the umask gives. Deleting them is always safe.
-
-Cached or not, the rows reach the output through the same RowStream code: cached rows are
-Arrow tables registered on the answering connection, typed as the views type them.
+Cached rows are Arrow tables registered on the answering connection, typed as the views
+type them, and reach the output through the same RowStream code.
 """
 
 from __future__ import annotations
@@ -29,26 +28,21 @@ import io
 import json
 import os
 import time
-import uuid
-import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any
 
 import duckdb
 import pyarrow as pa
 
-from learningloop import __version__, results
+from learningloop import __version__, indicator_delta, indicator_files, results
 
 CACHE_DIRECTORY = "cache"
 KEEP = 8  # files kept (rows and CSV lines): a few D or formats asked in turn stay warm
 FORMAT = "learningloop-indicators-1"
-MAGIC = b"LLINDIC1"
-_FOOTER_LENGTH = 8
 _STALE_TEMPORARY_SECONDS = 3600  # a temporary file this old was left by a killed process
-_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, pa.ArrowException)
 
 
 @dataclass(frozen=True)
@@ -125,7 +119,7 @@ def load(path: Path, key: str, *, check: bool = True) -> dict[str, Cached] | Non
     """The tables a cache file holds for `key`; None when it is missing, unreadable, written
     for another key or damaged (`check`: its CRC too; not for the file this process just
     wrote)."""
-    opened = _opened(path, key, check=check)
+    opened = indicator_files.opened(path, key, check=check)
     if opened is None:
         return None
     data, parts = opened
@@ -137,7 +131,7 @@ def load(path: Path, key: str, *, check: bool = True) -> dict[str, Cached] | Non
             )
             for part in parts
         }
-    except _ERRORS:
+    except indicator_files.ERRORS:
         return None
 
 
@@ -147,9 +141,12 @@ def _computed(
     """Each query's rows, written to the cache on the way when its directory allows (then
     served from that file, as a later command would be), else held in memory."""
 
-    def sections(sink: _Summed) -> list[dict[str, Any]]:
+    # after new events, when an earlier answer is cached: only the experiments touched
+    run, base_views = indicator_delta.plan(con, queries, key, lambda: _keys(path.parent), _tables)
+
+    def sections(sink: indicator_files.Summed) -> list[dict[str, Any]]:
         parts = []
-        for name, sql in queries.items():
+        for name, sql in run.items():
             with results.duckdb_errors():
                 relation = con.sql(sql)
                 reader = relation.to_arrow_reader(results.STREAM_ROWS)
@@ -162,9 +159,12 @@ def _computed(
         return parts
 
     try:
-        temporary = _written(path.parent, private, key, sections)
+        temporary = indicator_files.written(path.parent, private, key, sections)
     except OSError:  # a read-only directory, a full disk: the rows are answered all the same
-        return {name: _rows(con, sql) for name, sql in queries.items()}
+        return {name: _rows(con, sql) for name, sql in run.items()}
+    finally:
+        for view in base_views:
+            con.unregister(view)
     # mapped before the rename, so pruning cannot take it away
     tables = load(temporary, key, check=False)
     try:
@@ -176,6 +176,18 @@ def _computed(
         return tables or {name: _rows(con, sql) for name, sql in queries.items()}
     _prune(path.parent)
     return tables
+
+
+def _keys(directory: Path) -> dict[Path, str]:
+    """The key of each cache file in `directory`."""
+    paths = directory.glob("indicators-*.arrow")
+    found = {path: indicator_files.read_footer(path) for path in paths}
+    return {path: footer["key"] for path, footer in found.items() if footer is not None}
+
+
+def _tables(path: Path, key: str) -> dict[str, tuple[pa.Table, list[str]]] | None:
+    tables = load(path, key)
+    return None if tables is None else {n: (c.table, c.kinds) for n, c in tables.items()}
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> Cached:
@@ -196,7 +208,7 @@ class _Renditions:
 
     def get(self, spec: str) -> tuple[pa.Buffer, int] | None:
         if self._found is None:
-            opened = _opened(self.path, self.key)
+            opened = indicator_files.opened(self.path, self.key)
             data, parts = opened if opened is not None else (pa.py_buffer(b""), [])
             self._found = {part["spec"]: (data.slice(part["offset"], part["length"]),
                                           int(part["rows"])) for part in parts}  # fmt: skip
@@ -210,7 +222,7 @@ class _Renditions:
         if not self._new:
             return
 
-        def sections(sink: _Summed) -> list[dict[str, Any]]:
+        def sections(sink: indicator_files.Summed) -> list[dict[str, Any]]:
             parts = []
             for spec, (lines, rows) in {**(self._found or {}), **self._new}.items():
                 start = sink.tell()
@@ -219,7 +231,7 @@ class _Renditions:
             return parts
 
         with contextlib.suppress(OSError):
-            temporary = _written(self.path.parent, self.private, self.key, sections)
+            temporary = indicator_files.written(self.path.parent, self.private, self.key, sections)
             try:
                 os.replace(temporary, self.path)
             except OSError:
@@ -265,83 +277,6 @@ class _Tee(io.BytesIO):
     def write(self, data: Any, /) -> int:
         self._out.write(data)
         return super().write(data)
-
-
-def _written(
-    directory: Path,
-    private: bool,
-    key: str,
-    sections: Callable[[_Summed], list[dict[str, Any]]],
-) -> Path:
-    """A new temporary file in `directory`: MAGIC, the sections, then a footer naming the key,
-    the sections and the CRC of their bytes. OSError when it cannot be written."""
-    temporary = _temporary(directory, private)
-    try:
-        with temporary.open("wb") as file:
-            file.write(MAGIC)
-            sink = _Summed(file)
-            parts = sections(sink)
-            footer = json.dumps({"key": key, "sections": parts, "crc": sink.crc}).encode()
-            file.write(footer + len(footer).to_bytes(_FOOTER_LENGTH, "little") + MAGIC)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return temporary
-
-
-class _Summed:
-    """A file being written, and the CRC of the bytes written through this (summed on the
-    way: reading the file back for it cost a second pass over tens of MiB)."""
-
-    def __init__(self, file: BinaryIO) -> None:
-        self.file, self.crc, self.closed = file, 0, False
-
-    def write(self, data: Any) -> int:
-        self.crc = zlib.crc32(data, self.crc)
-        return self.file.write(data)
-
-    def tell(self) -> int:
-        return self.file.tell()
-
-    def flush(self) -> None:
-        self.file.flush()
-
-
-def _opened(
-    path: Path, key: str, *, check: bool = True
-) -> tuple[pa.Buffer, list[dict[str, Any]]] | None:
-    """A cache file's bytes (mapped, not read) and its sections, when it is whole and was
-    written for `key`."""
-    try:
-        with pa.memory_map(str(path), "r") as source:
-            data = source.read_buffer(source.size())
-        if data.size < len(MAGIC) * 2 + _FOOTER_LENGTH:
-            return None
-        end = data.size - len(MAGIC) - _FOOTER_LENGTH
-        if data.slice(0, len(MAGIC)).to_pybytes() != MAGIC or (
-            data.slice(end + _FOOTER_LENGTH).to_pybytes() != MAGIC
-        ):
-            return None
-        length = int.from_bytes(data.slice(end, _FOOTER_LENGTH).to_pybytes(), "little")
-        if not 0 < length <= end - len(MAGIC):
-            return None
-        footer = json.loads(data.slice(end - length, length).to_pybytes())
-        body = data.slice(len(MAGIC), end - length - len(MAGIC))
-        if footer["key"] != key or (check and zlib.crc32(body) != footer["crc"]):
-            return None
-        return data, list(footer["sections"])
-    except _ERRORS:
-        return None
-
-
-def _temporary(directory: Path, private: bool) -> Path:
-    """A new empty file in `directory`, 0600 when `private`, else as the umask allows."""
-    directory.mkdir(mode=0o700 if private else 0o777, exist_ok=True)
-    if private:
-        directory.chmod(directory.stat().st_mode & 0o700)
-    path = directory / f".indicators-{uuid.uuid4().hex}.tmp"
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666))
-    return path
 
 
 def _prune(directory: Path) -> None:

@@ -1,0 +1,274 @@
+"""The indicators after new events: the cached answer of an earlier position, with only the
+experiments the new events touched computed again.
+
+Why the answer is exactly the computed one. Every table of PER_EXPERIMENT is a set of rows
+per experiment (its first column, the first key of its order) that depends only on D, T, the
+what-if framework, the projector's constant tables and
+- the staging rows (stg_*) whose `experiment` is that experiment,
+- the rows of the programme-level staging tables (a `programme` column, no `experiment`
+  one: stg_programmes) whose programme is one its staging rows name.
+`reads_only_staging` checks that the views read no other projection (log_events, say), and
+the property test of test_indicator_delta compares merged with computed answers.
+
+Between two positions P0 < P1 of one projection file, the same versions applied at the same
+moments (no rebuild, no new schema: both are in the key), a catch-up changes staging rows in
+two ways only (projection_pages.py): it inserts rows at positions after P0, and it sets the
+`retracted_at` of a row to the recorded_at of a retraction after P0. An experiment none of
+whose staging rows (nor its programmes' rows) is at a position after P0 or has a retracted_at
+at or after the earliest recorded_at of a retraction after P0 therefore keeps, at P1, the rows
+it had at P0, for the same D and T at the head both times (T then hides nothing: every staged
+row counts as known, every retraction as retracted). Those rows come from the cached answer;
+the rows of the experiments touched are computed with a filter on `experiment` that DuckDB
+pushes down to the staging scans; the two sets are disjoint by experiment, and each query's
+own ORDER BY sorts them together.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from learningloop.sqlfiles import INGEST_FILE, STAGING_PREFIX, SqlFile, load_sql_files
+
+# The indicator tables whose rows are per experiment (see the module's docstring).
+PER_EXPERIMENT = frozenset(
+    {
+        "experiment_coverage",
+        "function_coverage",
+        "commitment_cadence",
+        "review_completion",
+        "milestones",
+        "learning_loops",
+    }
+)
+# Beyond this many experiments touched, computing everything is as quick (the filter is a
+# list of literals in each query).
+MAX_TOUCHED = 500
+RETRACTION = "EventRetracted"
+_QUERY = re.compile(r"select \* from (\w+) order by (experiment(?:, \w+)*)")
+
+
+@dataclass(frozen=True)
+class Touched:
+    """The experiments whose rows may differ from the cached answer's (None: a row with no
+    experiment)."""
+
+    experiments: tuple[str | None, ...]
+    keyed: frozenset[str] = frozenset()  # the staging tables with an `experiment` column
+
+
+def plan(
+    con: duckdb.DuckDBPyConnection,
+    queries: dict[str, str],
+    key: str,
+    keys: Callable[[], dict[Path, str]],
+    load: Callable[[Path, str], dict[str, tuple[pa.Table, list[str]]] | None],
+) -> tuple[dict[str, str], list[str]]:
+    """The queries to run for `key`, merged with the answer of the same key at an earlier
+    position when the cache holds one (`keys`: each cache file's key; `load`: its tables),
+    with the views that answer registered on `con`; else the queries as they are."""
+    # under a what-if framework, programme_functions is another macro (projection_reading)
+    if json.loads(key).get("framework") != "None" or not mergeable(queries):
+        return queries, []
+    found = keys()
+    base = earlier(key, found)
+    tables = load(base.path, found[base.path]) if base else None
+    touched = changed_experiments(con, base.position) if base and tables else None
+    if tables is None or touched is None:
+        return queries, []
+    return merged_queries(con, queries, tables, touched)
+
+
+def mergeable(queries: dict[str, str]) -> bool:
+    """Whether every query reads one per-experiment table in an order led by `experiment`."""
+    for name, sql in queries.items():
+        found = _QUERY.fullmatch(sql)
+        if found is None or found.group(1) != name or name not in PER_EXPERIMENT:
+            return False
+    return reads_only_staging(PER_EXPERIMENT)
+
+
+def reads_only_staging(views: frozenset[str]) -> bool:
+    """Whether the views, and the views they read, read no projection table but staging."""
+    files = {sql_file.name: sql_file for sql_file in load_sql_files()}
+    if not views <= set(files):
+        return False
+    reads = set(views).union(*(_transitive(files, view) for view in views))
+    return INGEST_FILE not in reads
+
+
+def _transitive(files: dict[str, SqlFile], name: str) -> set[str]:
+    """Every projection `name` reads, directly or through the views it reads (a staging
+    table is a table: what its file reads is the page being projected, not a read)."""
+    found: set[str] = set()
+    pending = list(files[name].reads)
+    while pending:
+        read = pending.pop()
+        if read not in found:
+            found.add(read)
+            if not read.startswith(STAGING_PREFIX):
+                pending.extend(files[read].reads)
+    return found
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """A cached answer of the same key at an earlier position."""
+
+    path: Path
+    position: int
+
+
+def earlier(key: str, keys: dict[Path, str]) -> Earlier | None:
+    """Among cache files and their keys, the one whose key differs from `key` only by an
+    earlier position, the latest such position; None when there is none."""
+    wanted = json.loads(key)
+    position = wanted.pop("position", None)
+    best = None
+    for path, found in keys.items():
+        parts = json.loads(found)
+        at = parts.pop("position", None)
+        if parts != wanted or not isinstance(at, int) or not isinstance(position, int):
+            continue
+        if at < position and (best is None or at > best.position):
+            best = Earlier(path, at)
+    return best
+
+
+def changed_experiments(con: duckdb.DuckDBPyConnection, after: int) -> Touched | None:
+    """The experiments the events after position `after` may have changed; None when that
+    cannot be told by experiment (a programme with no key) or is too many to be worth it."""
+    retracted_from = con.execute(
+        "select min(recorded_at) from log_events where position > ? and type = ?",
+        [after, RETRACTION],
+    ).fetchall()[0][0]
+    changed = "position > $after" + (
+        "" if retracted_from is None else " or retracted_at >= $retracted_from"
+    )
+    parameters = {"after": after}
+    if retracted_from is not None:
+        parameters["retracted_from"] = retracted_from
+    columns = _staging_columns(con)
+    experiments: set[str | None] = set()
+    programmes: set[str | None] = set()
+    for table, names in columns.items():
+        key = (
+            "experiment" if "experiment" in names else "programme" if "programme" in names else None
+        )
+        if key is None:
+            return None
+        found = con.execute(
+            f"select distinct {key} from {table} where {changed}", parameters
+        ).fetchall()
+        (experiments if key == "experiment" else programmes).update(row[0] for row in found)
+        if len(experiments) > MAX_TOUCHED:
+            return None
+    if None in programmes:
+        return None  # `programme not in (...)` over a NULL changes every experiment's answer
+    if programmes:
+        for table, names in columns.items():
+            if {"experiment", "programme"} <= names:
+                found = con.execute(
+                    f"select distinct experiment from {table} "
+                    "where list_contains($programmes, programme)",
+                    {"programmes": sorted(programmes)},  # type: ignore[type-var]
+                ).fetchall()
+                experiments.update(row[0] for row in found)
+    if len(experiments) > MAX_TOUCHED:
+        return None
+    ordered = tuple(sorted(experiments, key=lambda e: (e is None, e or "")))
+    return Touched(ordered, frozenset(t for t, names in columns.items() if "experiment" in names))
+
+
+def _staging_columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+    rows = con.execute(
+        "select table_name, column_name from duckdb_columns() "
+        "where schema_name = 'main' and starts_with(table_name, ?)",
+        [STAGING_PREFIX],
+    ).fetchall()
+    columns: dict[str, set[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, set()).add(column)
+    return columns
+
+
+def merged_queries(
+    con: duckdb.DuckDBPyConnection,
+    queries: dict[str, str],
+    cached: dict[str, tuple[pa.Table, list[str]]],
+    touched: Touched,
+) -> tuple[dict[str, str], list[str]]:
+    """Each query answered from its cached rows (registered on `con` as a view, whose names
+    are returned: unregister them when done) for the experiments not touched, and computed for
+    those touched; the queries themselves when the cached rows do not fit them."""
+    if set(cached) != set(queries):
+        return queries, []
+    run, views = {}, []
+    for index, (name, sql) in enumerate(queries.items()):
+        table, kinds = cached[name]
+        view = f"learningloop_base_{index}"
+        con.register(view, table)
+        views.append(view)
+        run[name] = _merged(sql, view, table.column_names, kinds, touched)
+        if [str(kind) for kind in con.sql(run[name]).types] != kinds:  # bound, not run
+            for registered in views:
+                con.unregister(registered)
+            return queries, []
+    return run, views
+
+
+def _merged(sql: str, view: str, columns: Sequence[str], kinds: Sequence[str],
+            touched: Touched) -> str:  # fmt: skip
+    found = _QUERY.fullmatch(sql)
+    assert found is not None  # mergeable() said so
+    table, order = found.group(1), found.group(2)
+    named = [_literal(e) for e in touched.experiments if e is not None]
+    tests = [f"experiment in ({', '.join(named)})"] if named else []
+    if None in touched.experiments:
+        tests.append("experiment is null")
+    chosen = " or ".join(tests) or "false"
+    # typed as the view types them (the Arrow round trip may lose a DuckDB type)
+    cells = ", ".join(f"{_quoted(column)}::{kind} as {_quoted(column)}"
+                      for column, kind in zip(columns, kinds, strict=True))  # fmt: skip
+    return (
+        f"{_scoped(table, chosen, touched)} "
+        f"select * from (select {cells} from {view} where not coalesce({chosen}, false) "
+        f"union all select * from {table} where {chosen}) order by {order}"
+    )
+
+
+def _scoped(view: str, chosen: str, touched: Touched) -> str:
+    """A WITH clause defining `view`, and every view it reads that reads staging, from their
+    files' SQL over the staging rows that `chosen` keeps (DuckDB does not push a filter on
+    `experiment` through a left join's right side: computing a view for a few experiments
+    then cost as much as for all of them). Views reading no staging (moment: the
+    connection's D and T; function_map) are the connection's own."""
+    files = {sql_file.name: sql_file for sql_file in load_sql_files()}
+    needed = {view, *_transitive(files, view)}
+    ctes = []
+    for sql_file in load_sql_files():  # in dependency order
+        name = sql_file.name
+        if name not in needed:
+            continue
+        if name.startswith(STAGING_PREFIX):
+            keep = f"where {chosen}" if name in touched.keyed else ""
+            ctes.append(f"{name} as (select * from main.{name} {keep})")
+        elif any(read.startswith(STAGING_PREFIX) for read in _transitive(files, name)):
+            ctes.append(f"{name} as (\n{sql_file.sql}\n)")
+        else:
+            ctes.append(f"{name} as (select * from main.{name})")
+    return "with " + ",\n".join(ctes)
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
