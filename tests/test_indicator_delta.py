@@ -3,6 +3,7 @@ experiments touched since, is always the answer computed afresh."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from learningloop import LearningLoop, indicator_delta
+from learningloop import LearningLoop, indicator_delta, indicator_renditions
 from learningloop.loop_reading import INDICATOR_TABLES, _indicator_queries
 from learningloop.loop_session import TABLE_ORDER
+from learningloop.results import RowStream
 from tests.conftest import base_events, event
 from tests.strategies import programme_histories
 
@@ -34,19 +36,67 @@ def cached(loop: LearningLoop, as_of: date | None = None) -> Answer:
     return {name: (r.columns, r.rows) for name, r in loop.indicators(as_of).items()}
 
 
+def csv_lines(tables: dict[str, RowStream]) -> bytes:
+    """The rows as `indicators --format csv` writes them (one layout for every table)."""
+    columns = ["indicator"]
+    for table in tables.values():
+        columns += [column for column in table.columns if column not in columns]
+    out = io.BytesIO()
+    for name, table in tables.items():
+        table.write_csv(out, layout=columns, constants={"indicator": name})
+    return out.getvalue()
+
+
+def cached_csv(loop: LearningLoop, as_of: date | None = None) -> bytes:
+    with loop.indicator_streams(as_of) as tables:
+        return csv_lines(tables)
+
+
+def fresh_csv(loop: LearningLoop, as_of: date | None = None) -> bytes:
+    with loop._projector().streams(_indicator_queries(), as_of, None) as tables:
+        return csv_lines(tables)
+
+
+@pytest.fixture
+def splices(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tables whose CSV lines were spliced from an earlier answer's."""
+    seen: list[str] = []
+    original = indicator_renditions.Renditions.spliced
+
+    Rendition = indicator_renditions.Rendition
+
+    def spy(self: indicator_renditions.Renditions, spec: str, name: str,
+            fresh: Rendition) -> Rendition | None:  # fmt: skip
+        found = original(self, spec, name, fresh)
+        if found is not None:
+            seen.append(name)
+        return found
+
+    monkeypatch.setattr(indicator_renditions.Renditions, "spliced", spy)
+    return seen
+
+
 @pytest.fixture
 def merges(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str | None, ...]]:
     """The experiments computed again by each merge that took place."""
     seen: list[tuple[str | None, ...]] = []
-    original = indicator_delta.merged_queries
+    last: list[indicator_delta.Touched | None] = [None]
+    changed, plan = indicator_delta.changed_experiments, indicator_delta.plan
 
-    def spy(*arguments: Any) -> tuple[dict[str, str], list[str]]:
-        run, views = original(*arguments)
-        if views:
-            seen.append(arguments[3].experiments)
-        return run, views
+    def changed_spy(*arguments: Any) -> indicator_delta.Touched | None:
+        last[0] = changed(*arguments)
+        return last[0]
 
-    monkeypatch.setattr(indicator_delta, "merged_queries", spy)
+    def plan_spy(*arguments: Any) -> indicator_delta.Merge | None:
+        last[0] = None
+        merge = plan(*arguments)
+        if merge is not None:
+            assert last[0] is not None
+            seen.append(last[0].experiments)
+        return merge
+
+    monkeypatch.setattr(indicator_delta, "changed_experiments", changed_spy)
+    monkeypatch.setattr(indicator_delta, "plan", plan_spy)
     return seen
 
 
@@ -79,17 +129,22 @@ def test_a_merged_answer_equals_a_fresh_one_whatever_was_recorded_in_between(
     history: list[dict[str, Any]],
     data: st.DataObject,
     merges: list[tuple[str | None, ...]],
+    splices: list[str],
 ) -> None:
     store = tmp_path_factory.mktemp("delta") / "s"
     cuts = sorted(data.draw(st.sets(st.integers(1, len(history)), max_size=4), label="cuts"))
     as_of = data.draw(st.one_of(st.none(), DATES), label="D")
     merges.clear()
+    splices.clear()
     with LearningLoop(store, recorded_by="p") as loop:
         for start, end in zip([0, *cuts], [*cuts, len(history)], strict=True):
             if end > start:
                 loop.import_events(history[start:end])
-                assert cached(loop, as_of) == fresh(loop, as_of)
-    assert len(merges) == len([cut for cut in cuts if cut < len(history)])
+                assert cached_csv(loop, as_of) == fresh_csv(loop, as_of)  # merged, spliced
+                assert cached(loop, as_of) == fresh(loop, as_of)  # from the merged file
+    merged = len([cut for cut in cuts if cut < len(history)])
+    assert len(merges) == merged
+    assert len(splices) == merged * len(INDICATOR_TABLES)
 
 
 def test_only_the_experiments_touched_are_computed_again(
@@ -165,10 +220,10 @@ def test_the_earlier_answer_is_the_latest_of_the_same_key() -> None:
     assert indicator_delta.earlier(key(3), keys) is None
 
 
-def test_experiment_keys_are_quoted_in_the_merged_query() -> None:
-    touched = indicator_delta.Touched(("it's", None))
-    sql = indicator_delta._merged(
-        "select * from milestones order by experiment, due_on, milestone",
-        "base", ["experiment"], ["VARCHAR"], touched,
-    )  # fmt: skip
+def test_experiment_keys_are_quoted_in_the_query_of_the_experiments_touched() -> None:
+    touched = indicator_delta.Touched(("it's", None), frozenset({"stg_milestones"}))
+    sql = indicator_delta._fresh(
+        "select * from milestones order by experiment, due_on, milestone", touched
+    )
     assert "'it''s'" in sql and "experiment is null" in sql
+    assert "stg_milestones as (select * from main.stg_milestones where" in sql

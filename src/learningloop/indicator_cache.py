@@ -24,20 +24,25 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from learningloop import __version__, indicator_delta, indicator_files, results
+from learningloop import (
+    __version__,
+    indicator_delta,
+    indicator_files,
+    indicator_renditions,
+    results,
+)
 
 CACHE_DIRECTORY = "cache"
 KEEP = 8  # files kept (rows and CSV lines): a few D or formats asked in turn stay warm
@@ -76,13 +81,14 @@ def cached_streams(
         return
     digest = hashlib.sha256(key.encode()).hexdigest()
     path = directory / f"indicators-{digest}.arrow"
-    tables = load(path, key)
+    tables, merge = load(path, key), None
     if tables is None:
-        tables = _computed(con, queries, path, key, private)
+        tables, merge = _computed(con, queries, path, key, private)
     else:
         with contextlib.suppress(OSError):  # the newest files are the ones kept
             os.utime(path)
-    renditions = _Renditions(directory / f"indicators-{digest}.csv", key, private)
+    csv = directory / f"indicators-{digest}.csv"
+    renditions = indicator_renditions.Renditions(csv, key, private, merge)
     yield _streams(con, tables, renditions)
     renditions.save()  # only when the block ran to its end: never a partial rendition
 
@@ -137,34 +143,36 @@ def load(path: Path, key: str, *, check: bool = True) -> dict[str, Cached] | Non
 
 def _computed(
     con: duckdb.DuckDBPyConnection, queries: dict[str, str], path: Path, key: str, private: bool
-) -> dict[str, Cached]:
+) -> tuple[dict[str, Cached], indicator_delta.Merge | None]:
     """Each query's rows, written to the cache on the way when its directory allows (then
-    served from that file, as a later command would be), else held in memory."""
+    served from that file, as a later command would be), else held in memory; with the merge
+    they came from, if they did."""
 
     # after new events, when an earlier answer is cached: only the experiments touched
-    run, base_views = indicator_delta.plan(con, queries, key, lambda: _keys(path.parent), _tables)
+    merge = indicator_delta.plan(con, queries, key, lambda: _keys(path.parent), _tables)
 
     def sections(sink: indicator_files.Summed) -> list[dict[str, Any]]:
         parts = []
-        for name, sql in run.items():
+        for name, sql in queries.items():
+            start = sink.tell()
             with results.duckdb_errors():
                 relation = con.sql(sql)
-                reader = relation.to_arrow_reader(results.STREAM_ROWS)
-                start = sink.tell()
+                kinds = [str(kind) for kind in relation.types]
+                if merge is None:
+                    reader = relation.to_arrow_reader(results.STREAM_ROWS)
+                else:
+                    reader = merge.tables[name].table.to_reader(results.STREAM_ROWS)
                 with pa.ipc.new_stream(sink, reader.schema) as writer:
                     for batch in reader:  # batch by batch: memory stays flat
                         writer.write_batch(batch)
             parts.append({"name": name, "offset": start, "length": sink.tell() - start,
-                          "kinds": [str(kind) for kind in relation.types]})  # fmt: skip
+                          "kinds": kinds})  # fmt: skip
         return parts
 
     try:
         temporary = indicator_files.written(path.parent, private, key, sections)
     except OSError:  # a read-only directory, a full disk: the rows are answered all the same
-        return {name: _rows(con, sql) for name, sql in run.items()}
-    finally:
-        for view in base_views:
-            con.unregister(view)
+        return {name: _rows(con, sql) for name, sql in queries.items()}, None
     # mapped before the rename, so pruning cannot take it away
     tables = load(temporary, key, check=False)
     try:
@@ -173,9 +181,9 @@ def _computed(
         os.replace(temporary, path)
     except OSError:
         temporary.unlink(missing_ok=True)
-        return tables or {name: _rows(con, sql) for name, sql in queries.items()}
+        return tables or {name: _rows(con, sql) for name, sql in queries.items()}, None
     _prune(path.parent)
-    return tables
+    return tables, merge
 
 
 def _keys(directory: Path) -> dict[Path, str]:
@@ -194,89 +202,6 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> Cached:
     with results.duckdb_errors():
         relation = con.sql(sql)
         return Cached(relation.to_arrow_table(), [str(kind) for kind in relation.types])
-
-
-class _Renditions:
-    """The CSV lines of a key's tables as rendered once (in a layout, with constants): a
-    later `--format csv` writes them as they are. Rendering ~770k lines costs DuckDB seconds
-    of CPU at 10M events; writing them, a copy."""
-
-    def __init__(self, path: Path, key: str, private: bool) -> None:
-        self.path, self.key, self.private = path, key, private
-        self._found: dict[str, tuple[pa.Buffer, int]] | None = None
-        self._new: dict[str, tuple[bytes, int]] = {}
-
-    def get(self, spec: str) -> tuple[pa.Buffer, int] | None:
-        if self._found is None:
-            opened = indicator_files.opened(self.path, self.key)
-            data, parts = opened if opened is not None else (pa.py_buffer(b""), [])
-            self._found = {part["spec"]: (data.slice(part["offset"], part["length"]),
-                                          int(part["rows"])) for part in parts}  # fmt: skip
-        return self._found.get(spec)
-
-    def add(self, spec: str, lines: bytes, rows: int) -> None:
-        self._new[spec] = (lines, rows)
-
-    def save(self) -> None:
-        """Write what was rendered (with what the file held) as a new file, when anything was."""
-        if not self._new:
-            return
-
-        def sections(sink: indicator_files.Summed) -> list[dict[str, Any]]:
-            parts = []
-            for spec, (lines, rows) in {**(self._found or {}), **self._new}.items():
-                start = sink.tell()
-                sink.write(lines)
-                parts.append({"spec": spec, "offset": start, "length": len(lines), "rows": rows})
-            return parts
-
-        with contextlib.suppress(OSError):
-            temporary = indicator_files.written(self.path.parent, self.private, self.key, sections)
-            try:
-                os.replace(temporary, self.path)
-            except OSError:
-                temporary.unlink(missing_ok=True)
-                raise
-
-
-class _CachedStream(results.RowStream):
-    """A cached table's rows; its CSV lines too, once rendered in the same layout."""
-
-    def __init__(
-        self, con: duckdb.DuckDBPyConnection, sql: str, name: str, renditions: _Renditions
-    ) -> None:
-        with results.duckdb_errors():
-            relation = con.sql(sql)
-        super().__init__(con, relation, sql, [])
-        self._name, self._renditions = name, renditions
-
-    def write_csv(
-        self,
-        out: IO[bytes],
-        layout: Sequence[str] | None = None,
-        constants: dict[str, str] | None = None,
-    ) -> int:
-        spec = json.dumps([self._name, None if layout is None else list(layout), constants])
-        found = self._renditions.get(spec)
-        if found is not None:
-            out.write(found[0])  # a buffer: written without a copy
-            return found[1]
-        tee = _Tee(out)
-        rows = super().write_csv(tee, layout, constants)
-        self._renditions.add(spec, tee.getvalue(), rows)
-        return rows
-
-
-class _Tee(io.BytesIO):
-    """Bytes written to `out` and kept."""
-
-    def __init__(self, out: IO[bytes]) -> None:
-        super().__init__()
-        self._out = out
-
-    def write(self, data: Any, /) -> int:
-        self._out.write(data)
-        return super().write(data)
 
 
 def _prune(directory: Path) -> None:
@@ -298,28 +223,15 @@ def _prune(directory: Path) -> None:
 
 
 def _streams(
-    con: duckdb.DuckDBPyConnection, tables: dict[str, Cached], renditions: _Renditions
+    con: duckdb.DuckDBPyConnection,
+    tables: dict[str, Cached],
+    renditions: indicator_renditions.Renditions,
 ) -> dict[str, results.RowStream]:
     """Each table as a stream over the connection, every column typed as the view typed it
     (an Arrow round trip may lose a DuckDB type, JSON say: it is cast back)."""
     streams: dict[str, results.RowStream] = {}
     for index, (name, cached) in enumerate(tables.items()):
         view = f"learningloop_cached_{index}"
-        con.register(view, cached.table)
-        found = con.sql(f"select * from {view}").types
-        cells = [
-            _quoted(column) if str(kind) == wanted else _cast(column, wanted)
-            for column, kind, wanted in zip(cached.table.column_names, found, cached.kinds,
-                                            strict=True)
-        ]  # fmt: skip
-        sql = f"select {', '.join(cells)} from {view}"
-        streams[name] = _CachedStream(con, sql, name, renditions)
+        sql = indicator_renditions.typed(con, view, cached.table, cached.kinds)
+        streams[name] = indicator_renditions.CachedStream(con, sql, name, renditions, cached.table)
     return streams
-
-
-def _cast(column: str, kind: str) -> str:
-    return f"{_quoted(column)}::{kind} as {_quoted(column)}"
-
-
-def _quoted(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'

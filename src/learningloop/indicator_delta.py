@@ -27,13 +27,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from learningloop import results
 from learningloop.sqlfiles import INGEST_FILE, STAGING_PREFIX, SqlFile, load_sql_files
 
 # The indicator tables whose rows are per experiment (see the module's docstring).
@@ -63,26 +65,106 @@ class Touched:
     keyed: frozenset[str] = frozenset()  # the staging tables with an `experiment` column
 
 
+@dataclass(frozen=True)
+class Spliced:
+    """One query's answer: the cached rows' groups (runs of one experiment) not touched and
+    the touched experiments' groups computed afresh, in the query's order. `pieces`: which
+    groups, in turn, as (from the fresh rows?, first group, past the last group); `rows`: the
+    row where each group of the cached (False) and fresh (True) rows starts, then their
+    count."""
+
+    table: pa.Table
+    pieces: list[tuple[bool, int, int]]
+    rows: dict[bool, list[int]]
+    fresh: pa.Table
+
+
+@dataclass(frozen=True)
+class Merge:
+    """The answer of a key from the cached answer at an earlier position (`base`: its file)."""
+
+    base: Path
+    key: str
+    tables: dict[str, Spliced]
+
+
 def plan(
     con: duckdb.DuckDBPyConnection,
     queries: dict[str, str],
     key: str,
     keys: Callable[[], dict[Path, str]],
     load: Callable[[Path, str], dict[str, tuple[pa.Table, list[str]]] | None],
-) -> tuple[dict[str, str], list[str]]:
-    """The queries to run for `key`, merged with the answer of the same key at an earlier
-    position when the cache holds one (`keys`: each cache file's key; `load`: its tables),
-    with the views that answer registered on `con`; else the queries as they are."""
+) -> Merge | None:
+    """The answer of `key` merged from the answer of the same key at an earlier position when
+    the cache holds one (`keys`: each cache file's key; `load`: its tables and their DuckDB
+    types), else None: compute the queries."""
     # under a what-if framework, programme_functions is another macro (projection_reading)
     if json.loads(key).get("framework") != "None" or not mergeable(queries):
-        return queries, []
+        return None
     found = keys()
     base = earlier(key, found)
     tables = load(base.path, found[base.path]) if base else None
     touched = changed_experiments(con, base.position) if base and tables else None
-    if tables is None or touched is None:
-        return queries, []
-    return merged_queries(con, queries, tables, touched)
+    if base is None or tables is None or touched is None or set(tables) != set(queries):
+        return None
+    spliced = {}
+    for name, sql in queries.items():
+        table, kinds = tables[name]
+        with results.duckdb_errors():
+            relation = con.sql(_fresh(sql, touched))
+            if [str(kind) for kind in relation.types] != kinds:
+                return None  # not the types the cached rows were computed with
+            fresh = relation.to_arrow_table()
+        merged = _spliced(con, table, fresh, touched)
+        if merged is None:
+            return None
+        spliced[name] = merged
+    return Merge(base.path, found[base.path], spliced)
+
+
+def _spliced(
+    con: duckdb.DuckDBPyConnection, base: pa.Table, fresh: pa.Table, touched: Touched
+) -> Spliced | None:
+    if fresh.schema != base.schema:
+        try:
+            fresh = fresh.cast(base.schema)
+        except (pa.ArrowException, ValueError):
+            return None
+    base_keys, base_rows = groups(base)
+    fresh_keys, fresh_rows = groups(fresh)
+    dropped = set(touched.experiments)
+    kept = [(k, False, g) for g, k in enumerate(base_keys) if k not in dropped]
+    kept += [(k, True, g) for g, k in enumerate(fresh_keys)]
+    # ordered by the connection itself, as `order by experiment` orders (collation, nulls)
+    order = pa.table({"k": pa.array([k for k, _, _ in kept], pa.string()),
+                      "i": pa.array(range(len(kept)), pa.int64())})  # fmt: skip
+    con.register("learningloop_groups", order)
+    try:
+        ranks = [row[0] for row in con.sql("select i from learningloop_groups order by k, i")
+                 .fetchall()]  # fmt: skip
+    finally:
+        con.unregister("learningloop_groups")
+    pieces: list[tuple[bool, int, int]] = []
+    for rank in ranks:
+        _, is_fresh, group = kept[rank]
+        if pieces and pieces[-1][0] == is_fresh and pieces[-1][2] == group:
+            pieces[-1] = (is_fresh, pieces[-1][1], group + 1)
+        else:
+            pieces.append((is_fresh, group, group + 1))
+    rows = {False: base_rows, True: fresh_rows}
+    sources = {False: base, True: fresh}
+    slices = [sources[f].slice(rows[f][g0], rows[f][g1] - rows[f][g0]) for f, g0, g1 in pieces]
+    table = pa.concat_tables(slices) if slices else base.slice(0, 0)
+    return Spliced(table, pieces, rows, fresh)
+
+
+def groups(table: pa.Table) -> tuple[list[str | None], list[int]]:
+    """The runs of one experiment of a table sorted by experiment: each one's key, and the
+    row where each starts, then the row count."""
+    if table.num_rows == 0:
+        return [], [0]
+    encoded = pc.run_end_encode(table.column("experiment").combine_chunks())
+    return encoded.values.to_pylist(), [0, *encoded.run_ends.to_pylist()]
 
 
 def mergeable(queries: dict[str, str]) -> bool:
@@ -198,33 +280,8 @@ def _staging_columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
     return columns
 
 
-def merged_queries(
-    con: duckdb.DuckDBPyConnection,
-    queries: dict[str, str],
-    cached: dict[str, tuple[pa.Table, list[str]]],
-    touched: Touched,
-) -> tuple[dict[str, str], list[str]]:
-    """Each query answered from its cached rows (registered on `con` as a view, whose names
-    are returned: unregister them when done) for the experiments not touched, and computed for
-    those touched; the queries themselves when the cached rows do not fit them."""
-    if set(cached) != set(queries):
-        return queries, []
-    run, views = {}, []
-    for index, (name, sql) in enumerate(queries.items()):
-        table, kinds = cached[name]
-        view = f"learningloop_base_{index}"
-        con.register(view, table)
-        views.append(view)
-        run[name] = _merged(sql, view, table.column_names, kinds, touched)
-        if [str(kind) for kind in con.sql(run[name]).types] != kinds:  # bound, not run
-            for registered in views:
-                con.unregister(registered)
-            return queries, []
-    return run, views
-
-
-def _merged(sql: str, view: str, columns: Sequence[str], kinds: Sequence[str],
-            touched: Touched) -> str:  # fmt: skip
+def _fresh(sql: str, touched: Touched) -> str:
+    """The query `sql` (select * from X order by ...) for the touched experiments only."""
     found = _QUERY.fullmatch(sql)
     assert found is not None  # mergeable() said so
     table, order = found.group(1), found.group(2)
@@ -233,13 +290,8 @@ def _merged(sql: str, view: str, columns: Sequence[str], kinds: Sequence[str],
     if None in touched.experiments:
         tests.append("experiment is null")
     chosen = " or ".join(tests) or "false"
-    # typed as the view types them (the Arrow round trip may lose a DuckDB type)
-    cells = ", ".join(f"{_quoted(column)}::{kind} as {_quoted(column)}"
-                      for column, kind in zip(columns, kinds, strict=True))  # fmt: skip
     return (
-        f"{_scoped(table, chosen, touched)} "
-        f"select * from (select {cells} from {view} where not coalesce({chosen}, false) "
-        f"union all select * from {table} where {chosen}) order by {order}"
+        f"{_scoped(table, chosen, touched)} select * from {table} where {chosen} order by {order}"
     )
 
 
@@ -268,7 +320,3 @@ def _scoped(view: str, chosen: str, touched: Touched) -> str:
 
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def _quoted(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'

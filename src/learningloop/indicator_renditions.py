@@ -1,0 +1,183 @@
+"""The CSV lines of the indicator cache's tables, as rendered once: a later `--format csv`
+writes them as they are. Rendering ~770k lines costs DuckDB seconds of CPU at 10M events;
+writing them, a copy.
+
+Each rendition also keeps the byte offset where each run of one experiment's lines starts.
+An answer merged from an earlier one after new events (indicator_delta) then gets its lines
+the same way as its rows: the earlier rendition's lines for the experiments not touched, the
+touched experiments' lines rendered afresh. A CSV line is a function of its row, the column
+types, the layout and the constants alone, so the spliced lines are the lines rendered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from learningloop import indicator_delta, indicator_files, results
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """One table's CSV lines in one layout, its row count, and where each experiment's run
+    of lines starts (then the length), when the table has experiments."""
+
+    lines: pa.Buffer | bytes
+    rows: int
+    groups: list[int] | None
+
+
+class Renditions:
+    """The renditions of a key's tables, read from its file, and those rendered meanwhile."""
+
+    def __init__(
+        self, path: Path, key: str, private: bool, merge: indicator_delta.Merge | None = None
+    ) -> None:
+        self.path, self.key, self.private, self.merge = path, key, private, merge
+        self._found: dict[str, Rendition] | None = None
+        self._new: dict[str, Rendition] = {}
+
+    def get(self, spec: str) -> Rendition | None:
+        if self._found is None:
+            opened = indicator_files.opened(self.path, self.key)
+            data, parts = opened if opened is not None else (pa.py_buffer(b""), [])
+            self._found = {
+                part["spec"]: Rendition(data.slice(part["offset"], part["length"]),
+                                        int(part["rows"]), part.get("groups"))
+                for part in parts
+            }  # fmt: skip
+        return self._found.get(spec) or self._new.get(spec)
+
+    def add(self, spec: str, rendition: Rendition) -> None:
+        self._new[spec] = rendition
+
+    def spliced(self, spec: str, name: str, fresh: Rendition) -> Rendition | None:
+        """The lines of a merged answer's table `name`: the earlier answer's lines of the
+        experiments not touched and `fresh`, the lines of those touched; None when the earlier
+        rendition is not there (or not whole)."""
+        if self.merge is None:
+            return None
+        earlier = Renditions(self.merge.base.with_suffix(".csv"), self.merge.key, self.private)
+        found = earlier.get(spec)
+        spliced = self.merge.tables[name]
+        sources = {False: found, True: fresh}
+        for is_fresh, source in sources.items():
+            rows = spliced.rows[is_fresh]
+            if source is None or source.groups is None or len(source.groups) != len(rows) or (
+                source.rows != rows[-1] or source.groups[-1] != len(source.lines)
+            ):  # fmt: skip
+                return None
+        parts, groups = [], [0]
+        for is_fresh, first, past in spliced.pieces:
+            source = sources[is_fresh]
+            assert source is not None and source.groups is not None
+            offsets = source.groups
+            parts.append(memoryview(source.lines)[offsets[first] : offsets[past]])
+            groups += [groups[-1] + offsets[g] - offsets[first] for g in range(first + 1, past + 1)]
+        return Rendition(b"".join(parts), spliced.table.num_rows, groups)
+
+    def save(self) -> None:
+        """Write what was rendered (with what the file held) as a new file, when anything was."""
+        if not self._new:
+            return
+
+        def sections(sink: indicator_files.Summed) -> list[dict[str, Any]]:
+            parts = []
+            for spec, rendition in {**(self._found or {}), **self._new}.items():
+                start = sink.tell()
+                sink.write(rendition.lines)
+                parts.append({"spec": spec, "offset": start, "length": len(rendition.lines),
+                              "rows": rendition.rows, "groups": rendition.groups})  # fmt: skip
+            return parts
+
+        with contextlib.suppress(OSError):
+            temporary = indicator_files.written(self.path.parent, self.private, self.key, sections)
+            try:
+                os.replace(temporary, self.path)
+            except OSError:
+                temporary.unlink(missing_ok=True)
+                raise
+
+
+class CachedStream(results.RowStream):
+    """A cached table's rows; its CSV lines too, once rendered in the same layout."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, sql: str, name: str,
+                 renditions: Renditions, table: pa.Table) -> None:  # fmt: skip
+        with results.duckdb_errors():
+            relation = con.sql(sql)
+        super().__init__(con, relation, sql, [])
+        self._name, self._renditions, self._table = name, renditions, table
+
+    def write_csv(
+        self,
+        out: IO[bytes],
+        layout: Sequence[str] | None = None,
+        constants: dict[str, str] | None = None,
+    ) -> int:
+        spec = json.dumps([self._name, None if layout is None else list(layout), constants])
+        found = self._renditions.get(spec)
+        if found is None and layout is not None and self._renditions.merge is not None:
+            fresh = self._renditions.merge.tables[self._name].fresh
+            kinds = [str(kind) for kind in self._relation.types]
+            view = f"learningloop_fresh_{self._name}"
+            stream = CachedStream(self._con, typed(self._con, view, fresh, kinds), self._name,
+                                  Renditions(self._renditions.path, "", False), fresh)  # fmt: skip
+            found = self._renditions.spliced(spec, self._name,
+                                             stream.rendered(layout, constants))  # fmt: skip
+            if found is not None:
+                self._renditions.add(spec, found)
+        if found is not None:
+            out.write(found.lines)  # a buffer: written without a copy
+            return found.rows
+        rendition = self.rendered(layout, constants)
+        out.write(rendition.lines)
+        self._renditions.add(spec, rendition)
+        return rendition.rows
+
+    def rendered(self, layout: Sequence[str] | None, constants: dict[str, str] | None) -> Rendition:
+        """The table's CSV lines as RowStream.write_csv writes them (its loop, with each
+        line's length kept), and where each run of one experiment's lines starts."""
+        lines = None if layout is None else self._csv_lines(layout, constants or {})
+        if lines is None or "experiment" not in self._table.column_names:
+            kept = io.BytesIO()
+            rows = super().write_csv(kept, layout, constants)
+            return Rendition(kept.getvalue(), rows, None)
+        parts, lengths = [], []
+        for batch in results._batches(lines):
+            parts.append(results._string_bytes(batch.column(0)))
+            lengths.append(pc.binary_length(batch.column(0)).cast(pa.int64()))
+        ends = pc.cumulative_sum(pa.chunked_array(lengths, pa.int64())).to_pylist()
+        offsets, data = [0, *ends], b"".join(parts)
+        starts = indicator_delta.groups(self._table)[1]
+        if offsets[-1] != len(data) or len(ends) != starts[-1]:
+            return Rendition(data, len(ends), None)
+        return Rendition(data, len(ends), [offsets[row] for row in starts])
+
+
+def typed(con: duckdb.DuckDBPyConnection, view: str, table: pa.Table, kinds: list[str]) -> str:
+    """`table` registered on `con` as `view`, and the query giving its rows, every column typed
+    as `kinds` (an Arrow round trip may lose a DuckDB type, JSON say: it is cast back)."""
+    con.register(view, table)
+    found = con.sql(f"select * from {view}").types
+    cells = [
+        _quoted(column)
+        if str(kind) == wanted
+        else f"{_quoted(column)}::{wanted} as {_quoted(column)}"
+        for column, kind, wanted in zip(table.column_names, found, kinds, strict=True)
+    ]
+    return f"select {', '.join(cells)} from {view}"
+
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
