@@ -66,6 +66,21 @@ def measured(figures: dict[str, Any], name: str, store: Path, arguments: list[st
     record(figures, name, " ".join(["learningloop", *arguments, note]).strip(), run)
 
 
+def one_event(store: Path, out: Path) -> None:
+    """Record one more meeting of an experiment (on the day of its latest: a valid date),
+    then bring the projections up to date."""
+    with duckdb.connect(str(store / "projections.duckdb"), read_only=True) as con:
+        found = con.sql("select experiment, max(occurred_on)::varchar from stg_meetings "
+                        "group by experiment order by experiment limit 1").fetchall()  # fmt: skip
+    if not found:
+        raise RuntimeError("no experiment has a meeting to record another one after")
+    meeting = ["record", "MeetingHeld", "--experiment", found[0][0], "--occurred-on",
+               found[0][1], "--kind", "local", "--attendees", "3"]  # fmt: skip
+    for arguments in (meeting, ["project"]):
+        if command(store, arguments, out)["exit"] != 0:
+            raise RuntimeError(f"learningloop {' '.join(arguments)} failed")
+
+
 def peak_rebuild_memory(store: Path, figures: dict[str, Any], workdir: Path) -> float:
     """Peak resident memory (MiB) of a rebuild through the library, in a fresh process."""
     program = (
@@ -89,6 +104,10 @@ def command_figures(store: Path, workdir: Path, source: Path | None,
     measured(figures, "indicators_csv", store, csv, out, "(warm, cached)")
     measured(figures, "indicators_json", store, ["indicators", "--format", "json"], out,
              "(warm, cached)")  # fmt: skip
+    # the first call after one recorded event (projections current): the cached answer of
+    # the position before gives the rows and lines of every experiment the event left alone
+    one_event(store, out)
+    measured(figures, "indicators_csv_after_event", store, csv, out, "(after one event)")
     measured(figures, "indicators_table", store, ["indicators", "--format", "table"], out,
              "(cold)")  # fmt: skip
     timeline = workdir / "timeline.csv"

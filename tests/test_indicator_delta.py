@@ -227,3 +227,13 @@ def test_experiment_keys_are_quoted_in_the_query_of_the_experiments_touched() ->
     )
     assert "'it''s'" in sql and "experiment is null" in sql
     assert "stg_milestones as (select * from main.stg_milestones where" in sql
+
+
+def test_a_query_that_does_not_fit_the_file_means_computing_everything(
+    seeded: LearningLoop, merges: list[tuple[str | None, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cached(seeded)
+    seeded.import_events([event("LearningRecorded", "2013-03-01", learning="l1", observation="o")])
+    monkeypatch.setattr(indicator_delta, "_fresh", lambda *arguments: "select * from nothing")
+    assert cached(seeded) == fresh(seeded)
+    assert merges == []

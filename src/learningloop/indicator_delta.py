@@ -104,16 +104,19 @@ def plan(
     found = keys()
     base = earlier(key, found)
     tables = load(base.path, found[base.path]) if base else None
-    touched = changed_experiments(con, base.position) if base and tables else None
-    if base is None or tables is None or touched is None or set(tables) != set(queries):
+    try:  # a file whose tables or views do not fit what is asked here: computed as before
+        touched = changed_experiments(con, base.position) if base and tables else None
+        if base is None or tables is None or touched is None or set(tables) != set(queries):
+            return None
+        relations = {name: con.sql(_fresh(sql, touched)) for name, sql in queries.items()}
+    except (duckdb.BinderException, duckdb.CatalogException, duckdb.ParserException):
         return None
     spliced = {}
-    for name, sql in queries.items():
+    for name, relation in relations.items():
         table, kinds = tables[name]
+        if [str(kind) for kind in relation.types] != kinds:
+            return None  # not the types the cached rows were computed with
         with results.duckdb_errors():
-            relation = con.sql(_fresh(sql, touched))
-            if [str(kind) for kind in relation.types] != kinds:
-                return None  # not the types the cached rows were computed with
             fresh = relation.to_arrow_table()
         merged = _spliced(con, table, fresh, touched)
         if merged is None:
@@ -271,7 +274,8 @@ def changed_experiments(con: duckdb.DuckDBPyConnection, after: int) -> Touched |
 def _staging_columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
     rows = con.execute(
         "select table_name, column_name from duckdb_columns() "
-        "where schema_name = 'main' and starts_with(table_name, ?)",
+        "where database_name = current_database() and schema_name = 'main' "
+        "and starts_with(table_name, ?)",
         [STAGING_PREFIX],
     ).fetchall()
     columns: dict[str, set[str]] = {}
