@@ -165,19 +165,22 @@ def test_only_the_experiments_touched_are_computed_again(
 
 
 def test_a_programme_event_computes_its_experiments_again(
-    loop: LearningLoop, merges: list[tuple[str | None, ...]]
+    loop: LearningLoop, merges: list[tuple[str | None, ...]], splices: list[str]
 ) -> None:
     functions = [{"key": "people", "label": "People"}]
     loop.import_events([base_events()[0] | {"functions": functions}, *base_events()[1:]])
     seeded = loop
     before = cached(seeded)
+    assert cached_csv(seeded) == fresh_csv(seeded)
     seeded.import_events([
         {"type": "EventRetracted", "programme": "prog", "retracts": 1, "reason": "wrong",
          "occurred_on": "2013-01-01"},
     ])  # fmt: skip
+    assert cached_csv(seeded) == fresh_csv(seeded)  # merged, its lines spliced
     after = cached(seeded)
     assert after == fresh(seeded) != before  # the five default functions now
     assert merges == [("exp",)]
+    assert splices == list(INDICATOR_TABLES)
 
 
 def test_an_answer_at_another_date_is_not_merged(

@@ -67,15 +67,12 @@ class Touched:
 
 @dataclass(frozen=True)
 class Spliced:
-    """One query's answer: the cached rows' groups (runs of one experiment) not touched and
-    the touched experiments' groups computed afresh, in the query's order. `pieces`: which
-    groups, in turn, as (from the fresh rows?, first group, past the last group); `rows`: the
-    row where each group of the cached (False) and fresh (True) rows starts, then their
-    count."""
+    """One query's answer: the cached rows of the experiments not touched and the touched
+    experiments' rows computed afresh (`fresh`), in the query's order. `pieces`: which rows,
+    in turn, as (from the fresh rows?, first row, past the last row)."""
 
     table: pa.Table
     pieces: list[tuple[bool, int, int]]
-    rows: dict[bool, list[int]]
     fresh: pa.Table
 
 
@@ -118,56 +115,58 @@ def plan(
             return None  # not the types the cached rows were computed with
         with results.duckdb_errors():
             fresh = relation.to_arrow_table()
-        merged = _spliced(con, table, fresh, touched)
+        merged = _spliced(table, fresh, touched)
         if merged is None:
             return None
         spliced[name] = merged
     return Merge(base.path, found[base.path], spliced)
 
 
-def _spliced(
-    con: duckdb.DuckDBPyConnection, base: pa.Table, fresh: pa.Table, touched: Touched
-) -> Spliced | None:
+def _spliced(base: pa.Table, fresh: pa.Table, touched: Touched) -> Spliced | None:
+    """The cached rows with each touched experiment's run replaced by its fresh rows, where
+    `order by experiment` puts them: strings in byte order, nulls last, checked on the way
+    (the cached rows must be in that order, and so must the result)."""
     if fresh.schema != base.schema:
         try:
             fresh = fresh.cast(base.schema)
         except (pa.ArrowException, ValueError):
             return None
-    base_keys, base_rows = groups(base)
-    fresh_keys, fresh_rows = groups(fresh)
-    dropped = set(touched.experiments)
-    kept = [(k, False, g) for g, k in enumerate(base_keys) if k not in dropped]
-    kept += [(k, True, g) for g, k in enumerate(fresh_keys)]
-    # ordered by the connection itself, as `order by experiment` orders (collation, nulls)
-    order = pa.table({"k": pa.array([k for k, _, _ in kept], pa.string()),
-                      "i": pa.array(range(len(kept)), pa.int64())})  # fmt: skip
-    con.register("learningloop_groups", order)
-    try:
-        ranks = [row[0] for row in con.sql("select i from learningloop_groups order by k, i")
-                 .fetchall()]  # fmt: skip
-    finally:
-        con.unregister("learningloop_groups")
+    keys = sorted(set(touched.experiments), key=lambda k: (k is None, (k or "").encode()))
     pieces: list[tuple[bool, int, int]] = []
-    for rank in ranks:
-        _, is_fresh, group = kept[rank]
-        if pieces and pieces[-1][0] == is_fresh and pieces[-1][2] == group:
-            pieces[-1] = (is_fresh, pieces[-1][1], group + 1)
-        else:
-            pieces.append((is_fresh, group, group + 1))
-    rows = {False: base_rows, True: fresh_rows}
+    done = 0
+    for key in keys:
+        start, count = _run(base, key)
+        fresh_start, fresh_count = _run(fresh, key)
+        if start < done:
+            return None
+        pieces += [(False, done, start), (True, fresh_start, fresh_start + fresh_count)]
+        done = start + count
+    pieces.append((False, done, base.num_rows))
+    pieces = [(is_fresh, first, past) for is_fresh, first, past in pieces if past > first]
     sources = {False: base, True: fresh}
-    slices = [sources[f].slice(rows[f][g0], rows[f][g1] - rows[f][g0]) for f, g0, g1 in pieces]
+    slices = [sources[f].slice(first, past - first) for f, first, past in pieces]
     table = pa.concat_tables(slices) if slices else base.slice(0, 0)
-    return Spliced(table, pieces, rows, fresh)
+    return Spliced(table, pieces, fresh) if _in_order(table) else None
 
 
-def groups(table: pa.Table) -> tuple[list[str | None], list[int]]:
-    """The runs of one experiment of a table sorted by experiment: each one's key, and the
-    row where each starts, then the row count."""
-    if table.num_rows == 0:
-        return [], [0]
-    encoded = pc.run_end_encode(table.column("experiment").combine_chunks())
-    return encoded.values.to_pylist(), [0, *encoded.run_ends.to_pylist()]
+def _run(table: pa.Table, key: str | None) -> tuple[int, int]:
+    """Where the rows of experiment `key` start in a table sorted by experiment (byte order,
+    nulls last), and how many there are (where they would start, and 0, when none)."""
+    column = table.column("experiment")
+    if key is None:
+        return table.num_rows - column.null_count, column.null_count
+    before = pc.sum(pc.less(column, key)).as_py() or 0
+    return before, pc.sum(pc.equal(column, key)).as_py() or 0
+
+
+def _in_order(table: pa.Table) -> bool:
+    """Whether `experiment` never decreases (byte order) and its nulls come last."""
+    column = table.column("experiment").combine_chunks()
+    nulls = column.null_count
+    if nulls and column.slice(len(column) - nulls).null_count != nulls:
+        return False
+    known = column.slice(0, len(column) - nulls)
+    return len(known) < 2 or bool(pc.all(pc.less_equal(known[:-1], known[1:])).as_py())
 
 
 def mergeable(queries: dict[str, str]) -> bool:

@@ -2,7 +2,7 @@
 writes them as they are. Rendering ~770k lines costs DuckDB seconds of CPU at 10M events;
 writing them, a copy.
 
-Each rendition also keeps the byte offset where each run of one experiment's lines starts.
+Each rendition also keeps where each line ends (int64s after the lines).
 An answer merged from an earlier one after new events (indicator_delta) then gets its lines
 the same way as its rows: the earlier rendition's lines for the experiments not touched, the
 touched experiments' lines rendered afresh. A CSV line is a function of its row, the column
@@ -29,12 +29,17 @@ from learningloop import indicator_delta, indicator_files, results
 
 @dataclass(frozen=True)
 class Rendition:
-    """One table's CSV lines in one layout, its row count, and where each experiment's run
-    of lines starts (then the length), when the table has experiments."""
+    """One table's CSV lines in one layout, its row count and, when the table has
+    experiments, where each row's line ends (int64)."""
 
     lines: pa.Buffer | bytes
     rows: int
-    groups: list[int] | None
+    ends: pa.Array | None
+
+    def offset(self, row: int) -> int:
+        """Where row `row`'s line starts."""
+        assert self.ends is not None
+        return 0 if row == 0 else int(self.ends[row - 1].as_py())
 
 
 class Renditions:
@@ -51,11 +56,7 @@ class Renditions:
         if self._found is None:
             opened = indicator_files.opened(self.path, self.key)
             data, parts = opened if opened is not None else (pa.py_buffer(b""), [])
-            self._found = {
-                part["spec"]: Rendition(data.slice(part["offset"], part["length"]),
-                                        int(part["rows"]), part.get("groups"))
-                for part in parts
-            }  # fmt: skip
+            self._found = {part["spec"]: _read(data, part) for part in parts}
         return self._found.get(spec) or self._new.get(spec)
 
     def add(self, spec: str, rendition: Rendition) -> None:
@@ -64,27 +65,29 @@ class Renditions:
     def spliced(self, spec: str, name: str, fresh: Rendition) -> Rendition | None:
         """The lines of a merged answer's table `name`: the earlier answer's lines of the
         experiments not touched and `fresh`, the lines of those touched; None when the earlier
-        rendition is not there (or not whole)."""
+        rendition is not there (or does not fit)."""
         if self.merge is None:
             return None
         earlier = Renditions(self.merge.base.with_suffix(".csv"), self.merge.key, self.private)
         found = earlier.get(spec)
         spliced = self.merge.tables[name]
         sources = {False: found, True: fresh}
+        counts = {False: spliced.table.num_rows, True: spliced.fresh.num_rows}
         for is_fresh, source in sources.items():
-            rows = spliced.rows[is_fresh]
-            if source is None or source.groups is None or len(source.groups) != len(rows) or (
-                source.rows != rows[-1] or source.groups[-1] != len(source.lines)
-            ):  # fmt: skip
+            if source is None or source.ends is None or (is_fresh and source.rows != counts[True]):
                 return None
-        parts, groups = [], [0]
+        parts, ends, done = [], [], 0
         for is_fresh, first, past in spliced.pieces:
             source = sources[is_fresh]
-            assert source is not None and source.groups is not None
-            offsets = source.groups
-            parts.append(memoryview(source.lines)[offsets[first] : offsets[past]])
-            groups += [groups[-1] + offsets[g] - offsets[first] for g in range(first + 1, past + 1)]
-        return Rendition(b"".join(parts), spliced.table.num_rows, groups)
+            assert source is not None and source.ends is not None
+            start, stop = source.offset(first), source.offset(past)
+            if not 0 <= start <= stop <= len(source.lines) or past > source.rows:
+                return None
+            parts.append(memoryview(source.lines)[start:stop])
+            ends.append(pc.add(source.ends.slice(first, past - first), done - start))
+            done += stop - start
+        together = pa.concat_arrays(ends) if ends else pa.array([], pa.int64())
+        return Rendition(b"".join(parts), counts[False], together.cast(pa.int64()))
 
     def save(self) -> None:
         """Write what was rendered (with what the file held) as a new file, when anything was."""
@@ -96,8 +99,13 @@ class Renditions:
             for spec, rendition in {**(self._found or {}), **self._new}.items():
                 start = sink.tell()
                 sink.write(rendition.lines)
-                parts.append({"spec": spec, "offset": start, "length": len(rendition.lines),
-                              "rows": rendition.rows, "groups": rendition.groups})  # fmt: skip
+                part = {"spec": spec, "offset": start, "length": len(rendition.lines),
+                        "rows": rendition.rows, "ends": None}  # fmt: skip
+                if rendition.ends is not None:
+                    sink.write(bytes(-sink.tell() % 8))  # int64s 8-aligned in the mapped file
+                    part["ends"] = sink.tell()
+                    sink.write(_int64_bytes(rendition.ends))
+                parts.append(part)
             return parts
 
         with contextlib.suppress(OSError):
@@ -147,7 +155,7 @@ class CachedStream(results.RowStream):
 
     def rendered(self, layout: Sequence[str] | None, constants: dict[str, str] | None) -> Rendition:
         """The table's CSV lines as RowStream.write_csv writes them (its loop, with each
-        line's length kept), and where each run of one experiment's lines starts."""
+        line's length kept), and where each line ends when the table has experiments."""
         lines = None if layout is None else self._csv_lines(layout, constants or {})
         if lines is None or "experiment" not in self._table.column_names:
             kept = io.BytesIO()
@@ -157,12 +165,25 @@ class CachedStream(results.RowStream):
         for batch in results._batches(lines):
             parts.append(results._string_bytes(batch.column(0)))
             lengths.append(pc.binary_length(batch.column(0)).cast(pa.int64()))
-        ends = pc.cumulative_sum(pa.chunked_array(lengths, pa.int64())).to_pylist()
-        offsets, data = [0, *ends], b"".join(parts)
-        starts = indicator_delta.groups(self._table)[1]
-        if offsets[-1] != len(data) or len(ends) != starts[-1]:
+        data = b"".join(parts)
+        ends = pc.cumulative_sum(pa.chunked_array(lengths, pa.int64())).combine_chunks()
+        if len(ends) and ends[-1].as_py() != len(data):
             return Rendition(data, len(ends), None)
-        return Rendition(data, len(ends), [offsets[row] for row in starts])
+        return Rendition(data, len(ends), ends)
+
+
+def _read(data: pa.Buffer, part: dict[str, Any]) -> Rendition:
+    rows, at = int(part["rows"]), part.get("ends")
+    ends = None
+    if isinstance(at, int) and at >= 0 and at + 8 * rows <= data.size:
+        ends = pa.Array.from_buffers(pa.int64(), rows, [None, data.slice(at, 8 * rows)])
+    return Rendition(data.slice(part["offset"], part["length"]), rows, ends)
+
+
+def _int64_bytes(ends: pa.Array) -> pa.Buffer:
+    """The values of an int64 array with no nulls, as their buffer holds them."""
+    whole = ends.cast(pa.int64())
+    return whole.buffers()[1].slice(whole.offset * 8, len(whole) * 8)
 
 
 def typed(con: duckdb.DuckDBPyConnection, view: str, table: pa.Table, kinds: list[str]) -> str:
