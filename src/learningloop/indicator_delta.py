@@ -18,9 +18,10 @@ whose staging rows (nor its programmes' rows) is at a position after P0 or has a
 at or after the earliest recorded_at of a retraction after P0 therefore keeps, at P1, the rows
 it had at P0, for the same D and T at the head both times (T then hides nothing: every staged
 row counts as known, every retraction as retracted). Those rows come from the cached answer;
-the rows of the experiments touched are computed with a filter on `experiment` that DuckDB
-pushes down to the staging scans; the two sets are disjoint by experiment, and each query's
-own ORDER BY sorts them together.
+the rows of the experiments touched are computed by the views' own SQL over those experiments'
+staging rows alone (_fresh), and each replaces its experiment's run of cached rows where
+`order by experiment` puts it (byte order, nulls last: the result is checked to be in that
+order). Never under a what-if framework: programme_functions then reads log_events.
 """
 
 from __future__ import annotations
