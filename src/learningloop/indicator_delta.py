@@ -34,7 +34,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from learningloop import results
 from learningloop.sqlfiles import INGEST_FILE, STAGING_PREFIX, SqlFile, load_sql_files
@@ -154,6 +153,8 @@ def _spliced(base: pa.Table, fresh: pa.Table, touched: Touched) -> Spliced | Non
 def _run(table: pa.Table, key: str | None) -> tuple[int, int]:
     """Where the rows of experiment `key` start in a table sorted by experiment (byte order,
     nulls last), and how many there are (where they would start, and 0, when none)."""
+    import pyarrow.compute as pc  # only when merging: it costs every reading command start-up
+
     column = table.column("experiment")
     if key is None:
         return table.num_rows - column.null_count, column.null_count
@@ -163,6 +164,8 @@ def _run(table: pa.Table, key: str | None) -> tuple[int, int]:
 
 def _in_order(table: pa.Table) -> bool:
     """Whether `experiment` never decreases (byte order) and its nulls come last."""
+    import pyarrow.compute as pc  # only when merging: it costs every reading command start-up
+
     column = table.column("experiment").combine_chunks()
     nulls = column.null_count
     if nulls and column.slice(len(column) - nulls).null_count != nulls:

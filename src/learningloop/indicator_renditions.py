@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from learningloop import indicator_delta, indicator_files, results
 
@@ -66,6 +66,8 @@ class Renditions:
         """The lines of a merged answer's table `name`: the earlier answer's lines of the
         experiments not touched and `fresh`, the lines of those touched; None when the earlier
         rendition is not there (or does not fit)."""
+        import pyarrow.compute as pc  # only when merging: it costs every reading command start-up
+
         if self.merge is None:
             return None
         earlier = Renditions(self.merge.base.with_suffix(".csv"), self.merge.key, self.private)
@@ -161,15 +163,34 @@ class CachedStream(results.RowStream):
             kept = io.BytesIO()
             rows = super().write_csv(kept, layout, constants)
             return Rendition(kept.getvalue(), rows, None)
-        parts, lengths = [], []
+        parts: list[bytes] = []
+        ends: list[Any] | None = []
+        done = rows = 0
         for batch in results._batches(lines):
-            parts.append(results._string_bytes(batch.column(0)))
-            lengths.append(pc.binary_length(batch.column(0)).cast(pa.int64()))
+            column = batch.column(0)
+            parts.append(results._string_bytes(column))
+            rows += len(column)
+            found = _line_ends(column)
+            ends = None if ends is None or found is None else [*ends, found + done]
+            done += len(parts[-1])
         data = b"".join(parts)
-        ends = pc.cumulative_sum(pa.chunked_array(lengths, pa.int64())).combine_chunks()
-        if len(ends) and ends[-1].as_py() != len(data):
-            return Rendition(data, len(ends), None)
-        return Rendition(data, len(ends), ends)
+        if ends is None:
+            return Rendition(data, rows, None)
+        together = pa.array(np.concatenate(ends) if ends else [], pa.int64())
+        if len(together) != rows or (rows and together[-1].as_py() != len(data)):
+            return Rendition(data, rows, None)
+        return Rendition(data, rows, together)
+
+
+def _line_ends(column: pa.Array) -> Any:
+    """Where each line of a string column ends, from the start of its first (numpy int64:
+    straight from the column's offsets, without pyarrow.compute, which costs start-up)."""
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return None
+    width = np.int64 if pa.types.is_large_string(column.type) else np.int32
+    offsets = np.frombuffer(column.buffers()[1], dtype=width)
+    offsets = offsets[column.offset : column.offset + len(column) + 1].astype(np.int64)
+    return offsets[1:] - offsets[0]
 
 
 def _read(data: pa.Buffer, part: dict[str, Any]) -> Rendition:
