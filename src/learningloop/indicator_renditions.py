@@ -89,7 +89,7 @@ class Renditions:
             ends.append(pc.add(source.ends.slice(first, past - first), done - start))
             done += stop - start
         together = pa.concat_arrays(ends) if ends else pa.array([], pa.int64())
-        return Rendition(b"".join(parts), counts[False], together.cast(pa.int64()))
+        return Rendition(b"".join(parts), counts[False], together)
 
     def save(self) -> None:
         """Write what was rendered (with what the file held) as a new file, when anything was."""
@@ -103,7 +103,12 @@ class Renditions:
                 sink.write(rendition.lines)
                 part = {"spec": spec, "offset": start, "length": len(rendition.lines),
                         "rows": rendition.rows, "ends": None}  # fmt: skip
-                if rendition.ends is not None:
+                # int64s as made (a cast would load pyarrow.compute), or none kept
+                if (
+                    rendition.ends is not None
+                    and rendition.ends.type == pa.int64()
+                    and (not rendition.ends.null_count)
+                ):
                     sink.write(bytes(-sink.tell() % 8))  # int64s 8-aligned in the mapped file
                     part["ends"] = sink.tell()
                     sink.write(_int64_bytes(rendition.ends))
@@ -203,8 +208,7 @@ def _read(data: pa.Buffer, part: dict[str, Any]) -> Rendition:
 
 def _int64_bytes(ends: pa.Array) -> pa.Buffer:
     """The values of an int64 array with no nulls, as their buffer holds them."""
-    whole = ends.cast(pa.int64())
-    return whole.buffers()[1].slice(whole.offset * 8, len(whole) * 8)
+    return ends.buffers()[1].slice(ends.offset * 8, len(ends) * 8)
 
 
 def typed(con: duckdb.DuckDBPyConnection, view: str, table: pa.Table, kinds: list[str]) -> str:
