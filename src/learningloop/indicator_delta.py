@@ -36,7 +36,14 @@ import duckdb
 import pyarrow as pa
 
 from learningloop import results
-from learningloop.sqlfiles import INGEST_FILE, STAGING_PREFIX, SqlFile, load_sql_files
+from learningloop.sqlfiles import (
+    INGEST_FILE,
+    RETRACTION,
+    STAGING_PREFIX,
+    SqlFile,
+    literal,
+    load_sql_files,
+)
 
 # The indicator tables whose rows are per experiment (see the module's docstring).
 PER_EXPERIMENT = frozenset(
@@ -53,7 +60,6 @@ PER_EXPERIMENT = frozenset(
 # experiment costs two passes over each cached table (~17 ms at 1M network, measured with 52
 # touched by a programme's retraction: 2.9 s CPU against 4.1 s computed).
 MAX_TOUCHED = 100
-RETRACTION = "EventRetracted"
 _QUERY = re.compile(r"select \* from (\w+) order by (experiment(?:, \w+)*)")
 
 
@@ -293,7 +299,7 @@ def _fresh(sql: str, touched: Touched) -> str:
     found = _QUERY.fullmatch(sql)
     assert found is not None  # mergeable() said so
     table, order = found.group(1), found.group(2)
-    named = [_literal(e) for e in touched.experiments if e is not None]
+    named = [literal(e) for e in touched.experiments if e is not None]
     tests = [f"experiment in ({', '.join(named)})"] if named else []
     if None in touched.experiments:
         tests.append("experiment is null")
@@ -324,7 +330,3 @@ def _scoped(view: str, chosen: str, touched: Touched) -> str:
         else:
             ctes.append(f"{name} as (select * from main.{name})")
     return "with " + ",\n".join(ctes)
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

@@ -26,12 +26,11 @@ from collections.abc import Callable, Sequence
 import duckdb
 import pyarrow as pa
 
-from learningloop.sqlfiles import INGEST_FILE, NEW_ROWS, SqlFile
+from learningloop.sqlfiles import INGEST_FILE, NEW_ROWS, RETRACTION, SqlFile
 
 # (stream, version) pairs -> (stream, version, position) of those stored (EventLog.positions)
 Locate = Callable[[Sequence[tuple[str, int]]], list[tuple[str, int, int]]]
 
-RETRACTION = "EventRetracted"
 RETRACTIONS = "page_retractions"
 TARGETS = "page_retracted"
 EARLIER = "earlier_positions"

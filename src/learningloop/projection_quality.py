@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import duckdb
 
 from learningloop import results
+from learningloop.sqlfiles import literal
 
 BACKFILL = "backfill"
 _TABLE = "audit_quality_warnings"
@@ -59,15 +60,11 @@ def staged(
         '"check" varchar, message varchar, stream varchar, version integer)'
     )
     warnings = [check for check in checks if check != BACKFILL]
-    listed = ", ".join(_literal(check) for check in [*warnings, BACKFILL])
-    for where in [*(f"= {_literal(check)}" for check in warnings), f"not in ({listed})"]:
+    listed = ", ".join(literal(check) for check in [*warnings, BACKFILL])
+    for where in [*(f"= {literal(check)}" for check in warnings), f"not in ({listed})"]:
         con.execute(
             f'insert into {_TABLE} select position, "check", message, stream, version '
             f'from data_quality where "check" {where}'
         )
     batches = results.open_stream(con, BATCHES_QUERY, [backfill_days])
     return batches, results.open_stream(con, WARNINGS_QUERY, [])
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

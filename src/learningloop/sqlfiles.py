@@ -25,6 +25,8 @@ INTERNAL_SCHEMA = "learningloop_internal"
 INNER_NAMES = {"as_of": "_as_of", "known_at": "_known_at"}
 INGEST_FILE = "log_events"
 STAGING_PREFIX = "stg_"
+# The event type whose rows mark others retracted (a catch-up page, the indicator merge).
+RETRACTION = "EventRetracted"
 # What a staging file reads: the page's rows of log_events (without payload), a temporary table
 # of the page being projected (projection_pages.py).
 NEW_ROWS = "new_log_events"
@@ -144,3 +146,8 @@ def _in_dependency_order(files: dict[str, SqlFile]) -> list[SqlFile]:
     for name in sorted(files):
         place(name, ())
     return ordered
+
+
+def literal(text: str) -> str:
+    """A SQL string literal of `text`, for a value the library writes into its own SQL."""
+    return "'" + text.replace("'", "''") + "'"
