@@ -20,7 +20,8 @@ from tests.test_replay import experiment, view
 def commitment_periods(events: list[Recorded], as_of: date) -> list[CommitmentPeriod]:
     """The cadence of a stream's commitments and meetings, handed over kind by kind."""
     made = [r for r in events if isinstance(r.event, ev.CommitmentMade)]
-    return periods_of(made, [r for r in events if isinstance(r.event, ev.MeetingHeld)], as_of)
+    days = [r.event.occurred_on.toordinal() for r in events if isinstance(r.event, ev.MeetingHeld)]
+    return periods_of(made, days, as_of)
 
 
 def commitment(starts_on: str, months: int, low: int = 3, high: int = 4) -> dict[str, Any]:

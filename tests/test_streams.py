@@ -23,6 +23,11 @@ def meeting(day: date) -> dict[str, Any]:
             "occurred_on": day.isoformat()}  # fmt: skip
 
 
+def planned(day: date) -> dict[str, Any]:
+    return {"type": "MilestonePlanned", "experiment": "exp", "milestone": "m", "title": "t",
+            "due_on": "2013-01-01", "occurred_on": day.isoformat()}  # fmt: skip
+
+
 def retraction(version: int, day: date) -> dict[str, Any]:
     return {"type": "EventRetracted", "experiment": "exp", "retracts": version, "reason": "r",
             "occurred_on": day.isoformat()}  # fmt: skip
@@ -30,14 +35,15 @@ def retraction(version: int, day: date) -> dict[str, Any]:
 
 @st.composite
 def streams(draw: st.DrawFn) -> list[Recorded]:
-    """Meetings and retractions of earlier versions, recorded microseconds to days apart, in
-    version order or shuffled (a replay may be handed any sequence)."""
+    """Meetings, milestone plans and retractions of earlier versions, recorded microseconds
+    to days apart, in version order or shuffled (a replay may be handed any sequence)."""
     events: list[Recorded] = []
     moment = T0
     for version in range(1, draw(st.integers(1, 25)) + 1):
         day = draw(st.dates(date(2012, 1, 1), date(2012, 1, 5)))  # same days: version decides
         retracts = version > 1 and draw(st.booleans())
-        raw = retraction(draw(st.integers(1, version - 1)), day) if retracts else meeting(day)
+        fact = draw(st.sampled_from([meeting, planned]))
+        raw = retraction(draw(st.integers(1, version - 1)), day) if retracts else fact(day)
         moment += draw(st.sampled_from([timedelta(microseconds=1), timedelta(days=1)]))
         events.append(Recorded("experiment:exp", version, moment, parse_event(raw)))
     return draw(st.permutations(events)) if draw(st.booleans()) else events
@@ -63,6 +69,31 @@ def test_counting_on_the_keys_agrees_with_counting_on_the_events(
     expected = reference(events, as_of, known_at)
     assert counted_events(events, as_of, known_at) == expected
     assert counted_events(Stream(events), as_of, known_at) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(events=streams(), data=st.data())
+def test_counted_by_kind_gives_each_kinds_positions_among_the_counted(
+    events: list[Recorded], data: st.DataObject
+) -> None:
+    """The usual replay (T at or after the last recording) slices lists made once per stream;
+    an earlier T filters: both give the counted events and, by class, where they stand."""
+    as_of = data.draw(st.dates(date(2011, 12, 31), date(2012, 1, 6)))
+    last = max(r.timestamp for r in events)
+    # the last recording drawn more often: the usual replay
+    stamp = data.draw(st.sampled_from([r.timestamp for r in events] + [last, last]))
+    known_at = stamp + data.draw(st.sampled_from([timedelta(0), -timedelta(microseconds=1)]))
+    expected = reference(events, as_of, known_at)
+    kinds: dict[type[ev.Event], list[int]] = {}
+    for position, recorded in enumerate(expected):
+        kinds.setdefault(type(recorded.event), []).append(position)
+    keys = Stream(events).replay_keys()
+    indexes, by_kind = keys.counted_by_kind(as_of.toordinal(), instant(known_at))
+    assert [events[index] for index in indexes] == expected
+    assert by_kind == kinds
+    again, _ = keys.counted_by_kind(as_of.toordinal(), instant(known_at))
+    again.clear()  # the caller's own lists: the stream's keys are untouched
+    assert keys.counted_by_kind(as_of.toordinal(), instant(known_at)) == (indexes, by_kind)
 
 
 @given(events=streams(), split=st.integers(0, 25))

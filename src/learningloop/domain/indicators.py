@@ -94,24 +94,27 @@ class FunctionCoverage:
 
 
 def commitment_periods(
-    made: Sequence[Recorded], meetings: Sequence[Recorded], as_of: date
+    made: Sequence[Recorded], meeting_days: Sequence[int], as_of: date
 ) -> list[CommitmentPeriod]:
     """Cadence: each commitment's yearly periods that start on or before D (from the counted
-    CommitmentMade and MeetingHeld events, each in counted order)."""
+    CommitmentMade events in counted order and the days of the counted MeetingHeld, as
+    ordinals: a replay has them beside the events, without reading 1,000s of events)."""
     commitments: dict[str, ev.CommitmentMade] = {}
     for recorded in made:
-        if isinstance(recorded.event, ev.CommitmentMade):
+        if type(recorded.event) is ev.CommitmentMade:
             commitments[recorded.event.commitment] = recorded.event  # the latest restatement
-    meeting_days = [r.event.occurred_on for r in meetings]
-    meeting_days.sort()  # linear in counted order: each period's meetings are then two bisects
+    meeting_days = sorted(meeting_days)  # each period's meetings are then two bisects
     periods = []
     for commitment in commitments.values():
         for number, (start, end, months) in enumerate(_periods(commitment, as_of), start=1):
-            held = bisect_right(meeting_days, end) - bisect_left(meeting_days, start)
+            held = bisect_right(meeting_days, end.toordinal()) - bisect_left(
+                meeting_days, start.toordinal()
+            )
             expected_min = math.floor(commitment.meetings_per_year_min * months / 12)
             expected_max = math.ceil(commitment.meetings_per_year_max * months / 12)
             periods.append(
-                CommitmentPeriod(
+                frozen(
+                    CommitmentPeriod,
                     commitment=commitment.commitment,
                     description=commitment.description,
                     period=number,
@@ -153,15 +156,17 @@ def milestone_views(counted: Sequence[Recorded], as_of: date) -> list[MilestoneV
     titles: dict[str, str] = {}
     due: dict[str, date] = {}
     outcome: dict[str, tuple[str, date]] = {}
+    # The classes compared by identity (the catalogue's classes have no subclasses): isinstance
+    # on a pydantic model goes through ABCMeta, several times per event.
     for recorded in counted:
         event = recorded.event
-        if isinstance(event, ev.MilestonePlanned):
+        if type(event) is ev.MilestonePlanned:
             titles[event.milestone], due[event.milestone] = event.title, event.due_on
-        elif isinstance(event, ev.MilestoneRescheduled):
+        elif type(event) is ev.MilestoneRescheduled:
             due[event.milestone] = event.due_on
-        elif isinstance(event, ev.MilestoneReached):
+        elif type(event) is ev.MilestoneReached:
             outcome[event.milestone] = ("reached", event.occurred_on)
-        elif isinstance(event, ev.MilestoneAbandoned):
+        elif type(event) is ev.MilestoneAbandoned:
             outcome[event.milestone] = ("abandoned", event.occurred_on)
     return [
         _milestone(key, titles[key], due[key], outcome.get(key), as_of)
@@ -190,13 +195,20 @@ def review_views(counted: Sequence[Recorded]) -> list[ReviewView]:
     planned: dict[str, int] = {}
     for recorded in counted:
         event = recorded.event
-        if isinstance(event, ev.ReviewSessionHeld):
-            sessions.setdefault(event.review, set()).add(event.session)
-            planned[event.review] = max(planned.get(event.review, 0), event.sessions_planned)
+        if type(event) is ev.ReviewSessionHeld:
+            review = event.review
+            held = sessions.get(review)
+            if held is None:
+                held = sessions[review] = set()
+                planned[review] = event.sessions_planned
+            elif event.sessions_planned > planned[review]:
+                planned[review] = event.sessions_planned
+            held.add(event.session)
     return [
-        ReviewView(review, tuple(sorted(held)), planned[review])
+        frozen(ReviewView, review=review, sessions=tuple(sorted(held)),
+               sessions_planned=planned[review])
         for review, held in sessions.items()
-    ]
+    ]  # fmt: skip
 
 
 def function_coverage(
@@ -206,22 +218,24 @@ def function_coverage(
     evidence: dict[str, list[ev.FunctionEvidenced]] = {f.key: [] for f in functions}
     assessed: dict[str, str] = {}
     for recorded in counted:
-        if isinstance(recorded.event, ev.FunctionEvidenced):
-            evidence.setdefault(recorded.event.function, []).append(recorded.event)
-        elif isinstance(recorded.event, ev.FunctionAssessed):
-            assessed[recorded.event.function] = recorded.event.result  # the latest wins
+        event = recorded.event
+        if type(event) is ev.FunctionEvidenced:
+            evidence.setdefault(event.function, []).append(event)
+        elif type(event) is ev.FunctionAssessed:
+            assessed[event.function] = event.result  # the latest wins
     rows = []
     for function in functions:
         items = evidence[function.key]
+        days = [item.occurred_on for item in items]
         rows.append(
             FunctionCoverage(
                 function=function.key,
                 label=function.label,
                 evidence_count=len(items),
-                max_strength=max((item.strength for item in items), default=None),
-                first_evidenced_on=min((item.occurred_on for item in items), default=None),
-                last_evidenced_on=max((item.occurred_on for item in items), default=None),
-                evidence=tuple(item.evidence for item in items),
+                max_strength=max([item.strength for item in items], default=None),
+                first_evidenced_on=min(days, default=None),
+                last_evidenced_on=max(days, default=None),
+                evidence=tuple([item.evidence for item in items]),
                 assessed=assessed.get(function.key),
             )
         )

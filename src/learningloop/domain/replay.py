@@ -101,11 +101,10 @@ def counted_events(
     """The events of one stream that count at (D, T), in (occurred_on, version) order."""
     # A replay's hottest loop, on the stream's replay keys (plain integers, the events that
     # are not retractions already sorted) rather than on the event objects.
-    keys = keys_of(recorded_events)
-    return [recorded_events[index] for index in keys.counted(as_of.toordinal(), instant(known_at))]
+    indexes = keys_of(recorded_events).counted(as_of.toordinal(), instant(known_at))
+    return list(map(recorded_events.__getitem__, indexes))
 
 
-Kinds = dict[type[ev.Event], list[int]]
 E = TypeVar("E", bound=ev.Event)
 
 
@@ -117,13 +116,9 @@ class _Counted:
         self, recorded_events: Sequence[Recorded], as_of: date, known_at: datetime
     ) -> None:
         keys = keys_of(recorded_events)
-        indexes = keys.counted(as_of.toordinal(), instant(known_at))
-        self.recorded = [recorded_events[index] for index in indexes]
-        kinds: Kinds = {}
-        classes = keys.kinds
-        for position, index in enumerate(indexes):
-            kinds.setdefault(classes[index], []).append(position)
-        self.kinds = kinds
+        indexes, self.kinds = keys.counted_by_kind(as_of.toordinal(), instant(known_at))
+        self.recorded = list(map(recorded_events.__getitem__, indexes))
+        self._days = list(map(keys.occurred.__getitem__, indexes))
 
     def events(self, kind: type[E]) -> list[E]:
         """The counted events of one kind, in counted order."""
@@ -134,10 +129,13 @@ class _Counted:
         lists = [found for kind, found in self.kinds.items() if issubclass(kind, types)]
         return lists[0] if len(lists) == 1 else sorted(chain.from_iterable(lists))
 
+    def days(self, *types: type[ev.Event]) -> list[int]:
+        """The occurred_on (ordinals) of the counted events of these kinds, in counted order."""
+        return list(map(self._days.__getitem__, self.positions(*types)))
+
     def of(self, *types: type[ev.Event]) -> list[Recorded]:
         """The counted events of these kinds, in counted ((occurred_on, version)) order."""
-        recorded = self.recorded
-        return [recorded[position] for position in self.positions(*types)]
+        return list(map(self.recorded.__getitem__, self.positions(*types)))
 
 
 def programme_functions(
@@ -172,7 +170,7 @@ def replay_experiment(
         known_at,
         is_proposed=False,
         commitments=commitment_periods(
-            counted.of(ev.CommitmentMade), counted.of(ev.MeetingHeld), as_of
+            counted.of(ev.CommitmentMade), counted.days(ev.MeetingHeld), as_of
         ),
         milestones=milestone_views(counted.of(*MILESTONE_KINDS), as_of),
         reviews=review_views(counted.of(ev.ReviewSessionHeld)),
@@ -206,9 +204,9 @@ def _status(counted: Sequence[Recorded]) -> str:
     status = "proposed"
     for recorded in counted:
         event = recorded.event
-        if isinstance(event, ev.DecisionRecorded) and event.kind in STATUS_BY_DECISION:
-            status = STATUS_BY_DECISION[event.kind]
-        elif isinstance(event, ev.ExperimentClosed):
+        if type(event) is ev.DecisionRecorded:
+            status = STATUS_BY_DECISION.get(event.kind, status)
+        elif type(event) is ev.ExperimentClosed:
             status = "closed"
     return status
 

@@ -8,7 +8,7 @@ integers, made once per stream and extended as it grows, it is a few times faste
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,12 +30,19 @@ def instant(moment: datetime) -> int:
 class ReplayOrder:
     """What counting at any (D, T) starts from, sorted once per stream: the events that are
     not retractions in (occurred_on, version) order with their occurred_on (so D cuts a
-    prefix), the last recorded_at, and each retraction as (recorded_at, version retracted)."""
+    prefix), the last recorded_at, and each retraction as (recorded_at, version retracted).
+
+    `settled` are those indexes with every retraction applied (what counts when T is at or
+    after the last recording, the usual replay), with their occurred_on and, by class, their
+    positions among them: such a replay is then slices of lists made once per stream."""
 
     indexes: list[int]
     occurred: list[int]
     last_recorded: int
     retractions: list[tuple[int, int]]
+    settled: list[int]
+    settled_occurred: list[int]
+    settled_kinds: dict[type[ev.Event], list[int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +72,12 @@ class ReplayKeys:
         indexes.sort(key=occurred.__getitem__)
         retractions = [(at, target) for at, target in zip(recorded, retracts, strict=True)
                        if target is not None]  # fmt: skip
+        targets = {target for _, target in retractions}
+        settled = [index for index in indexes if versions[index] not in targets]
         order = ReplayOrder(indexes, [occurred[index] for index in indexes],
-                            max(recorded, default=0), retractions)  # fmt: skip
+                            max(recorded, default=0), retractions, settled,
+                            [occurred[index] for index in settled],
+                            _by_kind(settled, kinds))  # fmt: skip
         return cls(recorded, occurred, versions, retracts, kinds, in_version_order, order)
 
     def extended(self, events: Iterable[Recorded]) -> ReplayKeys:
@@ -87,15 +98,37 @@ class ReplayKeys:
         """The indexes of the events that count at (D, T) (`as_of` an ordinal, `known_at` an
         `instant`), in (occurred_on, version) order (CONTRACT section 1)."""
         order = self.order
+        if known_at >= order.last_recorded:  # all known, every retraction applied
+            return order.settled[: bisect_right(order.settled_occurred, as_of)]
         chosen = order.indexes[: bisect_right(order.occurred, as_of)]
-        if known_at < order.last_recorded:  # T before the last recording: some not known yet
-            recorded = self.recorded
-            chosen = [index for index in chosen if recorded[index] <= known_at]
+        recorded = self.recorded  # T before the last recording: some not known yet
+        chosen = [index for index in chosen if recorded[index] <= known_at]
         retracted = {target for at, target in order.retractions if at <= known_at}
         if retracted:
             versions = self.versions
             chosen = [index for index in chosen if versions[index] not in retracted]
         return chosen
+
+    def counted_by_kind(
+        self, as_of: int, known_at: int
+    ) -> tuple[list[int], dict[type[ev.Event], list[int]]]:
+        """`counted` and, by class, the positions of those events among them."""
+        order = self.order
+        if known_at < order.last_recorded:
+            chosen = self.counted(as_of, known_at)
+            return chosen, _by_kind(chosen, self.kinds)
+        cut = bisect_right(order.settled_occurred, as_of)  # fresh lists: the caller's own
+        kinds = {kind: found[: bisect_left(found, cut)]
+                 for kind, found in order.settled_kinds.items()}  # fmt: skip
+        return order.settled[:cut], {kind: found for kind, found in kinds.items() if found}
+
+
+def _by_kind(indexes: list[int], classes: list[type[ev.Event]]) -> dict[type[ev.Event], list[int]]:
+    """The positions in `indexes` of the events of each class, in order."""
+    kinds: dict[type[ev.Event], list[int]] = {}
+    for position, index in enumerate(indexes):
+        kinds.setdefault(classes[index], []).append(position)
+    return kinds
 
 
 _NO_KEYS = ReplayKeys.of([], [], [], [], [], True)
