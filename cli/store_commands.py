@@ -9,7 +9,6 @@ import click
 
 from .common import as_of_options, framework_option, open_at, open_store, parse_date, parse_moment
 from .output import emit, format_option, limit_option, message
-from .progress import progress, working
 
 if TYPE_CHECKING:
     from learningloop.application import DemoRun
@@ -66,6 +65,8 @@ def project_command(ctx: click.Context, rebuild: bool) -> None:
 
     Example: learningloop project --rebuild
     """
+    from .progress import progress
+
     loop = open_store(ctx)
     total = loop.event_count() if rebuild else None
     with progress("Rebuilding" if rebuild else "Projecting", "events", total) as advance:
@@ -140,6 +141,7 @@ def audit_command(
 
     Example: learningloop audit --verify 42:f427c0e6…  (a digest kept from audit --digest)
     """
+    from .progress import progress
     from .views import emit_audit
 
     loop = open_store(ctx)
@@ -183,6 +185,8 @@ def report_command(
 
     Example: learningloop report --out report.html --lang fr --as-of 2014-12-31
     """
+    from .progress import working
+
     loop, moment_d, moment_t = open_at(ctx, **when)
     start = parse_moment(since, "--since")
     with working("Writing the report"):

@@ -19,11 +19,10 @@ if TYPE_CHECKING:  # types only: `indicators` and `timeline` never load the even
     from learningloop.domain.replay import ExperimentView
     from learningloop.results import RowStream
 
-from .output import (
+from .output import emit, message
+from .rendering import (
     csv_header,
     dumps,
-    emit,
-    message,
     more_rows,
     print_table,
     record_text,

@@ -6,7 +6,6 @@ import click
 
 from .common import BadInput, open_store, read_key
 from .output import message
-from .progress import lines_in, progress
 
 
 @click.command("import")
@@ -17,6 +16,8 @@ def import_command(ctx: click.Context, files: tuple[str, ...]) -> None:
 
     Example: learningloop import partners.yaml meetings.jsonl
     """
+    from .progress import lines_in, progress
+
     loop = open_store(ctx)
     with progress("Importing", "events", lines_in(files)) as advance:
         summary = loop.import_files(list(files), progress=advance)
@@ -88,6 +89,8 @@ def copy_command(
     Example: learningloop copy --from ./eval --to postgresql://me@db:5432/evaluations
     """
     from learningloop.application import LearningLoop
+
+    from .progress import progress
 
     key = ctx.obj["cipher_key"]
     target_key = read_key(to_cipher_key_file) or key

@@ -366,7 +366,7 @@ def test_audit_json_and_csv_are_written_as_they_stream_and_say_the_same(
     from click.testing import CliRunner
 
     from learningloop.cli.main import main
-    from learningloop.cli.output import dumps
+    from learningloop.cli.rendering import dumps
 
     store = copy_of(pristine, tmp_path)
     if tampered:  # errors before the data-quality warnings

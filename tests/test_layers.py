@@ -101,3 +101,28 @@ def test_reading_commands_load_neither_the_audit_nor_the_event_models(tmp_path: 
     assert counted.stdout == "n\n4\n"
     assert indicators.stdout.startswith("indicator,experiment,")
     assert timeline.stdout.startswith("cycle,occurred_on,")
+
+
+HELP_SCRIPT = """
+import sys
+from learningloop.cli.main import main
+
+try:
+    main(["--help"])
+except SystemExit as exit:
+    assert exit.code == 0, exit.code
+library = ("duckdb", "pyarrow", "pydantic", "eventsourcing", "rich", "numpy", "yaml", "orjson",
+           "learningloop.domain", "learningloop.application", "learningloop.cli.rendering",
+           "learningloop.cli.progress", "learningloop.cli.views", "csv", "json", "decimal")
+print(sorted(m for m in sys.modules if m.split(".")[0] in library or m.startswith(library)),
+      file=sys.stderr)
+"""
+
+
+def test_help_loads_click_and_the_command_table_only() -> None:
+    # `learningloop --help` starts fast (issue 13 item 9): no library, no renderer.
+    result = subprocess.run([sys.executable, "-c", HELP_SCRIPT], capture_output=True,
+                            text=True, check=False, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Commands:" in result.stdout
+    assert result.stderr.splitlines()[-1] == "[]", result.stderr

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from learningloop import LearningLoop
 from learningloop.cli.main import main
-from learningloop.cli.output import to_csv
+from learningloop.cli.rendering import to_csv
 from learningloop.errors import BadInputError
 from learningloop.results import memory_error, memory_limit
 

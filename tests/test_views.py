@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from learningloop.cli.output import dumps
+from learningloop.cli.rendering import dumps
 from learningloop.cli.views import replay_document, replay_json
 from tests.test_replay import decision, experiment, learning, retraction, view
 

@@ -11,14 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from learningloop.cli import output
+from learningloop.cli import rendering
 
 LONG_TEXT = "Programme de travail 2012/2014: deux axes de travail complémentaires ont été retenus"
 
 
 @pytest.fixture
 def eighty_columns(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(output, "_table_width", lambda: 80)
+    monkeypatch.setattr(rendering, "_table_width", lambda: 80)
 
 
 def words_of(text: str) -> set[str]:
@@ -29,7 +29,7 @@ def test_a_narrow_table_keeps_its_columns_and_fits_80_columns(
     eighty_columns: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = [{"experiment": "chantier-ecole-st-nazaire", "status": "retained", "ratio": 0.4}]
-    output.print_table(rows, ["experiment", "status", "ratio"], title="Experiments")
+    rendering.print_table(rows, ["experiment", "status", "ratio"], title="Experiments")
     printed = capsys.readouterr().out
     assert all(len(line) <= 80 for line in printed.splitlines())
     assert "chantier-ecole-st-nazaire  retained" in printed
@@ -42,7 +42,7 @@ def test_a_wide_row_becomes_a_vertical_record_with_every_word_whole(
     row = {"experiment": "deltameca-gouvernance", "title": LONG_TEXT, "source": LONG_TEXT,
            "territory": "Loire-Atlantique", "carriers": ["deltameca", "cnam-pays-de-la-loire"],
            "recorded_by": "learningloop-demo"}  # fmt: skip
-    output.print_table([row], columns)
+    rendering.print_table([row], columns)
     printed = capsys.readouterr().out
     assert all(len(line) <= 80 for line in printed.splitlines())
     assert words_of(LONG_TEXT) <= words_of(printed)  # no word broken into fragments
@@ -68,12 +68,12 @@ VALUES = st.recursive(
 
 def old_record_text(record: dict[Any, Any]) -> str:
     """How each object of a JSON array was written before `record_text`."""
-    return output.dumps({key: output.json_value(value) for key, value in record.items()})
+    return rendering.dumps({key: rendering.json_value(value) for key, value in record.items()})
 
 
 @given(record=st.dictionaries(st.text(max_size=4), VALUES, max_size=6))
 def test_a_record_is_written_as_dumps_writes_it(record: dict[str, Any]) -> None:
-    assert output.record_text(record) == old_record_text(record)
+    assert rendering.record_text(record) == old_record_text(record)
 
 
 @pytest.mark.parametrize(
@@ -82,12 +82,12 @@ def test_a_record_is_written_as_dumps_writes_it(record: dict[str, Any]) -> None:
 def test_a_record_with_a_key_not_a_string_or_empty_values_is_written_as_dumps_writes_it(
     record: dict[Any, Any],
 ) -> None:
-    assert output.record_text({**record}) == old_record_text(record)
+    assert rendering.record_text({**record}) == old_record_text(record)
 
 
 @given(records=st.lists(st.dictionaries(st.sampled_from("abc"), VALUES, max_size=3), max_size=4))
 def test_a_json_array_of_records_is_the_one_dumps_writes(records: list[dict[str, Any]]) -> None:
     with redirect_stdout(io.StringIO()) as written:
-        output.write_json_rows(iter(records))
-    expected = [{key: output.json_value(value) for key, value in r.items()} for r in records]
-    assert written.getvalue() == output.dumps(expected) + "\n"
+        rendering.write_json_rows(iter(records))
+    expected = [{key: rendering.json_value(value) for key, value in r.items()} for r in records]
+    assert written.getvalue() == rendering.dumps(expected) + "\n"
