@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import astuple
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -61,3 +63,38 @@ def test_more_findings_than_a_batch_are_all_read_back() -> None:
 def test_fields_of_a_finding_are_its_fields_in_order(finding: Finding) -> None:
     """What FindingLog stores and the workers send: the dataclass's own fields, in order."""
     assert fields_of(finding) == astuple(finding)
+
+
+@given(st.lists(findings, max_size=30), st.lists(findings, max_size=30))
+def test_attached_findings_come_after_every_added_one_and_are_counted(
+    added: list[Finding], attached: list[Finding]
+) -> None:
+    """Warnings attached as a file of rows (as the projector writes them) read back as
+    findings of the given severity, in their order, after the rest; counted as told."""
+    import json
+    import tempfile
+    from collections import Counter
+    from pathlib import Path
+
+    rows = [[f.check, f.message, f.stream, f.version, f.position] for f in attached]
+
+    def write(path: Path) -> bool:
+        path.write_text("\n".join(json.dumps(row) for row in rows))
+        return bool(rows)
+
+    def read(path: Path) -> Iterator[tuple[Any, ...]]:
+        return (tuple(json.loads(line)) for line in path.read_text().splitlines())
+
+    with tempfile.TemporaryDirectory() as directory:
+        log = FindingLog()
+        log.add(added, QUALITY)
+        counts = Counter(f.check for f in attached)
+        log.attach(write, read, counts, "warning", Path(directory))
+        expected = [Finding(f.check, "warning", f.message, f.stream, f.version, f.position)
+                    for f in attached]  # fmt: skip
+        assert list(log) == added + expected
+        assert len(log) == len(added) + len(attached)
+        warned = {"warning"} if attached else set()
+        assert log.severities() == {f.severity for f in added} | warned
+        log.close()
+        assert list(Path(directory).iterdir()) == []  # the private directory went with it

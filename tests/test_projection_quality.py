@@ -109,3 +109,25 @@ def _duckdb_threads() -> int:
     with duckdb.connect() as con:
         found = con.execute("select current_setting('threads')").fetchall()
     return int(found[0][0])
+
+
+def test_warnings_are_written_in_their_order_and_read_back_row_for_row(tmp_path: Path) -> None:
+    """More rows than a batch, stored out of order: the file holds them as the warnings
+    query orders them, with their types (version an int, a stream may be NULL)."""
+    from learningloop import projection_quality as pq
+
+    con = duckdb.connect()
+    con.execute(
+        f"create temp table {pq._TABLE} (position bigint, "
+        '"check" varchar, message varchar, stream varchar, version integer)'
+    )
+    staged = pq.Staged(con, None, {})  # type: ignore[arg-type]  # no backfills read here
+    assert not staged.write_warnings(tmp_path / "none")
+    assert not (tmp_path / "none").exists()
+    con.execute(
+        f"insert into {pq._TABLE} select (n * 7919) % 45000, 'c' || (n % 3), 'm ' || (n % 5), "
+        "case when n % 11 = 0 then null else 'experiment:e' || n end, n % 100 "
+        "from range(45000) as t(n)"
+    )
+    assert staged.write_warnings(tmp_path / "some")
+    assert list(pq.read_rows(tmp_path / "some")) == con.execute(pq.WARNINGS_QUERY).fetchall()

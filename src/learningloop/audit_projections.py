@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from learningloop.audit_findings import BACKFILL, QUALITY, Finding, FindingLog
+from learningloop.audit_findings import BACKFILL, Finding, FindingLog
 from learningloop.eventlog import EventLog
 
 if TYPE_CHECKING:  # loaded with the projector, when an audit starts
@@ -166,19 +166,19 @@ def quality_findings(
     backfill_days: int,
     checks: Sequence[str],
     into: FindingLog,
+    spill: Path,
 ) -> None:
-    """The data_quality projection at (D, T) as findings, written out as they stream: the
-    backfills once per recording batch (the events one recorder wrote on one day, grouped by
-    DuckDB), named by their first event, listed before the warnings; then every other check's
-    rows as warnings, by position, check and message. Recording history late is information,
-    not a fault: it never fails --strict."""
-    with projector.data_quality(*moment, backfill_days, checks) as (batches, warnings):
-        into.add((_batch_finding(row) for row in batches.rows()), BACKFILL)
-        into.add(
-            (Finding(check, "warning", message, stream, version, position)
-             for check, message, stream, version, position in warnings.rows()),
-            QUALITY,
-        )  # fmt: skip
+    """The data_quality projection at (D, T) as findings: the backfills once per recording
+    batch (the events one recorder wrote on one day, grouped by DuckDB), named by their first
+    event, listed before the warnings; then every other check's rows as warnings, by
+    position, check and message, written by DuckDB's Arrow batches to a file in `spill` (a
+    store's disk). Recording history late is information, not a fault: it never fails
+    --strict."""
+    from learningloop.projection_quality import read_rows
+
+    with projector.data_quality(*moment, backfill_days, checks) as staged:
+        into.add((_batch_finding(row) for row in staged.batches.rows()), BACKFILL)
+        into.attach(staged.write_warnings, read_rows, staged.counts, "warning", spill)
 
 
 def _batch_finding(row: tuple[Any, ...]) -> Finding:

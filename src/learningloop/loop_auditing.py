@@ -53,7 +53,7 @@ class Auditing(Session):
         if report.passed():
             moment = (as_of, known_at)
             quality_findings(self._projector(), moment, backfill_days, QUALITY_CHECKS,
-                             report.findings)  # fmt: skip
+                             report.findings, beside)  # fmt: skip
             report.checks_run.extend(QUALITY_CHECKS)
         return report
 

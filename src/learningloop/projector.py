@@ -312,9 +312,9 @@ class Projector(ProjectionReading):
     @contextmanager
     def data_quality(
         self, as_of: date, known_at: datetime, backfill_days: int, checks: Sequence[str]
-    ) -> Iterator[tuple[results.RowStream, results.RowStream]]:
+    ) -> Iterator[projection_quality.Staged]:
         """The audit's data quality at (D, T) in bounded memory (projection_quality): the
-        backfill batches, then the warnings of `checks`, streams to read in that order."""
+        backfill batches, then the warnings of `checks`, to read in that order."""
         with self._guarded({}, (as_of, known_at), None, parse=False) as con:
             yield projection_quality.staged(con, backfill_days, checks)
 
