@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from .common import (
@@ -99,6 +101,14 @@ def indicators_command(
     """
     from .views import emit_indicators
 
+    if output_format == "csv" and framework is None and not any(when.values()):
+        # unchanged since a command answered it: its bytes, without DuckDB (indicator_warm)
+        from learningloop.indicator_warm import served
+
+        sys.stdout.flush()
+        options = {name: ctx.obj[name] for name in ("store", "projections", "cipher_key")}
+        if served(sys.stdout.buffer, memory_limit=ctx.obj["memory_limit"], **options):
+            return
     loop, moment_d, moment_t = open_at(ctx, **when)
     summary = output_format == "table"
     with loop.indicator_streams(

@@ -71,10 +71,12 @@ def cached_streams(
     *,
     directory: Path,
     private: bool,
+    warm: dict[str, Any] | None = None,
 ) -> Iterator[dict[str, results.RowStream]]:
     """The rows of `queries` on `con` (already at D and T, in its transaction), from the cache
     when it holds them, else computed (and cached when T is at the head). `context`: what
-    else decides the answer (the file, its position P, the what-if framework)."""
+    else decides the answer (the file, its position P, the what-if framework). `warm`, when
+    given, is filled once the block ran to its end with what indicator_warm.note needs."""
     key = read_key(con, queries, context)
     if key is None:  # T before the head: as uncached reads always did
         yield {name: results.open_stream(con, sql, []) for name, sql in queries.items()}
@@ -91,6 +93,14 @@ def cached_streams(
     renditions = indicator_renditions.Renditions(csv, key, private, merge)
     yield _streams(con, tables, renditions)
     renditions.save()  # only when the block ran to its end: never a partial rendition
+    if warm is not None:
+        last = con.execute("select max(recorded_at) from log_events").fetchall()[0][0]
+        warm.update(
+            rendition=csv,
+            as_of=json.loads(key)["as_of"],
+            last_recorded=None if last is None else last.isoformat(),
+            columns=[(name, cached.table.column_names) for name, cached in tables.items()],
+        )
 
 
 def read_key(

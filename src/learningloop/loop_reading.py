@@ -121,7 +121,8 @@ class Reading(Session):
         if with_summary:
             queries = {"programme_summary": PROGRAMME_SUMMARY, **queries}
             queries["milestones"] = MILESTONES_WITH_LAST_RECORD
-        with self._projector(framework).cached_streams(queries, as_of, moment) as found:
+        warm = not with_summary and framework is None  # the queries of `--format csv`
+        with self._projector(framework).cached_streams(queries, as_of, moment, warm=warm) as found:
             yield found
 
     def indicators(

@@ -19,8 +19,9 @@ from typing import Any
 
 import duckdb
 
-from learningloop import exporting, indicator_cache, results
+from learningloop import exporting, indicator_cache, indicator_warm, results
 from learningloop.duckdb_file import (
+    BEFORE_OPEN,
     NEWEST_STORAGE_NUMBER,
     DuckDBFile,
     HeldReadOnly,
@@ -158,11 +159,21 @@ class ProjectionReading(ABC):
 
     @contextmanager
     def cached_streams(
-        self, queries: dict[str, str], as_of: date | None, known_at: datetime | None
+        self,
+        queries: dict[str, str],
+        as_of: date | None,
+        known_at: datetime | None,
+        *,
+        warm: bool = False,
     ) -> Iterator[dict[str, results.RowStream]]:
         """`streams` of the library's own queries, answered from the exact result cache beside
         the file when it holds them (see indicator_cache): the key is read on the very
-        connection, in the very transaction, that would compute them."""
+        connection, in the very transaction, that would compute them. `warm`: the queries
+        of `indicators --format csv`, whose answer indicator_warm then notes when the file
+        did not change while it was read."""
+        before = self._warm_fingerprint() if warm and self.what_if is None else None
+        found_warm: dict[str, Any] = {}
+        directory = indicator_cache.directory_of(self.database)
         with self._guarded(queries, (as_of, known_at), None, parse=False) as con:
             context = {
                 "database": str(self.database.absolute()),
@@ -170,10 +181,18 @@ class ProjectionReading(ABC):
                 "framework": repr(self.what_if),
             }
             with indicator_cache.cached_streams(
-                con, queries, context, directory=indicator_cache.directory_of(self.database),
-                private=self.duckdb_file.private,
+                con, queries, context, directory=directory, private=self.duckdb_file.private,
+                warm=found_warm if before else None,
             ) as found:  # fmt: skip
                 yield found
+        if before and found_warm and self._warm_fingerprint() == before:
+            found_warm.update(fingerprint=before, database=context["database"],
+                              position=context["position"])  # fmt: skip
+            indicator_warm.note(directory, found_warm.pop("rendition"), found_warm,
+                                private=self.duckdb_file.private)  # fmt: skip
+
+    def _warm_fingerprint(self) -> str | None:
+        return indicator_warm.fingerprint(self.database, BEFORE_OPEN)
 
     @contextmanager
     def _guarded(

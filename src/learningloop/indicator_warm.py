@@ -1,0 +1,274 @@
+"""`indicators --format csv` answered from the cache's files alone when nothing changed since
+an earlier command answered it: no DuckDB, no pyarrow, no event model is loaded (at 10M
+events those imports were most of a warm call's second).
+
+An entry (`cache/warm-csv.json`) says what a command wrote and when that answer holds:
+- the projection file is the very file it was (`fingerprint`: inode, size, modification
+  time and the bytes of DuckDB's headers, whose checkpoint counter moves with every
+  checkpoint; no write-ahead log beside it, where a commit not yet checkpointed would lie),
+  taken before the answering connection opened and again after it closed, equal both times;
+- the log's head is the position that file is projected to (the projections are current,
+  so the usual path would answer from that file without writing it);
+- D is the default, today (UTC), and is the D answered; T, the default now, is at or past
+  the latest `recorded_at` projected (so, as in indicator_cache, T hides nothing);
+- the same learningloop, DuckDB and projection SQL; no cipher key, no memory setting, an
+  unencrypted SQLite store (anything else goes the usual way, which checks it).
+The bytes written are the CSV lines the cache's rendition file holds for the command's
+layout, checked against the CRC the entry keeps before anything is written. Any doubt, any
+error: False, nothing written, and the usual path answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import json
+import mmap
+import os
+import sqlite3
+import uuid
+import zlib
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any
+
+from learningloop import __version__
+from learningloop.locations import StoreLocation
+
+ENTRIES = "warm-csv.json"
+KEEP = 4  # entries kept: one a D answered lately
+MAGIC = b"LLINDIC1"  # indicator_files' framing: MAGIC, sections, JSON footer, its length, MAGIC
+_HEADERS = 3 * 4096  # DuckDB's main header and its two database headers
+_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, sqlite3.Error)
+
+
+def fingerprint(database: Path, before_open: Sequence[Callable[[Path], object]] = ()) -> str | None:
+    """What changes whenever the projection file's committed content does; None when there
+    is no file or a write-ahead log lies beside it. Reading the headers opens the file, and
+    DuckDB's lock is dropped when any fd of it closes: never call this while this process
+    holds a connection on it (`before_open`: what releases one it keeps, duckdb_file's)."""
+    for release in before_open:
+        release(database.absolute())
+    try:
+        wal = database.with_name(database.name + ".wal")
+        if wal.exists() and wal.stat().st_size:
+            return None
+        with database.open("rb") as file:
+            found = os.fstat(file.fileno())
+            headers = file.read(_HEADERS)
+    except OSError:
+        return None
+    stamp = f"{found.st_dev}:{found.st_ino}:{found.st_size}:{found.st_mtime_ns}"
+    return f"{stamp}:{hashlib.sha256(headers).hexdigest()}"
+
+
+def sql_digest() -> str:
+    """The projection SQL this learningloop ships (the usual path checks the definitions the
+    file was built with against the same texts), hashed without parsing it."""
+    package = resources.files("learningloop.projections")
+    texts = sorted((entry.name, entry.read_bytes()) for entry in package.iterdir()
+                   if entry.name.endswith(".sql"))  # fmt: skip
+    digest = hashlib.sha256()
+    for name, text in texts:
+        digest.update(f"{name}\0{len(text)}\0".encode() + text)
+    return digest.hexdigest()
+
+
+def duckdb_version() -> str | None:
+    """The installed DuckDB's version, from its distribution's directory name (importing
+    duckdb, or importlib.metadata, costs a warm call a third of its time); None when that
+    is not one clear name."""
+    spec = importlib.util.find_spec("duckdb")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    site = Path(next(iter(spec.submodule_search_locations))).parent
+    names = [n for n in os.listdir(site) if n.startswith("duckdb-") and n.endswith(".dist-info")]
+    return names[0].removeprefix("duckdb-").removesuffix(".dist-info") if len(names) == 1 else None
+
+
+def layout(columns: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
+    """The CSV columns `indicators` writes: `indicator`, then each table's new columns."""
+    found = ["indicator"]
+    for _, names in columns:
+        found += [name for name in names if name not in found]
+    return found
+
+
+def csv_header(columns: Sequence[str]) -> bytes:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(columns)
+    return buffer.getvalue().encode()
+
+
+def note(
+    directory: Path,
+    rendition: Path,
+    found: dict[str, Any],
+    *,
+    private: bool,
+) -> None:
+    """Keep an entry for the answer the rendition file holds in the command's layout, if it
+    holds it. `found`: database, fingerprint, position, as_of, last_recorded, columns."""
+    columns = [(name, list(names)) for name, names in found["columns"]]
+    shared = layout(columns)
+    header = csv_header(shared)
+    try:
+        with rendition.open("rb") as file:
+            stat = os.fstat(file.fileno())
+            with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                parts = {part["spec"]: part for part in _footer(data)["sections"]}
+                specs = [json.dumps([name, shared, {"indicator": name}]) for name, _ in columns]
+                if any(spec not in parts for spec in specs):
+                    return  # not rendered in this layout (another format was asked)
+                sections = [[parts[s]["offset"], parts[s]["length"]] for s in specs]
+                crc = _crc(data, sections)
+        entry = {
+            **{k: found[k] for k in ("database", "fingerprint", "position", "as_of")},
+            "last_recorded": found["last_recorded"],
+            "learningloop": __version__,
+            "duckdb": duckdb_version(),
+            "sql": sql_digest(),
+            "file": rendition.name,
+            "file_id": [stat.st_dev, stat.st_ino, stat.st_size],
+            "header": header.decode(),
+            "sections": sections,
+            "crc": crc,
+        }
+        kept = [e for e in _entries(directory) if e.get("as_of") != entry["as_of"]]
+        _write(directory, [entry, *kept][:KEEP], private)
+    except _ERRORS:
+        return
+
+
+def served(
+    out: IO[bytes],
+    *,
+    store: str | None,
+    projections: str | None,
+    cipher_key: str | None,
+    memory_limit: str | None,
+) -> bool:
+    """Write the answer of `indicators --format csv` (default D and T) when an entry holds
+    it (see the module's docstring); False, nothing written, otherwise."""
+    limit = memory_limit or os.environ.get("LEARNINGLOOP_MEMORY_LIMIT") or ""
+    if cipher_key or limit.strip():
+        return False
+    try:
+        location = StoreLocation.resolve(store, projections)
+        if location.is_postgres:
+            return False
+        database = location.projections_path
+        entry = _entry_for(database.parent / "cache", database)
+        if entry is None or not _current(entry, database, location.events_path):
+            return False
+        with (database.parent / "cache" / entry["file"]).open("rb") as file:
+            stat = os.fstat(file.fileno())
+            if [stat.st_dev, stat.st_ino, stat.st_size] != entry["file_id"]:
+                return False
+            with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                sections = entry["sections"]
+                if _crc(data, sections) != entry["crc"]:
+                    return False
+                out.write(entry["header"].encode())
+                with memoryview(data) as view:
+                    for offset, length in sections:
+                        out.write(view[offset : offset + length])
+                out.flush()
+        return True
+    except _ERRORS:
+        return False
+
+
+def _entry_for(directory: Path, database: Path) -> dict[str, Any] | None:
+    today = datetime.now(UTC).date().isoformat()
+    wanted = str(database.absolute())
+    for entry in _entries(directory):
+        if entry.get("database") == wanted and entry.get("as_of") == today:
+            return entry
+    return None
+
+
+def _current(entry: dict[str, Any], database: Path, events: Path) -> bool:
+    """Whether the entry's answer is the one the usual path would give now."""
+    if entry["learningloop"] != __version__ or entry["sql"] != sql_digest():
+        return False
+    if entry["duckdb"] is None or entry["duckdb"] != duckdb_version():
+        return False
+    last = entry["last_recorded"]
+    if last is not None and datetime.now(UTC) < datetime.fromisoformat(last):
+        return False  # T (now) would hide an event
+    before = fingerprint(database)
+    if before is None or before != entry["fingerprint"]:
+        return False
+    if _log_head(events) != entry["position"]:
+        return False
+    return fingerprint(database) == before
+
+
+def _log_head(events: Path) -> int | None:
+    """The log's head, read as eventlog does; None for an encrypted store (the usual path
+    asks for its key) or a file that is not a store."""
+    if not events.exists():
+        return None
+    uri = f"{events.absolute().as_uri()}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as con:
+        checks = con.execute("select value from learningloop_meta where name = 'key_check'")
+        if checks.fetchall() != [("",)]:
+            return None
+        head = con.execute("select max(rowid) from stored_events").fetchall()[0][0]
+        return int(head or 0)
+
+
+def _crc(data: mmap.mmap, sections: list[list[int]]) -> int:
+    crc = 0
+    with memoryview(data) as view:
+        for offset, length in sections:
+            if offset < 0 or length < 0 or offset + length > len(data):
+                raise ValueError("a section past the file's end")
+            crc = zlib.crc32(view[offset : offset + length], crc)
+    return crc
+
+
+def _footer(data: mmap.mmap) -> dict[str, Any]:
+    """The JSON footer of an indicator cache file (indicator_files' framing)."""
+    size = len(data)
+    if size < 2 * len(MAGIC) + 8 or data[: len(MAGIC)] != MAGIC or data[-len(MAGIC) :] != MAGIC:
+        raise ValueError("not an indicator cache file")
+    end = size - len(MAGIC) - 8
+    length = int.from_bytes(data[end : end + 8], "little")
+    if not 0 < length <= end - len(MAGIC):
+        raise ValueError("a damaged footer")
+    footer = json.loads(data[end - length : end])
+    if not isinstance(footer, dict) or not isinstance(footer.get("sections"), list):
+        raise ValueError("a damaged footer")
+    return footer
+
+
+def _entries(directory: Path) -> list[dict[str, Any]]:
+    try:
+        found = json.loads((directory / ENTRIES).read_bytes())
+    except (OSError, ValueError):
+        return []
+    return [e for e in found if isinstance(e, dict)] if isinstance(found, list) else []
+
+
+def _write(directory: Path, entries: list[dict[str, Any]], private: bool) -> None:
+    """The entries, written under a temporary name (pruned like the cache's own if a killed
+    process leaves it) then renamed: a reader sees the old file or the new one, whole."""
+    temporary = directory / f".indicators-{uuid.uuid4().hex}.tmp"
+    descriptor = os.open(
+        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(json.dumps(entries).encode())
+        os.replace(temporary, directory / ENTRIES)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

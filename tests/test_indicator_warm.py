@@ -1,0 +1,185 @@
+"""`indicators --format csv` from the cache's files alone: served only when the usual path
+would write the very same bytes, and then those bytes."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from learningloop import LearningLoop, indicator_cache, indicator_warm
+from learningloop.cli.main import main
+from learningloop.demo import demo_path
+from learningloop.store import new_cipher_key
+from tests.conftest import base_events
+from tests.strategies import programme_histories
+
+PROPERTY = settings(
+    max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def usual(store: Path, *extra: str) -> bytes:
+    """What the command writes when nothing is served from an entry."""
+    result = CliRunner().invoke(
+        main, ["--store", str(store), *extra, "indicators", "--format", "csv"]
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout_bytes
+
+
+def uncached(store: Path, monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """The answer computed, no cache file read or written, no entry served."""
+    with monkeypatch.context() as patched:
+        patched.setattr(indicator_cache, "read_key", lambda *arguments: None)
+        patched.setattr(indicator_warm, "served", lambda *arguments, **options: False)
+        return usual(store)
+
+
+def served(store_dir: Path, **options: Any) -> bytes | None:
+    out = io.BytesIO()
+    given = {"store": str(store_dir), "projections": None, "cipher_key": None,
+             "memory_limit": None} | options  # fmt: skip
+    if not indicator_warm.served(out, **given):
+        assert out.getvalue() == b""  # nothing written when not served
+        return None
+    return out.getvalue()
+
+
+def entries(store: Path) -> list[dict[str, Any]]:
+    path = store / indicator_cache.CACHE_DIRECTORY / indicator_warm.ENTRIES
+    return json.loads(path.read_bytes()) if path.exists() else []
+
+
+def rewrite_entry(store: Path, **changes: Any) -> None:
+    path = store / indicator_cache.CACHE_DIRECTORY / indicator_warm.ENTRIES
+    path.write_text(json.dumps([entry | changes for entry in entries(store)]))
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    store = tmp_path / "store"
+    for command in (["import", str(demo_path())], ["project"]):
+        assert CliRunner().invoke(main, ["--store", str(store), *command]).exit_code == 0
+    return store
+
+
+@PROPERTY
+@given(history=programme_histories(max_events=25), data=st.data())
+def test_what_is_served_is_what_the_command_computes_whatever_was_recorded_in_between(
+    tmp_path_factory: pytest.TempPathFactory,
+    history: list[dict[str, Any]],
+    data: st.DataObject,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = tmp_path_factory.mktemp("warm") / "s"
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(history)), max_size=3), label="cuts"))
+    for start, end in zip([0, *cuts], [*cuts, len(history)], strict=True):
+        if end <= start:
+            continue
+        with LearningLoop(store, recorded_by="p") as loop:
+            loop.import_events(history[start:end])
+        assert served(store) is None  # the log grew: the answer noted before no longer holds
+        first = usual(store)  # caught up, then merged or computed: not noted (the file changed)
+        assert first == uncached(store, monkeypatch)
+        assert usual(store) == first  # read from the cache, and noted
+        assert served(store) == first
+        assert usual(store) == first  # the command itself, served
+
+
+def test_the_command_is_served_without_duckdb_once_noted(demo: Path) -> None:
+    first = usual(demo)
+    assert len(first) > 1000 and entries(demo)
+    assert served(demo) == first
+    assert usual(demo) == first
+
+
+def test_damaged_lines_are_not_served(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = usual(demo)
+    rendition = demo / indicator_cache.CACHE_DIRECTORY / entries(demo)[0]["file"]
+    data = bytearray(rendition.read_bytes())
+    offset = entries(demo)[0]["sections"][0][0]
+    data[offset] ^= 1  # same size, same file: only the CRC tells
+    with rendition.open("r+b") as file:
+        file.write(bytes(data))
+    assert served(demo) is None
+    assert usual(demo) == first == uncached(demo, monkeypatch)
+
+
+def test_a_write_ahead_log_beside_the_projections_means_the_usual_path(demo: Path) -> None:
+    usual(demo)
+    wal = demo / "projections.duckdb.wal"
+    wal.write_bytes(b"x")
+    assert served(demo) is None
+    wal.write_bytes(b"")  # empty: nothing committed there
+    assert served(demo) is not None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"as_of": "2014-06-30"},  # another D than today's
+        {"last_recorded": (datetime.now(UTC) + timedelta(hours=1)).isoformat()},  # T hides one
+        {"fingerprint": "another file"},
+        {"position": 1},
+        {"sql": "other projections"},
+        {"duckdb": "0.0.0"},
+        {"learningloop": "0.0.0"},
+        {"crc": 0},
+        {"file_id": [0, 0, 0]},
+        {"database": "/elsewhere/projections.duckdb"},
+    ],
+)
+def test_an_entry_that_does_not_fit_is_not_served(demo: Path, change: dict[str, Any]) -> None:
+    usual(demo)
+    assert served(demo) is not None
+    rewrite_entry(demo, **change)
+    assert served(demo) is None
+
+
+@pytest.mark.parametrize(
+    "options", [{"cipher_key": "a key"}, {"memory_limit": "2GB"}, {"store": "postgresql://x/y"}]
+)
+def test_options_the_usual_path_checks_mean_the_usual_path(
+    demo: Path, options: dict[str, Any]
+) -> None:
+    usual(demo)
+    assert served(demo, **options) is None
+
+
+def test_the_memory_setting_from_the_environment_means_the_usual_path(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    usual(demo)
+    monkeypatch.setenv("LEARNINGLOOP_MEMORY_LIMIT", "2GB")
+    assert served(demo) is None
+
+
+def test_another_format_or_options_note_nothing(demo: Path) -> None:
+    for extra in (["--format", "json"], ["--format", "table"]):
+        assert CliRunner().invoke(main, ["--store", str(demo), "indicators", *extra]).exit_code == 0
+    at = ["--store", str(demo), "indicators", "--format", "csv", "--known-at", "2013-01-01"]
+    assert CliRunner().invoke(main, at).exit_code == 0  # T before the head: not cached
+    assert entries(demo) == []
+
+
+def test_a_rebuild_is_not_served_until_answered_again(demo: Path) -> None:
+    first = usual(demo)
+    assert CliRunner().invoke(main, ["--store", str(demo), "project", "--rebuild"]).exit_code == 0
+    assert served(demo) is None
+    assert usual(demo) == first
+    assert served(demo) == first
+
+
+def test_an_encrypted_store_is_never_served(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    with LearningLoop(store, recorded_by="p", cipher_key=new_cipher_key()) as loop:
+        loop.import_events(base_events())
+    assert indicator_warm._log_head(store / "events.sqlite") is None  # the usual path asks
