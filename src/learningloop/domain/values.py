@@ -70,10 +70,12 @@ def _in_range(day: date) -> date:
 
 
 def _check_text(value: str) -> str:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("contains a character that is not valid Unicode text") from None
+    # ASCII text (a flag of the string, no scan) holds no lone surrogate: no encoded copy.
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("contains a character that is not valid Unicode text") from None
     if "\x00" in value:
         raise ValueError("contains a NUL character")
     return value
@@ -88,12 +90,22 @@ def _check_required_text(value: str) -> str:
     return value
 
 
+# The slugs already accepted: a log names the same streams, partners and keys again and
+# again, and a set lookup costs a fraction of the pattern. Bounded as _DAYS.
+_SLUGS: set[str] = set()
+_MAX_SLUGS = 1 << 16
+
+
 def _check_slug(value: str) -> str:
+    if type(value) is str and value in _SLUGS:
+        return value
     # fullmatch: `$` would accept "x\n", a stream that looks like "x" and is another.
     if not _SLUG.fullmatch(value):
         raise ValueError(
             f"{quote(value)} is not a slug (lowercase letters, digits and '-', 1-64 chars)"
         )
+    if type(value) is str and len(_SLUGS) < _MAX_SLUGS:
+        _SLUGS.add(value)
     return value
 
 
