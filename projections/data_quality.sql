@@ -6,9 +6,9 @@
 --             them once per recording batch, by recorded_on and recorded_by), and events
 --             dated outside their programme's starts_on..ends_on, and decisions standing on
 --             evidence revised after they were recorded (decision_revisions)
--- reads:      counted_events, review_completion, commitment_cadence, milestones, decisions,
---             experiments, decision_revisions, moment, period_suffixes (a table the projector
---             makes from the domain's format_at_precision)
+-- reads:      counted_events, review_completion, commitment_cadence, milestones,
+--             stg_experiments, stg_decisions, decision_revisions, moment, period_suffixes (a
+--             table the projector makes from the domain's format_at_precision)
 -- respects:   as_of and known_at
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
 with last_event_of as (
@@ -129,6 +129,19 @@ first_learnings as (
     ) = 1
 ),
 
+-- The latest day each learning is cited by a decision of its experiment: a learning is
+-- actioned when that day is on or after its own (one join, not a search of every decision's
+-- evidence for every learning, which grew with the square of an experiment's size).
+latest_citations as (
+    select experiment, cited as learning, max(occurred_on) as last_cited_on
+    from (
+        select experiment, unnest(evidence_keys) as cited, occurred_on
+        from counted_events
+        where type = 'DecisionRecorded'
+    )
+    group by all
+),
+
 never_actioned as (
     select
         'learning_never_actioned',
@@ -141,14 +154,10 @@ never_actioned as (
         null::date,
         null::varchar
     from first_learnings as learning
-    where not exists (
-            select 1
-            from counted_events as decision
-            where decision.type = 'DecisionRecorded'
-                and decision.experiment = learning.experiment
-                and decision.occurred_on >= learning.occurred_on
-                and list_contains(decision.evidence_keys, learning.subject)
-        )
+    left join latest_citations as citations
+        on citations.experiment = learning.experiment
+        and citations.learning = learning.subject
+    where not coalesce(citations.last_cited_on >= learning.occurred_on, false)
 ),
 
 backfill as (
@@ -176,6 +185,17 @@ programme_ranges as (
     where type = 'ProgrammeOpened'
 ),
 
+-- each counted experiment's programme, as the experiments view has it (its counted
+-- proposal), without the statuses that view works out for every experiment
+proposed_in as (
+    select experiment, programme
+    from stg_experiments
+    where type = 'ExperimentProposed'
+        and recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
+),
+
 out_of_range as (
     select
         'date_out_of_programme_range',
@@ -190,9 +210,19 @@ out_of_range as (
         null::date,
         null::varchar
     from counted_events as e
-    left join experiments as x on x.experiment = e.experiment
+    left join proposed_in as x on x.experiment = e.experiment
     join programme_ranges as r on r.programme = coalesce(e.programme, x.programme)
     where e.occurred_on < r.starts_on or e.occurred_on > r.ends_on
+),
+
+-- the counted decisions, from their staging rows as the decisions view reads them (not a
+-- pass over every counted event to find them)
+counted_decisions as (
+    select stream, version, position, experiment, decision
+    from stg_decisions
+    where recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
 ),
 
 revised_evidence as (
@@ -208,10 +238,9 @@ revised_evidence as (
         null::date,
         null::varchar
     from decision_revisions as r
-    join counted_events as decision
-        on decision.type = 'DecisionRecorded'
-        and decision.experiment = r.experiment
-        and decision.subject = r.decision
+    join counted_decisions as decision
+        on decision.experiment = r.experiment
+        and decision.decision = r.decision
 ),
 
 final as (
