@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from learningloop import LearningLoop
 from learningloop.domain.values import format_at_precision
 from tests.conftest import event
+from tests.strategies import programme_histories
 
 
 def never_actioned(loop: LearningLoop) -> list[tuple[object, ...]]:
@@ -71,3 +77,73 @@ def test_the_last_record_an_overdue_milestone_names_is_printed_as_python_prints_
         assert found[f"experiment:{experiment}"].endswith(
             f"(no record of the experiment since {printed})"
         ), precision
+
+
+# The three checks as first written, straight from their definitions (every decision's
+# evidence searched, the experiments view, every counted event): the view's faster forms
+# must give exactly these rows at any (D, T).
+DEFINITIONS = {
+    "learning_never_actioned": """
+        with first_learnings as (
+            select * from counted_events where type = 'LearningRecorded'
+            qualify row_number() over (
+                partition by experiment, subject order by occurred_on, version) = 1
+        )
+        select learning.stream, learning.version, learning.position,
+            concat('learning ', learning.subject, ' is cited by no later decision')
+        from first_learnings as learning
+        where not exists (
+            select 1 from counted_events as decision
+            where decision.type = 'DecisionRecorded'
+                and decision.experiment = learning.experiment
+                and decision.occurred_on >= learning.occurred_on
+                and list_contains(decision.evidence_keys, learning.subject))
+    """,
+    "date_out_of_programme_range": """
+        with programme_ranges as (
+            select programme, (payload ->> '$.starts_on')::date as starts_on,
+                (payload ->> '$.ends_on')::date as ends_on
+            from counted_events where type = 'ProgrammeOpened'
+        )
+        select e.stream, e.version, e.position,
+            concat(e.type, ' occurred on ', e.occurred_on, ', outside programme ', r.programme,
+                ' (', coalesce(r.starts_on::varchar, '…'), ' to ',
+                coalesce(r.ends_on::varchar, '…'), ')')
+        from counted_events as e
+        left join experiments as x on x.experiment = e.experiment
+        join programme_ranges as r on r.programme = coalesce(e.programme, x.programme)
+        where e.occurred_on < r.starts_on or e.occurred_on > r.ends_on
+    """,
+    "decision_on_revised_evidence": """
+        select decision.stream, decision.version, decision.position,
+            concat('decision ', r.decision, ' stands on ', r.evidence, ', ', r.revision, ' on ',
+                timezone('UTC', r.revised_at)::date, ', after the decision was recorded')
+        from decision_revisions as r
+        join counted_events as decision
+            on decision.type = 'DecisionRecorded' and decision.experiment = r.experiment
+            and decision.subject = r.decision
+    """,
+}
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(raws=programme_histories(max_events=30), data=st.data())
+def test_three_checks_give_the_rows_of_their_definitions_at_any_d_and_t(
+    tmp_path_factory: pytest.TempPathFactory, raws: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    with LearningLoop(tmp_path_factory.mktemp("dq") / "s", recorded_by="p") as loop:
+        loop.import_events(raws)
+        stamps = sorted(r.timestamp for key in loop.list_experiments()
+                        for r in loop._store.stream(f"experiment:{key}"))  # fmt: skip
+        known_at = data.draw(st.sampled_from([*stamps, datetime(2100, 1, 1, tzinfo=UTC)]))
+        as_of = data.draw(st.dates(date(2010, 6, 1), date(2019, 1, 1)))
+        for check, definition in DEFINITIONS.items():
+            found = loop.sql(
+                'select stream, version, position, message from data_quality where "check" = '
+                f"'{check}'",
+                as_of,
+                known_at,
+            ).rows
+            expected = loop.sql(definition, as_of, known_at).rows
+            assert sorted(map(tuple, found), key=repr) == sorted(map(tuple, expected), key=repr)
