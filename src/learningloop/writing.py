@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from learningloop.domain import aggregates as agg
@@ -145,26 +146,15 @@ def copied_pages(source: EventLog, page_size: int) -> Iterator[list[Recorded]]:
 
 
 def take(items: Iterator[Recorded], count: int) -> list[Recorded]:
-    taken = []
-    for item in items:
-        taken.append(item)
-        if len(taken) >= count:
-            break
-    return taken
+    # islice pulls the items in C: no Python loop step an event.
+    return list(islice(items, count))
 
 
 def batches(
     items: Iterable[Recorded], size: int, progress: ProgressCallback | None
 ) -> Iterator[list[Recorded]]:
-    batch: list[Recorded] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            if progress:
-                progress(len(batch))
-            batch = []
-    if batch:
+    items = iter(items)
+    while batch := list(islice(items, size)):
         yield batch
         if progress:
             progress(len(batch))
