@@ -21,7 +21,8 @@ EVERY_FIGURE = {
     "indicators_ms", "rebuild_peak_memory_mib", "help_ms", "indicators_csv_cold_s",
     "indicators_csv_s", "indicators_json_s", "indicators_csv_after_event_s", "indicators_table_s",
     "sql_rows", "sql_csv_s",
-    "duckdb_copy_s", "sql_csv_over_copy", "rebuild_s", "read_json_s", "rebuild_over_read_json",
+    "duckdb_copy_s", "sql_csv_over_copy", "duckdb_copy_same_memory_s",
+    "sql_csv_over_copy_same_memory", "rebuild_s", "read_json_s", "rebuild_over_read_json",
     "audit_s", "audit_over_rebuild", "report_s", "report_over_rebuild", "report_mib",
     "peak_command_mib",
 }  # fmt: skip

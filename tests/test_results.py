@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -61,6 +63,32 @@ def test_csv_cells_are_quoted_exactly_as_the_csv_module_quotes_them(
     with seeded.sql_stream(query, parameters=[text, number, flag, text]) as rows:
         rows.write_csv(out)
     expected = seeded.sql(query, parameters=[text, number, flag, text])
+    assert out.getvalue() == to_csv(expected.records(), expected.columns).encode()
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    moment=st.datetimes(datetime(1970, 1, 1), datetime(2100, 1, 1)),
+    whole=st.booleans(),
+    number=st.integers(-(2**62), 2**62),
+    amount=st.decimals(-(10**6), 10**6, places=3, allow_nan=False),
+)
+def test_typed_cells_unsearched_for_quotes_are_those_the_csv_module_writes(
+    seeded: LearningLoop, moment: datetime, whole: bool, number: int, amount: Decimal
+) -> None:
+    # Numbers, dates and timestamps are never searched for a comma, a quote or a newline.
+    moment = moment.replace(microsecond=0) if whole else moment
+    query = ("select ?::timestamptz as at, ?::timestamp as naive, ?::date as day, "
+             "?::bigint as n, ?::decimal(12, 3) as amount, ?::integer as nothing, "
+             "[?::date, null] as days, {'n': ?::bigint, 'on': ?::date} as pair")  # fmt: skip
+    parameters = [moment.replace(tzinfo=UTC), moment, moment.date(), number, amount, None,
+                  moment.date(), number, moment.date()]  # fmt: skip
+    out = io.BytesIO()
+    with seeded.sql_stream(query, parameters=parameters) as rows:
+        rows.write_csv(out)
+    expected = seeded.sql(query, parameters=parameters)
     assert out.getvalue() == to_csv(expected.records(), expected.columns).encode()
 
 

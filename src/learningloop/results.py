@@ -220,9 +220,21 @@ def _csv_cell(column: str, kind: str) -> str:
         text = f"{column}::double::varchar"
     else:
         text = f"{column}::varchar"
+    if kind in _PLAIN_TYPES or kind.startswith(("DECIMAL", "TIMESTAMP")):
+        return text  # its text never holds a comma, a quote or a newline
     quoted = f"'\"' || replace({text}, '\"', '\"\"') || '\"'"
-    # csv.writer (QUOTE_MINIMAL, lineterminator "\n") quotes for a comma, a quote or "\n"
-    return f"(case when regexp_matches({text}, '[,\"\\n]') then {quoted} else {text} end)"
+    # csv.writer (QUOTE_MINIMAL, lineterminator "\n") quotes for a comma, a quote or "\n";
+    # three plain searches cost DuckDB less than one regular expression
+    special = " or ".join(f"contains({text}, {char})" for char in ("','", "'\"'", "chr(10)"))
+    return f"(case when {special} then {quoted} else {text} end)"
+
+
+# Types whose text (as cast to VARCHAR, or written by _CELL_BY_TYPE) is digits, signs, dots,
+# dashes, colons, letters and spaces only: never quoted by csv, so never searched.
+_PLAIN_TYPES = frozenset(
+    ("BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+     "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DATE", "TIME", "UUID")
+)  # fmt: skip
 
 
 def _string_bytes(column: pa.Array | pa.ChunkedArray) -> bytes:
