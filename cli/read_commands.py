@@ -101,20 +101,29 @@ def indicators_command(
     """
     from .views import emit_indicators
 
-    if output_format == "csv" and framework is None and not any(when.values()):
-        # unchanged since a command answered it: its bytes, without DuckDB (indicator_warm)
-        from learningloop.indicator_warm import served
-
-        sys.stdout.flush()
-        options = {name: ctx.obj[name] for name in ("store", "projections", "cipher_key")}
-        if served(sys.stdout.buffer, memory_limit=ctx.obj["memory_limit"], **options):
-            return
+    warm = output_format == "csv" and framework is None and when["known_at"] is None
+    if warm and _served_warm(ctx, when["as_of"]):
+        return
     loop, moment_d, moment_t = open_at(ctx, **when)
     summary = output_format == "table"
     with loop.indicator_streams(
         moment_d, moment_t, with_summary=summary, framework=framework
     ) as tables:
         emit_indicators(tables, output_format, limit)
+
+
+def _served_warm(ctx: click.Context, as_of: str | None) -> bool:
+    """The CSV lines of a command that answered the same before, when nothing changed since
+    (indicator_warm: without DuckDB); False when the usual path answers."""
+    from learningloop.indicator_warm import served
+
+    try:
+        day = parse_date(as_of)
+    except BadInput:  # said by the usual path, after what it checks first
+        return False
+    sys.stdout.flush()
+    options = {name: ctx.obj[name] for name in ("store", "projections", "cipher_key")}
+    return served(sys.stdout.buffer, as_of=day, memory_limit=ctx.obj["memory_limit"], **options)
 
 
 @click.command("changes")

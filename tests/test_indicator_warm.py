@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,33 +21,34 @@ from learningloop.store import new_cipher_key
 from tests.conftest import base_events
 from tests.strategies import programme_histories
 
+DATES = st.dates(date(2010, 6, 1), date(2018, 1, 1))
 PROPERTY = settings(
     max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 
-def usual(store: Path, *extra: str) -> bytes:
-    """What the command writes when nothing is served from an entry."""
-    result = CliRunner().invoke(
-        main, ["--store", str(store), *extra, "indicators", "--format", "csv"]
-    )
+def usual(store: Path, as_of: date | None = None) -> bytes:
+    """What the command writes (served from an entry or not)."""
+    at = [] if as_of is None else ["--as-of", as_of.isoformat()]
+    arguments = ["--store", str(store), "indicators", "--format", "csv", *at]
+    result = CliRunner().invoke(main, arguments)
     assert result.exit_code == 0, result.output
     return result.stdout_bytes
 
 
-def uncached(store: Path, monkeypatch: pytest.MonkeyPatch) -> bytes:
+def uncached(store: Path, monkeypatch: pytest.MonkeyPatch, as_of: date | None = None) -> bytes:
     """The answer computed, no cache file read or written, no entry served."""
     with monkeypatch.context() as patched:
         patched.setattr(indicator_cache, "read_key", lambda *arguments: None)
         patched.setattr(indicator_warm, "served", lambda *arguments, **options: False)
-        return usual(store)
+        return usual(store, as_of)
 
 
-def served(store_dir: Path, **options: Any) -> bytes | None:
+def served(store_dir: Path, as_of: date | None = None, **options: Any) -> bytes | None:
     out = io.BytesIO()
     given = {"store": str(store_dir), "projections": None, "cipher_key": None,
              "memory_limit": None} | options  # fmt: skip
-    if not indicator_warm.served(out, **given):
+    if not indicator_warm.served(out, as_of=as_of, **given):
         assert out.getvalue() == b""  # nothing written when not served
         return None
     return out.getvalue()
@@ -86,12 +87,26 @@ def test_what_is_served_is_what_the_command_computes_whatever_was_recorded_in_be
             continue
         with LearningLoop(store, recorded_by="p") as loop:
             loop.import_events(history[start:end])
-        assert served(store) is None  # the log grew: the answer noted before no longer holds
-        first = usual(store)  # caught up, then merged or computed: not noted (the file changed)
-        assert first == uncached(store, monkeypatch)
-        assert usual(store) == first  # read from the cache, and noted
-        assert served(store) == first
-        assert usual(store) == first  # the command itself, served
+        as_of = data.draw(st.one_of(st.none(), DATES), label="D")
+        assert served(store, as_of) is None  # the log grew: what was noted no longer holds
+        first = usual(store, as_of)  # caught up, then merged or computed: not noted
+        assert first == uncached(store, monkeypatch, as_of)
+        assert usual(store, as_of) == first  # read from the cache, and noted
+        assert served(store, as_of) in (first, None)  # None: D after the last period
+        assert usual(store, as_of) == first  # the command itself, served or not
+
+
+def test_a_date_after_every_period_is_left_to_the_usual_path_which_notes_it(
+    demo: Path,
+) -> None:
+    for day, note in ((date(2013, 6, 30), False), (date(2030, 1, 1), True)):
+        first = usual(demo, day)
+        arguments = ["--store", str(demo), "indicators", "--format", "csv",
+                     "--as-of", day.isoformat()]  # fmt: skip
+        again = CliRunner().invoke(main, arguments)
+        assert again.stdout_bytes == first
+        assert ("after the last recorded event" in again.stderr) == note
+        assert (served(demo, day) is None) == note
 
 
 def test_the_command_is_served_without_duckdb_once_noted(demo: Path) -> None:

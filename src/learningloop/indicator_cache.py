@@ -94,11 +94,14 @@ def cached_streams(
     yield _streams(con, tables, renditions)
     renditions.save()  # only when the block ran to its end: never a partial rendition
     if warm is not None:
-        last = con.execute("select max(recorded_at) from log_events").fetchall()[0][0]
+        last, until = con.execute(
+            "select max(recorded_at), max(occurred_until) from log_events"
+        ).fetchall()[0]
         warm.update(
             rendition=csv,
             as_of=json.loads(key)["as_of"],
             last_recorded=None if last is None else last.isoformat(),
+            last_until=None if until is None else until.isoformat(),
             columns=[(name, cached.table.column_names) for name, cached in tables.items()],
         )
 

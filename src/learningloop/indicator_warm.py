@@ -9,7 +9,8 @@ An entry (`cache/warm-csv.json`) says what a command wrote and when that answer 
   taken before the answering connection opened and again after it closed, equal both times;
 - the log's head is the position that file is projected to (the projections are current,
   so the usual path would answer from that file without writing it);
-- D is the default, today (UTC), and is the D answered; T, the default now, is at or past
+- D is the D answered (today in UTC by default; one given is not after the period of the
+  last event, as then the usual path notes it on stderr); T, the default now, is at or past
   the latest `recorded_at` projected (so, as in indicator_cache, T hides nothing);
 - the same learningloop, DuckDB and projection SQL; no cipher key, no memory setting, an
   unencrypted SQLite store (anything else goes the usual way, which checks it).
@@ -30,7 +31,7 @@ import sqlite3
 import uuid
 import zlib
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any
@@ -131,6 +132,7 @@ def note(
         entry = {
             **{k: found[k] for k in ("database", "fingerprint", "position", "as_of")},
             "last_recorded": found["last_recorded"],
+            "last_until": found["last_until"],
             "learningloop": __version__,
             "duckdb": duckdb_version(),
             "sql": sql_digest(),
@@ -149,13 +151,15 @@ def note(
 def served(
     out: IO[bytes],
     *,
+    as_of: date | None = None,
     store: str | None,
     projections: str | None,
     cipher_key: str | None,
     memory_limit: str | None,
 ) -> bool:
-    """Write the answer of `indicators --format csv` (default D and T) when an entry holds
-    it (see the module's docstring); False, nothing written, otherwise."""
+    """Write the answer of `indicators --format csv` at D (`as_of`, default today) and the
+    default T when an entry holds it (see the module's docstring); False, nothing written,
+    otherwise."""
     limit = memory_limit or os.environ.get("LEARNINGLOOP_MEMORY_LIMIT") or ""
     if cipher_key or limit.strip():
         return False
@@ -164,7 +168,7 @@ def served(
         if location.is_postgres:
             return False
         database = location.projections_path
-        entry = _entry_for(database.parent / "cache", database)
+        entry = _entry_for(database.parent / "cache", database, as_of)
         if entry is None or not _current(entry, database, location.events_path):
             return False
         with (database.parent / "cache" / entry["file"]).open("rb") as file:
@@ -185,12 +189,15 @@ def served(
         return False
 
 
-def _entry_for(directory: Path, database: Path) -> dict[str, Any] | None:
-    today = datetime.now(UTC).date().isoformat()
+def _entry_for(directory: Path, database: Path, as_of: date | None) -> dict[str, Any] | None:
+    """The entry of the file at D; None when there is none, or when D is after the period
+    of every event projected (the usual path then says so on stderr: moment_notes)."""
+    day = (as_of or datetime.now(UTC).date()).isoformat()
     wanted = str(database.absolute())
     for entry in _entries(directory):
-        if entry.get("database") == wanted and entry.get("as_of") == today:
-            return entry
+        if entry.get("database") == wanted and entry.get("as_of") == day:
+            last = entry["last_until"]
+            return entry if as_of is None or last is None or day <= last else None
     return None
 
 
