@@ -169,12 +169,21 @@ def test_options_the_usual_path_checks_mean_the_usual_path(
     assert served(demo, **options) is None
 
 
-def test_the_memory_setting_from_the_environment_means_the_usual_path(
-    demo: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("LEARNINGLOOP_MEMORY_LIMIT", "2GB"), ("LEARNINGLOOP_CIPHER_KEY", new_cipher_key())],
+)
+def test_settings_from_the_environment_mean_the_usual_path(
+    demo: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
 ) -> None:
-    usual(demo)
-    monkeypatch.setenv("LEARNINGLOOP_MEMORY_LIMIT", "2GB")
+    first = usual(demo)
+    monkeypatch.setenv(variable, value)
     assert served(demo) is None
+    result = CliRunner().invoke(main, ["--store", str(demo), "indicators", "--format", "csv"])
+    if variable == "LEARNINGLOOP_CIPHER_KEY":  # the usual path refuses a key for this store
+        assert result.exit_code == 1 and "not encrypted" in result.stderr
+    else:
+        assert result.stdout_bytes == first
 
 
 def test_another_format_or_options_note_nothing(demo: Path) -> None:

@@ -161,8 +161,8 @@ def served(
     default T when an entry holds it (see the module's docstring); False, nothing written,
     otherwise."""
     limit = memory_limit or os.environ.get("LEARNINGLOOP_MEMORY_LIMIT") or ""
-    if cipher_key or limit.strip():
-        return False
+    if cipher_key or os.environ.get("LEARNINGLOOP_CIPHER_KEY") or limit.strip():
+        return False  # as LearningLoop reads them: the usual path checks them
     try:
         location = StoreLocation.resolve(store, projections)
         if location.is_postgres:
