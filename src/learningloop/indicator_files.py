@@ -4,8 +4,6 @@ with a footer naming their key, their sections and a CRC of the bytes before it.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -13,8 +11,8 @@ from typing import Any, BinaryIO
 
 import pyarrow as pa
 
-MAGIC = b"LLINDIC1"
-FOOTER_LENGTH = 8
+from learningloop.indicator_framing import FOOTER_LENGTH, MAGIC, new_temporary, parsed_footer
+
 ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, pa.ArrowException)
 
 
@@ -79,29 +77,10 @@ def read_footer(path: Path) -> dict[str, Any] | None:
     try:
         with pa.memory_map(str(path), "r") as source:
             data = source.read_buffer(source.size())
-        if data.size < len(MAGIC) * 2 + FOOTER_LENGTH:
+        with memoryview(data) as view:
+            found, end, length = parsed_footer(view)
+        if not isinstance(found.get("key"), str):
             return None
-        end = data.size - len(MAGIC) - FOOTER_LENGTH
-        if data.slice(0, len(MAGIC)).to_pybytes() != MAGIC or (
-            data.slice(end + FOOTER_LENGTH).to_pybytes() != MAGIC
-        ):
-            return None
-        length = int.from_bytes(data.slice(end, FOOTER_LENGTH).to_pybytes(), "little")
-        if not 0 < length <= end - len(MAGIC):
-            return None
-        footer = json.loads(data.slice(end - length, length).to_pybytes())
-        if not isinstance(footer, dict) or not isinstance(footer.get("key"), str):
-            return None
-        return {**footer, "data": data, "end": end, "length": length}
+        return {**found, "data": data, "end": end, "length": length}
     except ERRORS:
         return None
-
-
-def new_temporary(directory: Path, private: bool) -> Path:
-    """A new empty file in `directory`, 0600 when `private`, else as the umask allows."""
-    directory.mkdir(mode=0o700 if private else 0o777, exist_ok=True)
-    if private:
-        directory.chmod(directory.stat().st_mode & 0o700)
-    path = directory / f".indicators-{uuid.uuid4().hex}.tmp"
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666))
-    return path

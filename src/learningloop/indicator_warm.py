@@ -28,7 +28,6 @@ import json
 import mmap
 import os
 import sqlite3
-import uuid
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
@@ -37,11 +36,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from learningloop import __version__
+from learningloop.indicator_framing import new_temporary, parsed_footer
 from learningloop.locations import StoreLocation
 
 ENTRIES = "warm-csv.json"
 KEEP = 4  # entries kept: one a D answered lately
-MAGIC = b"LLINDIC1"  # indicator_files' framing: MAGIC, sections, JSON footer, its length, MAGIC
 _HEADERS = 3 * 4096  # DuckDB's main header and its two database headers
 _ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, sqlite3.Error)
 
@@ -123,7 +122,11 @@ def note(
         with rendition.open("rb") as file:
             stat = os.fstat(file.fileno())
             with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                parts = {part["spec"]: part for part in _footer(data)["sections"]}
+                with memoryview(data) as view:
+                    found_footer = parsed_footer(view)[0]
+                if not isinstance(found_footer.get("sections"), list):
+                    return  # a damaged footer
+                parts = {part["spec"]: part for part in found_footer["sections"]}
                 specs = [json.dumps([name, shared, {"indicator": name}]) for name, _ in columns]
                 if any(spec not in parts for spec in specs):
                     return  # not rendered in this layout (another format was asked)
@@ -242,21 +245,6 @@ def _crc(data: mmap.mmap, sections: list[list[int]]) -> int:
     return crc
 
 
-def _footer(data: mmap.mmap) -> dict[str, Any]:
-    """The JSON footer of an indicator cache file (indicator_files' framing)."""
-    size = len(data)
-    if size < 2 * len(MAGIC) + 8 or data[: len(MAGIC)] != MAGIC or data[-len(MAGIC) :] != MAGIC:
-        raise ValueError("not an indicator cache file")
-    end = size - len(MAGIC) - 8
-    length = int.from_bytes(data[end : end + 8], "little")
-    if not 0 < length <= end - len(MAGIC):
-        raise ValueError("a damaged footer")
-    footer = json.loads(data[end - length : end])
-    if not isinstance(footer, dict) or not isinstance(footer.get("sections"), list):
-        raise ValueError("a damaged footer")
-    return footer
-
-
 def _entries(directory: Path) -> list[dict[str, Any]]:
     try:
         found = json.loads((directory / ENTRIES).read_bytes())
@@ -268,12 +256,9 @@ def _entries(directory: Path) -> list[dict[str, Any]]:
 def _write(directory: Path, entries: list[dict[str, Any]], private: bool) -> None:
     """The entries, written under a temporary name (pruned like the cache's own if a killed
     process leaves it) then renamed: a reader sees the old file or the new one, whole."""
-    temporary = directory / f".indicators-{uuid.uuid4().hex}.tmp"
-    descriptor = os.open(
-        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666
-    )
+    temporary = new_temporary(directory, private)
     try:
-        with os.fdopen(descriptor, "wb") as file:
+        with temporary.open("wb") as file:
             file.write(json.dumps(entries).encode())
         os.replace(temporary, directory / ENTRIES)
     except BaseException:
