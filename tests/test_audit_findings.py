@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import astuple
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from learningloop import LearningLoop
 from learningloop.audit_findings import (
     BACKFILL,
     EVENTS,
     LOG,
     QUALITY,
+    AuditHold,
     Finding,
     FindingLog,
     fields_of,
@@ -98,3 +101,61 @@ def test_attached_findings_come_after_every_added_one_and_are_counted(
         assert log.severities() == {f.severity for f in added} | warned
         log.close()
         assert list(Path(directory).iterdir()) == []  # the private directory went with it
+
+
+def _leftovers(directory: Path) -> list[Path]:
+    """Directories as a killed audit leaves them (findings, rebuild), and look-alikes."""
+    made = []
+    for name in (".audit-findings-k3_x9q2a", ".audit-0ab_cd9z", ".audit-keep", "audit-x1y2z3w4"):
+        (directory / name).mkdir()
+        (directory / name / "attached-0").write_bytes(b"rows")
+        made.append(directory / name)
+    return made
+
+
+def test_an_audit_start_removes_what_a_killed_audit_left_and_nothing_else(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    # a process that takes the hold, leaves a private directory and is killed (no clean-up)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, pathlib, time; "
+         "from learningloop.audit_findings import AuditHold; "
+         "AuditHold(pathlib.Path(sys.argv[1])); "
+         "(pathlib.Path(sys.argv[1]) / '.audit-findings-live0001').mkdir(); "
+         "print('held', flush=True); time.sleep(60)", str(tmp_path)],
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+    _leftovers(tmp_path)
+    AuditHold(tmp_path).close()  # the holder is live: nothing of its may go
+    assert (tmp_path / ".audit-findings-live0001").is_dir()
+    holder.kill()
+    holder.wait()
+    hold = AuditHold(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".audit-keep", "audit-x1y2z3w4"]
+    hold.close()
+
+
+def test_a_held_directory_is_left_alone_until_its_findings_go(tmp_path: Path) -> None:
+    log = FindingLog()
+    log.hold(AuditHold(tmp_path))  # as the audit hands its hold to its report's findings
+    stale = tmp_path / ".audit-findings-abcdefgh"
+    stale.mkdir()
+    AuditHold(tmp_path).close()
+    assert stale.is_dir()
+    log.close()
+    AuditHold(tmp_path).close()
+    assert not stale.exists()
+
+
+def test_an_audit_leaves_nothing_beside_the_projections(seeded: LearningLoop) -> None:
+    beside = seeded.location.projections_path.parent
+    seeded.project()
+    stale = _leftovers(beside)
+    before = {p.name for p in beside.iterdir()} - {p.name for p in stale[:2]}
+    report = seeded.audit()
+    assert report.passed()
+    list(report.findings)
+    report.findings.close()
+    assert {p.name for p in beside.iterdir()} == before

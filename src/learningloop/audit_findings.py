@@ -12,6 +12,8 @@ come from DuckDB already in order: they are attached as a file of rows the proje
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -47,6 +49,46 @@ def fields_of(finding: Finding) -> tuple[str, str, str, str | None, int | None, 
     return (f.check, f.severity, f.message, f.stream, f.version, f.position)
 
 
+# An audit's private directories beside the projections (this module's and the rebuild's):
+# a prefix and tempfile's eight random characters.
+PRIVATE = re.compile(r"\.audit-(findings-)?[a-z0-9_]{8}")
+
+
+class AuditHold:
+    """A live audit's hold on `directory` (beside the projections): a shared flock on the
+    directory itself, so nothing is written. Taking it, when no other audit holds it, first
+    removes the private directories a killed audit left there (SIGKILL runs no clean-up; a
+    rebuild's copy weighs hundreds of MB at 10M events); one of a live audit is never
+    touched. The lock goes with `close`, or with this process however it ends."""
+
+    def __init__(self, directory: Path) -> None:
+        self._fd: int | None = None
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: nothing held, nothing removed
+            return
+        directory.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(directory, os.O_RDONLY)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # another audit is live: what lies there may be its own
+            pass
+        else:
+            _remove_stale(directory)
+        fcntl.flock(self._fd, fcntl.LOCK_SH)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _remove_stale(directory: Path) -> None:
+    for entry in directory.iterdir():
+        if PRIVATE.fullmatch(entry.name) and entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+
+
 class FindingLog:
     """Findings in report order, written to a temporary file and streamed back.
 
@@ -65,6 +107,7 @@ class FindingLog:
         # files of findings, each with its reader and their severity
         self._attached: list[tuple[Path, Callable[[Path], Iterator[tuple[Any, ...]]], str]] = []
         self._directory: Path | None = None
+        self._hold: AuditHold | None = None
         self.add(findings)
 
     def add(self, findings: Iterable[Finding], part: int = EVENTS) -> None:
@@ -106,6 +149,12 @@ class FindingLog:
             self._attached.append((path, read, severity))
         self._counts.update({(check, severity): n for check, n in counts.items() if n})
 
+    def hold(self, hold: AuditHold) -> None:
+        """Keep the audit's hold as long as these findings: their file lies in its directory,
+        read after the audit has returned."""
+        self._hold = hold
+        weakref.finalize(self, hold.close)
+
     def _private(self, directory: Path) -> Path:
         if self._directory is None:
             directory.mkdir(parents=True, exist_ok=True)
@@ -139,3 +188,5 @@ class FindingLog:
         self._db.close()
         if self._directory is not None:
             self._removal()
+        if self._hold is not None:
+            self._hold.close()

@@ -32,6 +32,7 @@ class Auditing(Session):
             snapshot,
             verify_position,
         )
+        from learningloop.audit_findings import AuditHold
         from learningloop.audit_projections import ProjectionAgreement, quality_findings
         from learningloop.audit_workers import PARALLEL_FROM, idle_cores, walkers
 
@@ -41,14 +42,20 @@ class Auditing(Session):
         # Idle cores are counted before the rebuild thread takes one.
         idle = idle_cores() if taken.head >= PARALLEL_FROM else None
         beside = self.location.projections_path.parent
-        with ProjectionAgreement.running(self._projector(), log, beside, taken.head) as agreed:
-            report = check_log(log, verify, progress, taken, walkers(taken.head, idle))
-            as_of, known_at = as_of or today(), datetime.now(UTC)
-            # The projections are compared on the audited snapshot alone: as known at its
-            # last event, log_events up to its head, whatever others record meanwhile.
-            snapshot_t = report.head_recorded_at or known_at
-            tables = ["log_events", *TABLE_ORDER]
-            report.findings.extend(agreed.findings(tables, as_of, snapshot_t))
+        hold = AuditHold(beside)  # stale directories of a killed audit go first
+        try:
+            with ProjectionAgreement.running(self._projector(), log, beside, taken.head) as agreed:
+                report = check_log(log, verify, progress, taken, walkers(taken.head, idle))
+                report.findings.hold(hold)
+                as_of, known_at = as_of or today(), datetime.now(UTC)
+                # The projections are compared on the audited snapshot alone: as known at its
+                # last event, log_events up to its head, whatever others record meanwhile.
+                snapshot_t = report.head_recorded_at or known_at
+                tables = ["log_events", *TABLE_ORDER]
+                report.findings.extend(agreed.findings(tables, as_of, snapshot_t))
+        except BaseException:
+            hold.close()
+            raise
         report.checks_run.append("projections")
         if report.passed():
             moment = (as_of, known_at)
