@@ -36,9 +36,11 @@ layers: setup
 
 # The tests need a PostgreSQL server (.ci/with-postgres starts, and installs, one) and
 # Debian's Chromium for the report (.ci/ensure-chromium installs it when missing).
+# pytest-xdist runs them on every core (at most 4): each test has its own temporary
+# directory and PostgreSQL schema, so they share nothing.
 unit: setup
 	bash .ci/ensure-chromium
-	bash .ci/with-postgres $(BIN)/pytest -q
+	bash .ci/with-postgres $(BIN)/pytest -q --numprocesses=auto --maxprocesses=4
 
 test: lint types layers unit
 

@@ -172,6 +172,9 @@ def test_options_the_usual_path_checks_mean_the_usual_path(
 @pytest.mark.parametrize(
     ("variable", "value"),
     [("LEARNINGLOOP_MEMORY_LIMIT", "2GB"), ("LEARNINGLOOP_CIPHER_KEY", new_cipher_key())],
+    # A fresh key each run: named by the variable, so every pytest-xdist worker collects the
+    # same test ids.
+    ids=["memory-limit", "cipher-key"],
 )
 def test_settings_from_the_environment_mean_the_usual_path(
     demo: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
