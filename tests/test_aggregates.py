@@ -139,3 +139,41 @@ def test_a_refused_version_is_skipped_and_a_retraction_is_remembered() -> None:
         opened.check_retraction(retraction.model_copy(update={"retracts": 4}))
     with pytest.raises(InvalidEventError, match="itself a retraction"):
         opened.check_retraction(retraction.model_copy(update={"retracts": 5}))
+
+
+def _experiment_event(event_type: str, **fields: Any) -> dict[str, Any]:
+    return {"type": event_type, "experiment": "exp", "occurred_on": "2013-03-01", **fields}
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (_experiment_event("ExperimentProposed", programme="prog", title="T", carriers=["acme"],
+                           scale="company"), "experiment"),
+        (_experiment_event("FunctionEvidenced", function="dancing", evidence="e"), "function"),
+        (_experiment_event("FunctionAssessed", function="dancing", result="absent"), "function"),
+        (_experiment_event("MeetingHeld", kind="local", participants=["acme", "nobody"]),
+         "participants"),
+        (_experiment_event("MilestoneRescheduled", milestone="m", due_on="2014-01-01"),
+         "milestone"),
+        (_experiment_event("MilestoneReached", milestone="m"), "milestone"),
+        (_experiment_event("MilestoneAbandoned", milestone="m"), "milestone"),
+        (_experiment_event("DecisionRecorded", decision="d", kind="retain", summary="s",
+                           evidence=["l9"]), "evidence"),
+        (_experiment_event("PredictionResolved", prediction="p", outcome=True), "prediction"),
+        (_experiment_event("EventRetracted", retracts=9, reason="r"), "retracts"),
+    ],
+)  # fmt: skip
+def test_each_experiment_rule_is_found_by_the_event_class(raw: dict[str, Any], field: str) -> None:
+    """Experiment.check finds its rule by the event's class: every class with one refuses."""
+    streams = fold(base_events())
+    with pytest.raises(InvalidEventError) as caught:
+        streams["experiment:exp"].check(parse_event(raw), streams["programme:prog"])  # type: ignore[arg-type,call-arg]
+    assert caught.value.field == field
+
+
+def test_an_experiment_event_without_a_rule_of_its_own_is_admitted() -> None:
+    streams = fold(base_events())
+    for raw in (_experiment_event("MeetingHeld", kind="local", participants=["acme", "city"]),
+                _experiment_event("LearningRecorded", learning="l", observation="o")):  # fmt: skip
+        streams["experiment:exp"].check(parse_event(raw), streams["programme:prog"])  # type: ignore[arg-type,call-arg]
