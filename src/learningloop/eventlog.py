@@ -160,6 +160,7 @@ class EventLog(Application[str]):
         count, seal = 0, None
         try:
             with self._datastore().transaction(commit=True) as cursor:
+                self._before_append(cursor)
                 for batch in batches:
                     positions = self._insert_recorded(cursor, batch)
                     if seal is None:  # this transaction holds the write lock from here on
@@ -185,6 +186,9 @@ class EventLog(Application[str]):
         except (OperationalError, InterfaceError) as error:
             raise StoreError(f"the event store is busy or unavailable: {error}") from error
         return count
+
+    def _before_append(self, cursor: Any) -> None:
+        """Set up the transaction's connection for a long write (each backend may)."""
 
     def _check_time_order(self, cursor: Any, position: int, first: Recorded) -> None:
         """recorded_at never decreases along positions (CONTRACT 6.11): a writer stamped

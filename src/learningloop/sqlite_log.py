@@ -19,6 +19,8 @@ from learningloop.locations import LOCK_TIMEOUT_SECONDS, StoreLocation
 
 # A row named by its stream and version first: (originator_id, originator_version, ...).
 _Key = tuple[str, int, *tuple[Any, ...]]
+# The page cache of a connection that appends (SQLite's default is 2 MiB).
+WRITE_CACHE_KIB = 16_384
 
 
 class SQLiteEventLog(EventLog):
@@ -60,6 +62,12 @@ class SQLiteEventLog(EventLog):
             with contextlib.suppress(OSError):  # not empty: someone else put a file there
                 folder.rmdir()
         self.created.clear()
+
+    def _before_append(self, cursor: Any) -> None:
+        # A page cache of 16 MiB rather than SQLite's 2 MiB: an import adds to the primary-key
+        # index of many streams at once, and with the small cache most of its pages were read
+        # again from the file (200,000 network-shape rows: 2.1 -> 1.5-1.9 s CPU to insert).
+        cursor.execute(f"pragma cache_size = -{WRITE_CACHE_KIB}")
 
     def _insert(self, cursor: Any, stored: list[StoredEvent]) -> list[int]:
         recorder_calls.sqlite_insert_many(self.recorder, cursor, stored)

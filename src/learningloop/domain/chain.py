@@ -55,7 +55,9 @@ def sealed_state(
     # them, nested models by _fields. A third of the serializer's cost (tests/test_chain.py
     # holds both to the same bytes).
     state = _fields(event)
-    state["recorded_at"] = recorded_at.isoformat()
+    # orjson writes a datetime as isoformat() does (6 digits of microseconds unless none,
+    # the UTC offset as +00:00), without a str object in between.
+    state["recorded_at"] = recorded_at
     if event.class_version > 1:
         state["class_version"] = event.class_version
     content = orjson.dumps(
@@ -72,10 +74,40 @@ def _fields(model: Any) -> dict[str, Any]:
     """A validated model's fields in their declared order, without the None ones (what
     `to_python(exclude_none=True)` gives): the models have no aliases, computed fields or
     custom serializers, and forbid extra fields."""
-    fields = getattr(model, "__pydantic_fields_set__", None)
-    if fields is None:  # not a model: orjson reports the type it cannot write
-        raise TypeError
-    return {key: value for key, value in model.__dict__.items() if value is not None}
+    optional = _OPTIONAL.get(type(model))
+    if optional is None:
+        if getattr(model, "__pydantic_fields_set__", None) is None:
+            raise TypeError  # not a model: orjson reports the type it cannot write
+        optional = _OPTIONAL[type(model)] = _optional_fields(type(model))
+    state: dict[str, Any] = model.__dict__.copy()
+    # Only the fields that may be None are looked at (a few of an event's ten or so).
+    for name in optional:
+        if state[name] is None:
+            del state[name]
+    return state
+
+
+# Each model class's fields that may hold None, found once per class.
+_OPTIONAL: dict[type, tuple[str, ...]] = {}
+
+
+def _optional_fields(model_class: Any) -> tuple[str, ...]:
+    fields = model_class.model_fields
+    return tuple(name for name, info in fields.items() if not _never_none(info.annotation))
+
+
+def _never_none(annotation: Any) -> bool:
+    """A plain (or Annotated) type without None in it: validation never leaves None there."""
+    import types
+    import typing
+
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if annotation is None or annotation is type(None) or annotation is Any:
+        return False
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return all(_never_none(arg) for arg in typing.get_args(annotation))
+    return True
 
 
 def digest_step(previous: str, position: int, stream: str, version: int, chain: str) -> str:
