@@ -133,3 +133,25 @@ def test_idle_cores_are_between_none_and_every_core() -> None:
     if Path("/proc/stat").exists():  # Linux: known
         assert idle is not None
     assert idle is None or 0 <= idle <= (os.cpu_count() or 1)
+
+
+def test_programme_streams_are_read_by_their_ids_prefix_whatever_the_ids(tmp_path: Path) -> None:
+    """SQLite reads programme streams by a range of the primary key: the same rows as the
+    prefix test, for ids next to the bounds, forged blobs and NULLs included."""
+    store = tmp_path / "store"
+    with LearningLoop(store, recorded_by="auditor") as loop:
+        loop.import_events(experiments(2))
+    forged: list[Any] = ["programme:", "programme;", "programme:~", "programme9", "programmf:",
+                         "Programme:x", "programme", "programme:\U0001f600", b"programme:b",
+                         None, "program:x", "programmf"]  # fmt: skip
+    with sqlite3.connect(store / "events.sqlite") as con:
+        for stream in forged:
+            con.execute("insert into stored_events values (?, 1, 't', x'7b7d')", (stream,))
+        expected = [row[0] for row in con.execute(
+            "select originator_id from stored_events where substr(originator_id, 1, 10) = "
+            "'programme:'")]  # fmt: skip
+    with LearningLoop(store) as loop:
+        log = loop._store.readable_log()
+        read = [row[0] for page in log.stream_rows(10**9, True) for row in page]
+    assert sorted(read) == sorted(expected) and len(set(read)) == 4, read
+    assert "programme:~" in read and "programme;" not in read

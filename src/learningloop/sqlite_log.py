@@ -139,6 +139,11 @@ class SQLiteEventLog(EventLog):
         as its primary key index hands them over, stream by stream): no query per page."""
         database = self.env.get("SQLITE_DBNAME")
         where, bounds = stream_filter("rowid", programmes, within)
+        if programmes:
+            # Through the primary key's index, not a scan of every row (5 s of CPU at 10M
+            # events, in each walker). SQLite compares text bytewise: exactly the ids that
+            # start with "programme:"; a forged blob or NULL id is in neither, as with substr.
+            where = "rowid <= ? and originator_id >= 'programme:' and originator_id < 'programme;'"
         with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as con:
             cursor = con.execute(
                 "select originator_id, rowid, originator_version, topic, state "
