@@ -104,14 +104,13 @@ def test_a_cache_file_is_used_while_nothing_is_recorded(
 @pytest.mark.parametrize("damage", ["flip", "truncate", "empty", "garbage", "other key"])
 def test_a_damaged_cache_file_is_ignored_and_replaced(seeded: LearningLoop, damage: str) -> None:
     seeded.import_events([event("LearningRecorded", "2013-03-01", learning="l1", observation="o")])
+    cached(seeded, date(2013, 1, 1), None)
+    other = cache_files(seeded.location.directory)[0]  # another D: another key
     cached(seeded, date(2014, 1, 1), None)
-    other = cache_files(seeded.location.directory)[0]
-    shutil.copy(other, other.with_name("other"))
+    (path,) = (found for found in cache_files(seeded.location.directory) if found != other)
     seeded.import_events([event("LearningRecorded", "2013-04-01", learning="l2", observation="o")])
     expected = fresh(seeded, date(2014, 1, 1), None)
-    assert cached(seeded, date(2014, 1, 1), None) == expected
-    path = next(found for found in cache_files(seeded.location.directory) if found != other)
-    data = bytearray(path.read_bytes())
+    data = bytearray(path.read_bytes())  # the earlier answer a merge would start from
     if damage == "flip":
         data[len(data) // 2] ^= 0x01
     elif damage == "truncate":
@@ -121,10 +120,11 @@ def test_a_damaged_cache_file_is_ignored_and_replaced(seeded: LearningLoop, dama
     elif damage == "garbage":
         data = bytearray(b"\x00" * len(data))
     else:  # a whole file, of another key, under this key's name
-        data = bytearray(other.with_name("other").read_bytes())
+        data = bytearray(other.read_bytes())
     path.write_bytes(bytes(data))
-    assert cached(seeded, date(2014, 1, 1), None) == expected
-    assert indicator_cache.load(path, _key_in(path)) is not None  # written anew, whole
+    assert cached(seeded, date(2014, 1, 1), None) == expected  # computed: no merge from it
+    (written,) = set(cache_files(seeded.location.directory)) - {path, other}
+    assert indicator_cache.load(written, _key_in(written)) is not None  # written anew, whole
 
 
 def _key_in(path: Path) -> str:

@@ -118,9 +118,10 @@ def test_the_command_is_served_without_duckdb_once_noted(demo: Path) -> None:
 
 def test_damaged_lines_are_not_served(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = usual(demo)
-    rendition = demo / indicator_cache.CACHE_DIRECTORY / entries(demo)[0]["file"]
+    rendition = demo / indicator_cache.CACHE_DIRECTORY / entries(demo)[0]["files"][0][0]
     data = bytearray(rendition.read_bytes())
-    offset = entries(demo)[0]["sections"][0][0]
+    file, offset, _ = entries(demo)[0]["sections"][0]
+    assert file == 0
     data[offset] ^= 1  # same size, same file: only the CRC tells
     with rendition.open("r+b") as file:
         file.write(bytes(data))
@@ -148,7 +149,7 @@ def test_a_write_ahead_log_beside_the_projections_means_the_usual_path(demo: Pat
         {"duckdb": "0.0.0"},
         {"learningloop": "0.0.0"},
         {"crc": 0},
-        {"file_id": [0, 0, 0]},
+        {"files": [["indicators-x.csv", 0, 0, 0]]},
         {"database": "/elsewhere/projections.duckdb"},
     ],
 )
@@ -210,3 +211,51 @@ def test_an_encrypted_store_is_never_served(tmp_path: Path) -> None:
     with LearningLoop(store, recorded_by="p", cipher_key=new_cipher_key()) as loop:
         loop.import_events(base_events())
     assert indicator_warm._log_head(store / "events.sqlite") is None  # the usual path asks
+
+
+@pytest.fixture
+def overlaid(demo: Path) -> Path:
+    """The demo answered, one more meeting recorded and projected, then answered twice (merged
+    from the first answer, noted the second time): its entry names an overlay and its base."""
+    usual(demo)
+    with LearningLoop(demo, recorded_by="p") as loop:
+        query = "select experiment, max(occurred_on) from stg_meetings group by 1 order by 1"
+        experiment, day = loop.sql(query).rows[0]
+        loop.import_events([{"type": "MeetingHeld", "experiment": experiment, "kind": "local",
+                             "attendees": 3, "occurred_on": day.isoformat()}])  # fmt: skip
+        loop.project()
+    usual(demo)
+    return demo
+
+
+def test_an_overlay_is_served_from_its_own_bytes_and_its_base(
+    overlaid: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    again = usual(overlaid)
+    (entry,) = entries(overlaid)
+    assert len(entry["files"]) == 2 and {file for file, _, _ in entry["sections"]} == {0, 1}
+    taken = {0: 0, 1: 0}
+    for file, _, length in entry["sections"]:
+        taken[file] += length
+    assert 0 < taken[0] < taken[1]  # the overlay holds the lines of the experiment touched
+    assert served(overlaid) == again == uncached(overlaid, monkeypatch)
+
+
+@pytest.mark.parametrize("change", ["replaced", "flipped"])
+def test_an_overlay_whose_base_changed_is_not_served(
+    overlaid: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    first = usual(overlaid)
+    base = overlaid / indicator_cache.CACHE_DIRECTORY / entries(overlaid)[0]["files"][1][0]
+    data = bytearray(base.read_bytes())
+    if change == "flipped":  # same file, same size: only the CRC tells
+        _, offset, _ = next(s for s in entries(overlaid)[0]["sections"] if s[0] == 1)
+        data[offset] ^= 1
+        with base.open("r+b") as opened:
+            opened.write(bytes(data))
+    else:  # the same bytes in another file, renamed in its place
+        copy = base.with_name("copy")
+        copy.write_bytes(bytes(data))
+        copy.replace(base)
+    assert served(overlaid) is None
+    assert usual(overlaid) == first == uncached(overlaid, monkeypatch)

@@ -21,16 +21,20 @@ def written(
     private: bool,
     key: str,
     sections: Callable[[Summed], list[dict[str, Any]]],
+    *,
+    base: dict[str, Any] | None = None,
 ) -> Path:
     """A new temporary file in `directory`: MAGIC, the sections, then a footer naming the key,
-    the sections and the CRC of their bytes. OSError when it cannot be written."""
+    the sections, the CRC of their bytes and, for an overlay, its `base` (the file whose bytes
+    its pieces also name). OSError when it cannot be written."""
     temporary = new_temporary(directory, private)
     try:
         with temporary.open("wb") as file:
             file.write(MAGIC)
             sink = Summed(file)
             parts = sections(sink)
-            footer = json.dumps({"key": key, "sections": parts, "crc": sink.crc}).encode()
+            found = {"key": key, "sections": parts, "crc": sink.crc}
+            footer = json.dumps(found if base is None else {**found, "base": base}).encode()
             file.write(footer + len(footer).to_bytes(FOOTER_LENGTH, "little") + MAGIC)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -7,6 +7,10 @@ An answer merged from an earlier one after new events (indicator_delta) then get
 the same way as its rows: the earlier rendition's lines for the experiments not touched, the
 touched experiments' lines rendered afresh. A CSV line is a function of its row, the column
 types, the layout and the constants alone, so the spliced lines are the lines rendered.
+Such a rendition is kept as an overlay: its file holds the fresh lines alone and, per table,
+its pieces in turn, each a byte range of that file or of the earlier file (named, with its
+device, inode and size, in the footer's `base`), so that a merge writes kilobytes, not the
+whole answer again. Only indicator_warm serves an overlay; the usual path splices again.
 """
 
 from __future__ import annotations
@@ -35,11 +39,7 @@ class Rendition:
     lines: pa.Buffer | bytes
     rows: int
     ends: pa.Array | None
-
-    def offset(self, row: int) -> int:
-        """Where row `row`'s line starts."""
-        assert self.ends is not None
-        return 0 if row == 0 else int(self.ends[row - 1].as_py())
+    at: int | None = None  # where the lines lie in the file they were read from
 
 
 class Renditions:
@@ -50,55 +50,69 @@ class Renditions:
     ) -> None:
         self.path, self.key, self.private, self.merge = path, key, private, merge
         self._found: dict[str, Rendition] | None = None
-        self._new: dict[str, Rendition] = {}
+        self._earlier: Renditions | None = None  # the merge base's: mapped and checked once
+        self._new: dict[str, Rendition | Overlay] = {}
 
     def get(self, spec: str) -> Rendition | None:
         if self._found is None:
             opened = indicator_files.opened(self.path, self.key)
             data, parts = opened if opened is not None else (pa.py_buffer(b""), [])
-            self._found = {part["spec"]: _read(data, part) for part in parts}
-        return self._found.get(spec) or self._new.get(spec)
+            # an overlay's parts (pieces, no offset) are spliced again, never read here
+            self._found = {part["spec"]: _read(data, part) for part in parts if "offset" in part}
+        found = self._found.get(spec) or self._new.get(spec)
+        return found if isinstance(found, Rendition) else None
 
-    def add(self, spec: str, rendition: Rendition) -> None:
+    def add(self, spec: str, rendition: Rendition | Overlay) -> None:
         self._new[spec] = rendition
 
-    def spliced(self, spec: str, name: str, fresh: Rendition) -> Rendition | None:
+    def spliced(self, spec: str, name: str, fresh: Rendition) -> Overlay | None:
         """The lines of a merged answer's table `name`: the earlier answer's lines of the
         experiments not touched and `fresh`, the lines of those touched; None when the earlier
         rendition is not there (or does not fit)."""
-        import pyarrow.compute as pc  # only when merging: it costs every reading command start-up
-
         if self.merge is None:
             return None
-        earlier = Renditions(self.merge.base.with_suffix(".csv"), self.merge.key, self.private)
-        found = earlier.get(spec)
+        base = self.merge.base.with_suffix(".csv")
+        if self._earlier is None:
+            self._earlier = Renditions(base, self.merge.key, self.private)
+        earlier = self._earlier
+        try:
+            before = _identity(os.stat(base))
+            found = earlier.get(spec)  # mapped (and its CRC checked) here
+            if before != _identity(os.stat(base)):
+                return None  # replaced meanwhile: the offsets may be another file's
+        except OSError:
+            return None
         spliced = self.merge.tables[name]
+        if found is None or found.ends is None or fresh.ends is None:
+            return None
+        if fresh.rows != spliced.fresh.num_rows or found.at is None:
+            return None
         sources = {False: found, True: fresh}
-        counts = {False: spliced.table.num_rows, True: spliced.fresh.num_rows}
-        for is_fresh, source in sources.items():
-            if source is None or source.ends is None or (is_fresh and source.rows != counts[True]):
-                return None
-        parts, ends, done = [], [], 0
+        pieces = []
         for is_fresh, first, past in spliced.pieces:
             source = sources[is_fresh]
-            assert source is not None and source.ends is not None
-            start, stop = source.offset(first), source.offset(past)
+            start, stop = _offset(source, first), _offset(source, past)
             if not 0 <= start <= stop <= len(source.lines) or past > source.rows:
                 return None
-            parts.append(memoryview(source.lines)[start:stop])
-            ends.append(pc.add(source.ends.slice(first, past - first), done - start))
-            done += stop - start
-        together = pa.concat_arrays(ends) if ends else pa.array([], pa.int64())
-        return Rendition(b"".join(parts), counts[False], together)
+            pieces.append((is_fresh, start, stop))
+        return Overlay(base, before, found.at, found.lines, fresh.lines, pieces,
+                       spliced.table.num_rows)  # fmt: skip
 
     def save(self) -> None:
         """Write what was rendered (with what the file held) as a new file, when anything was."""
         if not self._new:
             return
+        bases = {o.base for o in self._new.values() if isinstance(o, Overlay)}
+        if len(bases) > 1:
+            return  # one merge has one base
+        found = bases.pop() if bases else None
 
         def sections(sink: indicator_files.Summed) -> list[dict[str, Any]]:
             parts = []
             for spec, rendition in {**(self._found or {}), **self._new}.items():
+                if isinstance(rendition, Overlay):
+                    parts.append(rendition.saved(spec, sink))
+                    continue
                 start = sink.tell()
                 sink.write(rendition.lines)
                 part = {"spec": spec, "offset": start, "length": len(rendition.lines),
@@ -115,13 +129,48 @@ class Renditions:
                 parts.append(part)
             return parts
 
+        identity = None
+        if found is not None:
+            overlay = next(o for o in self._new.values() if isinstance(o, Overlay))
+            identity = {"name": found.name, "id": list(overlay.identity[:3])}
         with contextlib.suppress(OSError):
-            temporary = indicator_files.written(self.path.parent, self.private, self.key, sections)
+            temporary = indicator_files.written(
+                self.path.parent, self.private, self.key, sections, base=identity
+            )
             try:
                 os.replace(temporary, self.path)
             except OSError:
                 temporary.unlink(missing_ok=True)
                 raise
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """A merged table's CSV lines, as pieces in turn: byte ranges of the earlier rendition's
+    lines (`lines`, mapped from file `base`, whose `identity` it was) or of `fresh`, the lines
+    of the experiments touched, rendered afresh."""
+
+    base: Path
+    identity: tuple[int, int, int, int]
+    at: int  # where `lines` lie in the base's file
+    lines: pa.Buffer | bytes
+    fresh: pa.Buffer | bytes
+    pieces: list[tuple[bool, int, int]]
+    rows: int
+
+    def write(self, out: IO[bytes]) -> None:
+        with memoryview(self.lines) as earlier, memoryview(self.fresh) as fresh:
+            for is_fresh, start, stop in self.pieces:
+                out.write((fresh if is_fresh else earlier)[start:stop])
+
+    def saved(self, spec: str, sink: indicator_files.Summed) -> dict[str, Any]:
+        """Write the fresh lines to `sink`; the part naming the pieces: [file, offset, length],
+        file 0 this one, 1 the base (offsets in the base's file: where its lines lie in it)."""
+        at = sink.tell()
+        sink.write(self.fresh)
+        pieces = [[0, at + start, stop - start] if is_fresh else [1, self.at + start, stop - start]
+                  for is_fresh, start, stop in self.pieces if stop > start]  # fmt: skip
+        return {"spec": spec, "rows": self.rows, "pieces": pieces}
 
 
 class CachedStream(results.RowStream):
@@ -148,10 +197,12 @@ class CachedStream(results.RowStream):
             view = f"learningloop_fresh_{self._name}"
             stream = CachedStream(self._con, typed(self._con, view, fresh, kinds), self._name,
                                   Renditions(self._renditions.path, "", False), fresh)  # fmt: skip
-            found = self._renditions.spliced(spec, self._name,
-                                             stream.rendered(layout, constants))  # fmt: skip
-            if found is not None:
-                self._renditions.add(spec, found)
+            overlay = self._renditions.spliced(spec, self._name,
+                                               stream.rendered(layout, constants))  # fmt: skip
+            if overlay is not None:
+                self._renditions.add(spec, overlay)
+                overlay.write(out)  # its pieces: written without a copy
+                return overlay.rows
         if found is not None:
             out.write(found.lines)  # a buffer: written without a copy
             return found.rows
@@ -203,7 +254,19 @@ def _read(data: pa.Buffer, part: dict[str, Any]) -> Rendition:
     ends = None
     if isinstance(at, int) and at >= 0 and at + 8 * rows <= data.size:
         ends = pa.Array.from_buffers(pa.int64(), rows, [None, data.slice(at, 8 * rows)])
-    return Rendition(data.slice(part["offset"], part["length"]), rows, ends)
+    return Rendition(data.slice(part["offset"], part["length"]), rows, ends, part["offset"])
+
+
+def _offset(rendition: Rendition, row: int) -> int:
+    """Where row `row`'s line starts in the rendition's lines."""
+    assert rendition.ends is not None
+    return 0 if row == 0 else int(rendition.ends[row - 1].as_py())
+
+
+def _identity(found: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells a file from the one a rename put in its place (a cache file is never
+    written again where it lies)."""
+    return found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns
 
 
 def _int64_bytes(ends: pa.Array) -> pa.Buffer:

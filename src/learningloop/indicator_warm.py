@@ -15,7 +15,8 @@ An entry (`cache/warm-csv.json`) says what a command wrote and when that answer 
 - the same learningloop, DuckDB and projection SQL; no cipher key, no memory setting, an
   unencrypted SQLite store (anything else goes the usual way, which checks it).
 The bytes written are the CSV lines the cache's rendition file holds for the command's
-layout, checked against the CRC the entry keeps before anything is written. Any doubt, any
+layout (an overlay's pieces: of that file and of its base, each file checked by device, inode
+and size), checked against the CRC the entry keeps before anything is written. Any doubt, any
 error: False, nothing written, and the usual path answers.
 """
 
@@ -114,24 +115,34 @@ def note(
     private: bool,
 ) -> None:
     """Keep an entry for the answer the rendition file holds in the command's layout, if it
-    holds it. `found`: database, fingerprint, position, as_of, last_recorded, columns."""
+    holds it (an overlay's pieces lie in it and in its base). `found`: database, fingerprint,
+    position, as_of, last_recorded, columns."""
     columns = [(name, list(names)) for name, names in found["columns"]]
     shared = layout(columns)
     header = csv_header(shared)
     try:
-        with rendition.open("rb") as file:
-            stat = os.fstat(file.fileno())
-            with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                with memoryview(data) as view:
-                    found_footer = parsed_footer(view)[0]
-                if not isinstance(found_footer.get("sections"), list):
-                    return  # a damaged footer
-                parts = {part["spec"]: part for part in found_footer["sections"]}
-                specs = [json.dumps([name, shared, {"indicator": name}]) for name, _ in columns]
-                if any(spec not in parts for spec in specs):
-                    return  # not rendered in this layout (another format was asked)
-                sections = [[parts[s]["offset"], parts[s]["length"]] for s in specs]
-                crc = _crc(data, sections)
+        with contextlib.ExitStack() as stack:
+            files = [stack.enter_context(rendition.open("rb"))]
+            maps = [stack.enter_context(mmap.mmap(files[0].fileno(), 0, access=mmap.ACCESS_READ))]
+            with memoryview(maps[0]) as view:
+                found_footer = parsed_footer(view)[0]
+            if not isinstance(found_footer.get("sections"), list):
+                return  # a damaged footer
+            parts = {part["spec"]: part for part in found_footer["sections"]}
+            specs = [json.dumps([name, shared, {"indicator": name}]) for name, _ in columns]
+            if any(spec not in parts for spec in specs):
+                return  # not rendered in this layout (another format was asked)
+            sections = [piece for spec in specs for piece in _pieces(parts[spec])]
+            base: dict[str, Any] = found_footer.get("base") or {}
+            if any(file == 1 for file, _, _ in sections):
+                files.append(stack.enter_context((directory / base["name"]).open("rb")))
+                if _file_id(files[1])[:3] != base["id"]:
+                    return  # not the file the overlay's pieces were taken from
+                maps.append(stack.enter_context(
+                    mmap.mmap(files[1].fileno(), 0, access=mmap.ACCESS_READ)))  # fmt: skip
+            names = [rendition.name] + ([base["name"]] if len(files) > 1 else [])
+            identities = [[name, *_file_id(file)] for name, file in zip(names, files, strict=True)]
+            crc = _crc(maps, sections)
         entry = {
             **{k: found[k] for k in ("database", "fingerprint", "position", "as_of")},
             "last_recorded": found["last_recorded"],
@@ -139,8 +150,7 @@ def note(
             "learningloop": __version__,
             "duckdb": duckdb_version(),
             "sql": sql_digest(),
-            "file": rendition.name,
-            "file_id": [stat.st_dev, stat.st_ino, stat.st_size],
+            "files": identities,
             "header": header.decode(),
             "sections": sections,
             "crc": crc,
@@ -149,6 +159,19 @@ def note(
         _write(directory, [entry, *kept][:KEEP], private)
     except _ERRORS:
         return
+
+
+def _pieces(part: dict[str, Any]) -> list[list[int]]:
+    """A rendition's byte ranges, as [file, offset, length] (file 0: the rendition's own, 1:
+    an overlay's base)."""
+    if "pieces" in part:
+        return [[int(file), int(at), int(length)] for file, at, length in part["pieces"]]
+    return [[0, int(part["offset"]), int(part["length"])]]
+
+
+def _file_id(file: IO[bytes]) -> list[int]:
+    stat = os.fstat(file.fileno())
+    return [stat.st_dev, stat.st_ino, stat.st_size]
 
 
 def served(
@@ -174,19 +197,22 @@ def served(
         entry = _entry_for(database.parent / "cache", database, as_of)
         if entry is None or not _current(entry, database, location.events_path):
             return False
-        with (database.parent / "cache" / entry["file"]).open("rb") as file:
-            stat = os.fstat(file.fileno())
-            if [stat.st_dev, stat.st_ino, stat.st_size] != entry["file_id"]:
-                return False
-            with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                sections = entry["sections"]
-                if _crc(data, sections) != entry["crc"]:
+        with contextlib.ExitStack() as stack:
+            maps = []
+            for name, *identity in entry["files"]:
+                file = stack.enter_context((database.parent / "cache" / name).open("rb"))
+                if _file_id(file) != identity:
                     return False
-                out.write(entry["header"].encode())
-                with memoryview(data) as view:
-                    for offset, length in sections:
-                        out.write(view[offset : offset + length])
-                out.flush()
+                maps.append(stack.enter_context(
+                    mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)))  # fmt: skip
+            sections = entry["sections"]
+            if _crc(maps, sections) != entry["crc"]:
+                return False
+            out.write(entry["header"].encode())
+            views = [stack.enter_context(memoryview(data)) for data in maps]
+            for file, offset, length in sections:
+                out.write(views[file][offset : offset + length])
+            out.flush()
         return True
     except _ERRORS:
         return False
@@ -235,13 +261,19 @@ def _log_head(events: Path) -> int | None:
         return int(head or 0)
 
 
-def _crc(data: mmap.mmap, sections: list[list[int]]) -> int:
+def _crc(maps: Sequence[mmap.mmap], sections: list[list[int]]) -> int:
+    """The CRC of the sections ([file, offset, length] of the mapped files), in turn;
+    ValueError when one lies past its file's end."""
     crc = 0
-    with memoryview(data) as view:
-        for offset, length in sections:
-            if offset < 0 or length < 0 or offset + length > len(data):
+    views = [memoryview(data) for data in maps]
+    try:
+        for file, offset, length in sections:
+            if offset < 0 or length < 0 or offset + length > len(maps[file]):
                 raise ValueError("a section past the file's end")
-            crc = zlib.crc32(view[offset : offset + length], crc)
+            crc = zlib.crc32(views[file][offset : offset + length], crc)
+    finally:
+        for view in views:
+            view.release()
     return crc
 
 
