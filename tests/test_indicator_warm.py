@@ -14,7 +14,13 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from learningloop import LearningLoop, indicator_cache, indicator_warm
+from learningloop import (
+    LearningLoop,
+    indicator_cache,
+    indicator_files,
+    indicator_renditions,
+    indicator_warm,
+)
 from learningloop.cli.main import main
 from learningloop.demo import demo_path
 from learningloop.store import new_cipher_key
@@ -259,3 +265,27 @@ def test_an_overlay_whose_base_changed_is_not_served(
         copy.replace(base)
     assert served(overlaid) is None
     assert usual(overlaid) == first == uncached(overlaid, monkeypatch)
+
+
+@pytest.mark.parametrize("replaced", [False, True])
+def test_a_base_is_known_by_the_file_mapped(
+    overlaid: Path, monkeypatch: pytest.MonkeyPatch, replaced: bool
+) -> None:
+    base = overlaid / indicator_cache.CACHE_DIRECTORY / entries(overlaid)[0]["files"][1][0]
+    footer = indicator_files.read_footer(base)
+    assert footer is not None
+    original = indicator_files.opened
+
+    def replacing(path: Path, key: str, **options: Any) -> Any:
+        found = original(path, key, **options)
+        if replaced:  # another process's rendition renamed in its place meanwhile
+            base.with_name("copy").write_bytes(base.read_bytes())
+            base.with_name("copy").replace(base)
+        return found
+
+    monkeypatch.setattr(indicator_files, "opened", replacing)
+    renditions = indicator_renditions.Renditions(base, footer["key"], private=False)
+    assert renditions.get("no such spec") is None
+    stat = base.stat()
+    expected = None if replaced else (stat.st_dev, stat.st_ino, stat.st_size)
+    assert renditions.identity == expected

@@ -52,13 +52,17 @@ class Renditions:
         self._found: dict[str, Rendition] | None = None
         self._earlier: Renditions | None = None  # the merge base's: mapped and checked once
         self._new: dict[str, Rendition | Overlay] = {}
+        # the file mapped (device, inode, size), when the same before and after mapping
+        self.identity: tuple[int, int, int] | None = None
 
     def get(self, spec: str) -> Rendition | None:
         if self._found is None:
+            before = _stat(self.path)
             opened = indicator_files.opened(self.path, self.key)
             data, parts = opened if opened is not None else (pa.py_buffer(b""), [])
             # an overlay's parts (pieces, no offset) are spliced again, never read here
             self._found = {part["spec"]: _read(data, part) for part in parts if "offset" in part}
+            self.identity = before if before is not None and before == _stat(self.path) else None
         found = self._found.get(spec) or self._new.get(spec)
         return found if isinstance(found, Rendition) else None
 
@@ -75,13 +79,9 @@ class Renditions:
         if self._earlier is None:
             self._earlier = Renditions(base, self.merge.key, self.private)
         earlier = self._earlier
-        try:
-            before = _identity(os.stat(base))
-            found = earlier.get(spec)  # mapped (and its CRC checked) here
-            if before != _identity(os.stat(base)):
-                return None  # replaced meanwhile: the offsets may be another file's
-        except OSError:
-            return None
+        found = earlier.get(spec)  # mapped (and its CRC checked) at the first table
+        if earlier.identity is None:
+            return None  # replaced while it was mapped: which file the bytes are is not known
         spliced = self.merge.tables[name]
         if found is None or found.ends is None or fresh.ends is None:
             return None
@@ -95,7 +95,7 @@ class Renditions:
             if not 0 <= start <= stop <= len(source.lines) or past > source.rows:
                 return None
             pieces.append((is_fresh, start, stop))
-        return Overlay(base, before, found.at, found.lines, fresh.lines, pieces,
+        return Overlay(base, earlier.identity, found.at, found.lines, fresh.lines, pieces,
                        spliced.table.num_rows)  # fmt: skip
 
     def save(self) -> None:
@@ -132,7 +132,7 @@ class Renditions:
         identity = None
         if found is not None:
             overlay = next(o for o in self._new.values() if isinstance(o, Overlay))
-            identity = {"name": found.name, "id": list(overlay.identity[:3])}
+            identity = {"name": found.name, "id": list(overlay.identity)}
         with contextlib.suppress(OSError):
             temporary = indicator_files.written(
                 self.path.parent, self.private, self.key, sections, base=identity
@@ -151,7 +151,7 @@ class Overlay:
     of the experiments touched, rendered afresh."""
 
     base: Path
-    identity: tuple[int, int, int, int]
+    identity: tuple[int, int, int]
     at: int  # where `lines` lie in the base's file
     lines: pa.Buffer | bytes
     fresh: pa.Buffer | bytes
@@ -263,10 +263,15 @@ def _offset(rendition: Rendition, row: int) -> int:
     return 0 if row == 0 else int(rendition.ends[row - 1].as_py())
 
 
-def _identity(found: os.stat_result) -> tuple[int, int, int, int]:
+def _stat(path: Path) -> tuple[int, int, int] | None:
     """What tells a file from the one a rename put in its place (a cache file is never
-    written again where it lies)."""
-    return found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns
+    written again where it lies; a merge touches its base's modification time); None when
+    there is none."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino, found.st_size
 
 
 def _int64_bytes(ends: pa.Array) -> pa.Buffer:
