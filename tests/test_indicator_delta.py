@@ -8,6 +8,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -240,3 +242,35 @@ def test_a_query_that_does_not_fit_the_file_means_computing_everything(
     monkeypatch.setattr(indicator_delta, "_fresh", lambda *arguments: "select * from nothing")
     assert cached(seeded) == fresh(seeded)
     assert merges == []
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    cells=st.lists(
+        st.one_of(
+            st.none(),
+            st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")),
+        ),
+        max_size=30,
+    )
+)
+def test_duckdb_orders_text_in_byte_order_nulls_last(cells: list[str | None]) -> None:
+    """What a merge relies on: the cached rows, sorted by DuckDB, are in this order."""
+    with duckdb.connect() as con:
+        con.execute("create table cells (cell varchar)")
+        if cells:
+            con.executemany("insert into cells values (?)", [[cell] for cell in cells])
+        found = [row[0] for row in con.sql("select cell from cells order by cell").fetchall()]
+    assert found == sorted(cells, key=lambda c: (c is None, (c or "").encode()))
+    assert indicator_delta._ordered(found)
+
+
+def test_a_joint_out_of_order_is_refused() -> None:
+    base = pa.table({"experiment": ["a", "c", None]})
+    fresh = pa.table({"experiment": ["b"]})
+    sources = {False: base, True: fresh}
+    assert indicator_delta._in_order(sources, [(False, 0, 1), (True, 0, 1), (False, 1, 3)])
+    assert not indicator_delta._in_order(sources, [(False, 0, 2), (True, 0, 1), (False, 2, 3)])
+    assert not indicator_delta._in_order(sources, [(False, 0, 3), (True, 0, 1)])  # after null
+    unsorted = {False: base, True: pa.table({"experiment": ["b", "a"]})}
+    assert not indicator_delta._in_order(unsorted, [(False, 0, 1), (True, 0, 2)])
