@@ -15,9 +15,15 @@ from typing import Any
 import duckdb
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 from learningloop import LearningLoop, projector
 from learningloop.duckdb_file import _private_files
+
+# No hypothesis deadline anywhere: speed is measured by benchmarks/, never by a test, and on a
+# loaded machine (or beside the other pytest-xdist workers) one example can take 250 ms.
+settings.register_profile("learningloop", deadline=None)
+settings.load_profile("learningloop")
 
 
 @pytest.fixture(scope="session", autouse=True)
