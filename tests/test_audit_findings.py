@@ -7,6 +7,7 @@ from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -159,3 +160,19 @@ def test_an_audit_leaves_nothing_beside_the_projections(seeded: LearningLoop) ->
     list(report.findings)
     report.findings.close()
     assert {p.name for p in beside.iterdir()} == before
+
+
+def test_a_file_system_without_locks_holds_nothing_and_removes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import fcntl
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    _leftovers(tmp_path)
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    hold = AuditHold(tmp_path)  # the audit goes on, as before there was a hold
+    hold.close()
+    assert len(list(tmp_path.iterdir())) == 4

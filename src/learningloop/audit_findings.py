@@ -68,14 +68,22 @@ class AuditHold:
         except ImportError:  # not POSIX: nothing held, nothing removed
             return
         directory.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(directory, os.O_RDONLY)
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:  # another audit is live: what lies there may be its own
-            pass
-        else:
-            _remove_stale(directory)
-        fcntl.flock(self._fd, fcntl.LOCK_SH)
+            held = os.open(directory, os.O_RDONLY)
+        except OSError:  # a directory this process may not open: nothing held or removed
+            return
+        try:
+            try:
+                fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # another audit is live: what lies there may be its own
+                pass
+            else:
+                _remove_stale(directory)
+            fcntl.flock(held, fcntl.LOCK_SH)
+        except OSError:  # a file system without locks: nothing held, nothing removed
+            os.close(held)
+            return
+        self._fd = held
 
     def close(self) -> None:
         if self._fd is not None:
