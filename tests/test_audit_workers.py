@@ -14,6 +14,7 @@ from typing import Any
 from learningloop import LearningLoop, audit_workers
 from learningloop.audit import check_log
 from learningloop.store import new_cipher_key
+from tests.conftest import base_events
 from tests.test_audit_walk import experiments
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +68,42 @@ def test_the_shares_cover_every_stream_once_in_order(backend: tuple[str, Path]) 
     assert len(bounds) == 2 and all(parts), bounds
     assert [stream for part in parts for stream in part] == whole
     assert [share.first for share in shares] == [True, False, False]
+
+
+def test_the_shares_follow_the_collation_of_the_events_table(postgres_url: str) -> None:
+    """A PostgreSQL server whose collation ignores hyphens (as glibc's en_US does) sorts
+    "experiment:e-k" after "experiment:ef"; Python puts it before. Bounds taken in Python's
+    order would make overlapping shares there: streams walked, and reported, twice."""
+    import psycopg
+
+    events = base_events()[:3]
+    for name in [f"e-{letter}" for letter in "abcdefghijklmno"] + [
+        f"e{letter}" for letter in "abcdefghijklmno"
+    ]:
+        events.append({"type": "ExperimentProposed", "experiment": name, "programme": "prog",
+                       "title": name, "carriers": ["acme"], "scale": "company",
+                       "occurred_on": "2013-01-10"})  # fmt: skip
+    with LearningLoop(postgres_url, recorded_by="auditor") as loop:
+        loop.import_events(events)
+        log = loop._store.readable_log()
+        table, _ = log._events_table()
+        schema = table.split(".")[0]
+        with psycopg.connect(postgres_url.split("?")[0], autocommit=True) as con:
+            con.execute(f"create collation {schema}.shifted "
+                        "(provider = icu, locale = 'und-u-ka-shifted')")  # fmt: skip
+            con.execute(f"alter table {table} alter column originator_id "
+                        f"type text collate {schema}.shifted")  # fmt: skip
+        head = log.head_position()
+        bounds = audit_workers._bounds(log, head, 3)
+        whole = [row[0] for page in log.stream_rows(head, False) for row in page]
+        parts = [[row[0] for page in log.stream_rows(head, False, within=share.within)
+                  for row in page] for share in audit_workers._shares(bounds)]  # fmt: skip
+        shared = check_log(log, workers=2)
+        alone = check_log(log, workers=0)
+    assert whole.index("experiment:ek") < whole.index("experiment:e-l")  # hyphens ignored
+    assert len(bounds) == 2 and all(parts), bounds
+    assert [stream for part in parts for stream in part] == whole
+    assert shared.as_document() == alone.as_document() and alone.streams == 31
 
 
 CHILD = """

@@ -95,8 +95,13 @@ def _bounds(log: EventLog, head: int, parts: int) -> list[str]:
         stream = str(found[0].originator_id) if found else "programme:"
         if found and found[0].id <= head and not stream.startswith("programme:"):
             ids.append(stream)
-    ids.sort()
-    return sorted({ids[len(ids) * n // parts] for n in range(1, parts)}) if ids else []
+    # In the log's own order: the shares are ranges compared by the events table, whose
+    # collation (PostgreSQL's en_US, say, ignoring hyphens) may not be Python's: bounds in
+    # another order would give overlapping shares and streams judged twice. (An id the table
+    # does not give back as text, in a forged log, goes last.)
+    rank = {stream: n for n, stream in enumerate(log.in_stream_order(ids))}
+    ids.sort(key=lambda stream: (rank.get(stream, len(rank)), stream))
+    return list(dict.fromkeys(ids[len(ids) * n // parts] for n in range(1, parts))) if ids else []
 
 
 def _shares(bounds: list[str]) -> list[Share]:

@@ -274,6 +274,20 @@ class EventLog(Application[str]):
             yield rows
             keyset = (rows[-1][0], rows[-1][0], rows[-1][1])
 
+    def in_stream_order(self, streams: Sequence[str]) -> list[str]:
+        """Stored stream ids (distinct) in the order the events table sorts and compares
+        them: a PostgreSQL column's collation may not be Python's code-point order, and
+        ranges of `stream_rows` are compared there."""
+        unique = sorted(set(streams))
+        if not unique:
+            return []
+        table, _ = self._events_table()
+        with self._datastore().transaction(commit=False) as cursor:
+            self._execute(cursor, f"select distinct originator_id from {table} where "
+                          f"originator_id in ({', '.join(['?'] * len(unique))}) "
+                          "order by originator_id", tuple(unique))  # fmt: skip
+            return [str(_row(row)[0]) for row in cursor.fetchall()]
+
     def decrypted(self, state: bytes) -> bytes:
         """Stored bytes as plaintext (the same bytes when the store is not encrypted)."""
         cipher = self.mapper.cipher
