@@ -6,14 +6,76 @@
 --             them once per recording batch, by recorded_on and recorded_by), and events
 --             dated outside their programme's starts_on..ends_on, and decisions standing on
 --             evidence revised after they were recorded (decision_revisions)
--- reads:      counted_events, review_completion, commitment_cadence, milestones,
---             stg_experiments, stg_decisions, decision_revisions, moment, period_suffixes (a
---             table the projector makes from the domain's format_at_precision)
+-- reads:      counted_events (backfills, dates out of range, an experiment's latest record),
+--             review_completion, commitment_cadence, milestones, the staging rows counted at
+--             (as_of, known_at) as the contract views count them (stg_review_sessions,
+--             stg_commitments, stg_milestones, stg_decisions, stg_learnings, stg_experiments),
+--             decision_revisions, moment, period_suffixes (a table the projector makes from
+--             the domain's format_at_precision)
 -- respects:   as_of and known_at
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
-with last_event_of as (
-    select experiment, type, subject, max(version) as version, max(position) as position
-    from counted_events
+with counted_sessions as (
+    select experiment, review, version, position
+    from stg_review_sessions
+    where recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
+),
+
+counted_commitments as (
+    select experiment, commitment, version, position
+    from stg_commitments
+    where recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
+),
+
+counted_plans as (
+    select experiment, milestone, version, position
+    from stg_milestones
+    where type = 'MilestonePlanned'
+        and recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
+),
+
+-- the counted decisions, from their staging rows as the decisions view reads them (not a
+-- pass over every counted event to find them)
+counted_decisions as (
+    select stream, version, position, experiment, decision, kind, evidence, occurred_on
+    from stg_decisions
+    where recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
+),
+
+counted_learnings as (
+    select stream, version, position, experiment, learning, occurred_on
+    from stg_learnings
+    where recorded_at <= (select known_at from moment)
+        and (retracted_at is null or retracted_at > (select known_at from moment))
+        and occurred_on <= (select as_of from moment)
+),
+
+-- the last counted event of each review, commitment and milestone plan, which a finding
+-- about it names: from the staging rows of its type, not a pass over every counted event
+last_session_of as (
+    select experiment, review, max(version) as version, max(position) as position
+    from counted_sessions
+    where experiment is not null
+    group by all
+),
+
+last_commitment_of as (
+    select experiment, commitment, max(version) as version, max(position) as position
+    from counted_commitments
+    where experiment is not null
+    group by all
+),
+
+last_plan_of as (
+    select experiment, milestone, max(version) as version, max(position) as position
+    from counted_plans
     where experiment is not null
     group by all
 ),
@@ -52,8 +114,8 @@ review_gaps as (
         null::date as recorded_on,
         null::varchar as recorded_by
     from review_completion as r
-    join last_event_of as e
-        on e.experiment = r.experiment and e.type = 'ReviewSessionHeld' and e.subject = r.review
+    join last_session_of as e
+        on e.experiment = r.experiment and e.review = r.review
     where not r.is_complete
 ),
 
@@ -75,8 +137,8 @@ below_cadence as (
         null::date,
         null::varchar
     from commitment_cadence as c
-    join last_event_of as e
-        on e.experiment = c.experiment and e.type = 'CommitmentMade' and e.subject = c.commitment
+    join last_commitment_of as e
+        on e.experiment = c.experiment and e.commitment = c.commitment
     where c.status = 'below'
 ),
 
@@ -98,8 +160,8 @@ overdue as (
         null::date,
         null::varchar
     from milestones as m
-    join last_event_of as e
-        on e.experiment = m.experiment and e.type = 'MilestonePlanned' and e.subject = m.milestone
+    join last_plan_of as e
+        on e.experiment = m.experiment and e.milestone = m.milestone
     join latest_of as latest on latest.experiment = m.experiment
     where m.status = 'overdue'
 ),
@@ -110,22 +172,21 @@ unsupported_decisions as (
         stream,
         version,
         position,
-        concat('decision ', subject, ' (', kind, ') cites no learning or review'),
+        concat('decision ', decision, ' (', kind, ') cites no learning or review'),
         null::integer,
         null::date,
         null::date,
         null::varchar
-    from counted_events
-    where type = 'DecisionRecorded' and len(coalesce(evidence_keys, [])) = 0
+    from counted_decisions
+    where len(evidence) = 0
 ),
 
 -- A learning is its key (CONTRACT 6.11): judged once, from its first counted recording.
 first_learnings as (
     select *
-    from counted_events
-    where type = 'LearningRecorded'
+    from counted_learnings
     qualify row_number() over (
-        partition by experiment, subject order by occurred_on, version
+        partition by experiment, learning order by occurred_on, version
     ) = 1
 ),
 
@@ -135,9 +196,8 @@ first_learnings as (
 latest_citations as (
     select experiment, cited as learning, max(occurred_on) as last_cited_on
     from (
-        select experiment, unnest(evidence_keys) as cited, occurred_on
-        from counted_events
-        where type = 'DecisionRecorded'
+        select experiment, unnest(evidence) as cited, occurred_on
+        from counted_decisions
     )
     group by all
 ),
@@ -148,7 +208,7 @@ never_actioned as (
         learning.stream,
         learning.version,
         learning.position,
-        concat('learning ', learning.subject, ' is cited by no later decision'),
+        concat('learning ', learning.learning, ' is cited by no later decision'),
         null::integer,
         null::date,
         null::date,
@@ -156,7 +216,7 @@ never_actioned as (
     from first_learnings as learning
     left join latest_citations as citations
         on citations.experiment = learning.experiment
-        and citations.learning = learning.subject
+        and citations.learning = learning.learning
     where not coalesce(citations.last_cited_on >= learning.occurred_on, false)
 ),
 
@@ -213,16 +273,6 @@ out_of_range as (
     left join proposed_in as x on x.experiment = e.experiment
     join programme_ranges as r on r.programme = coalesce(e.programme, x.programme)
     where e.occurred_on < r.starts_on or e.occurred_on > r.ends_on
-),
-
--- the counted decisions, from their staging rows as the decisions view reads them (not a
--- pass over every counted event to find them)
-counted_decisions as (
-    select stream, version, position, experiment, decision
-    from stg_decisions
-    where recorded_at <= (select known_at from moment)
-        and (retracted_at is null or retracted_at > (select known_at from moment))
-        and occurred_on <= (select as_of from moment)
 ),
 
 revised_evidence as (

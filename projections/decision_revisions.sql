@@ -1,8 +1,9 @@
 -- projection: decision_revisions
 -- grain:      one row per (counted decision, distinct evidence key) whose evidence was revised
 --             after the decision was recorded
--- reads:      stg_decisions, stg_learnings, log_events (EventRetracted and its target: the
---             retraction's own position orders the revisions), moment
+-- reads:      stg_decisions, stg_learnings, stg_review_sessions (a retraction's target),
+--             log_events (EventRetracted: the retraction's own position orders the
+--             revisions), moment
 -- respects:   as_of and known_at for the decision and a restatement. `retracted`: a retraction
 --             known at T, recorded after the decision, of a LearningRecorded of that key or a
 --             ReviewSessionHeld of that review recorded before it (the retraction's own dates
@@ -20,21 +21,30 @@ with cited as (
     )
 ),
 
+-- the events a decision can cite, from their staging rows (every stored one, whatever its
+-- dates): a retraction's target is found there, not by a second pass over log_events
+citable as (
+    select stream, version, position, learning as evidence
+    from stg_learnings
+    union all
+    select stream, version, position, review as evidence
+    from stg_review_sessions
+),
+
 -- materialized: planned on its own, a retraction is paired with its target first; inlined,
 -- the optimizer paired every retraction of an experiment with every cited key first
 retractions as materialized (
     select
         retraction.experiment,
-        target.subject as evidence,
+        target.evidence,
         target.position as target_position,
         retraction.position,
         retraction.recorded_at
     from log_events as retraction
-    join log_events as target
+    join citable as target
         on target.stream = retraction.stream and target.version = retraction.retracts
     where retraction.type = 'EventRetracted'
         and retraction.recorded_at <= (select known_at from moment)
-        and target.type in ('LearningRecorded', 'ReviewSessionHeld')
 ),
 
 restatements as (
