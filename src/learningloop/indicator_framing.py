@@ -15,6 +15,13 @@ MAGIC = b"LLINDIC1"
 FOOTER_LENGTH = 8
 
 
+def file_identity(found: os.stat_result) -> tuple[int, int, int]:
+    """What tells a cache file from the one a rename put in its place: device, inode, size (a
+    cache file is never written again where it lies; a merge touches its base's modification
+    time, so that is left out). An overlay names its base by it, and a warm entry its files."""
+    return found.st_dev, found.st_ino, found.st_size
+
+
 def parsed_footer(data: memoryview) -> tuple[dict[str, Any], int, int]:
     """A cache file's footer, the offset where its length lies (`end`) and that length;
     ValueError when the bytes are not a whole cache file."""

@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from learningloop import indicator_delta, indicator_files, results
+from learningloop.indicator_framing import file_identity
 
 
 @dataclass(frozen=True)
@@ -264,14 +265,11 @@ def _offset(rendition: Rendition, row: int) -> int:
 
 
 def _stat(path: Path) -> tuple[int, int, int] | None:
-    """What tells a file from the one a rename put in its place (a cache file is never
-    written again where it lies; a merge touches its base's modification time); None when
-    there is none."""
+    """The file's identity (indicator_framing.file_identity); None when there is none."""
     try:
-        found = os.stat(path)
+        return file_identity(os.stat(path))
     except OSError:
         return None
-    return found.st_dev, found.st_ino, found.st_size
 
 
 def _int64_bytes(ends: pa.Array) -> pa.Buffer:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from learningloop import __version__
-from learningloop.indicator_framing import new_temporary, parsed_footer
+from learningloop.indicator_framing import file_identity, new_temporary, parsed_footer
 from learningloop.locations import StoreLocation
 
 ENTRIES = "warm-csv.json"
@@ -170,8 +170,8 @@ def _pieces(part: dict[str, Any]) -> list[list[int]]:
 
 
 def _file_id(file: IO[bytes]) -> list[int]:
-    stat = os.fstat(file.fileno())
-    return [stat.st_dev, stat.st_ino, stat.st_size]
+    """An open file's identity, as its JSON entry holds it (a list)."""
+    return list(file_identity(os.fstat(file.fileno())))
 
 
 def served(
