@@ -66,8 +66,13 @@ def sealed_state(
         option=orjson.OPT_SORT_KEYS,
     )
     chain = hashlib.sha256(previous.encode() + content).hexdigest()
-    state["chain"] = chain
-    return chain, orjson.dumps(state, default=_fields)
+    # The state with "chain" as its last key, as orjson writes it (a hex digest needs no
+    # escaping), joined into a new object rather than kept as orjson returns it: orjson's
+    # bytes keep the capacity of its write buffer (~4 KiB each, for ~300 bytes), and an
+    # import holds 50,000 of them before writing (200,000 programme events: 359 -> 161 MiB
+    # peak; keeping 100,000 cost ~3 us of CPU each in page faults and 390 MiB).
+    return chain, b"".join((orjson.dumps(state, default=_fields)[:-1], b',"chain":"',
+                            chain.encode(), b'"}'))  # fmt: skip
 
 
 def _fields(model: Any) -> dict[str, Any]:
