@@ -75,8 +75,8 @@ def emit_stream(
         write_json_rows(records, lines=output_format == "jsonl")
         return
     shown = take_rows(stream, screen_rows(limit))
-    print_table(shown, stream.columns, title)
-    more_rows(stream.count())
+    printed = print_table(shown, stream.columns, title, screenful=limit is None)
+    more_rows(stream.count() + len(shown) - printed)
 
 
 def message(text: str) -> None:

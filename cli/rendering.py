@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import sys
 import uuid
@@ -149,40 +150,89 @@ def to_csv(rows: Sequence[Row], columns: Sequence[str]) -> str:
     return buffer.getvalue()
 
 
-def print_table(rows: Sequence[Row], columns: Sequence[str], title: str = "") -> None:
-    """A table that fits the terminal with every word whole: columns wrap between words, and
-    when even that cannot fit, each row is printed as a vertical record instead."""
-    from rich import box
+def print_table(
+    rows: Sequence[Row], columns: Sequence[str], title: str = "", *, screenful: bool = False
+) -> int:
+    """A table that fits the terminal with every word whole: columns wrap between words (a
+    header between the parts of its name, after each `_`), and when even that cannot fit,
+    each row is printed as a vertical record instead. With `screenful` (the default limit)
+    the rows stop at a screenful of lines, however many each wraps to. Returns how many rows
+    were printed (the caller counts the rest as more rows)."""
     from rich.console import Console
-    from rich.table import Table
 
     cells = [[text_value(row.get(column)) for column in columns] for row in rows]
     console = Console(file=sys.stdout, soft_wrap=False, width=_table_width())
-    words = [
-        _longest_word([column, *(line[n] for line in cells)]) for n, column in enumerate(columns)
-    ]
+    data = [_longest_word(line[n] for line in cells) for n in range(len(columns))]
     # Columns two spaces apart, no outer border: the most that fits in 80 columns.
-    if sum(words) + 2 * (len(columns) - 1) > console.width:
-        _print_records(cells, columns, title, console.width)
-        return
+    room = console.width - 2 * (len(columns) - 1)
+    widths = [
+        max(word, _longest_word([column])) for word, column in zip(data, columns, strict=True)
+    ]
+    if sum(widths) > room:  # the names of the columns wrap too, between their parts
+        widths = [
+            max(word, _longest_part(column)) for word, column in zip(data, columns, strict=True)
+        ]
+    if sum(widths) > room:
+        return _print_records(cells, columns, title, console.width, screenful)
+    shown, lines = len(cells), screen_rows(None)
+    while True:  # with `screenful`, as many rows as their wrapped lines fit on a screen
+        with console.capture() as captured:
+            console.print(_table(cells[:shown], columns, widths, title))
+        text = captured.get()
+        if not screenful or shown <= 1 or text.count("\n") <= lines:
+            break
+        shown = max(1, min(shown - 1, shown * lines // text.count("\n")))
+    console.file.write(text)
+    console.file.flush()
+    return shown
+
+
+def _table(cells: list[list[str]], columns: Sequence[str], widths: list[int], title: str) -> Any:
+    from rich import box
+    from rich.table import Table
+
     table = Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD,
                   show_edge=False, pad_edge=False, collapse_padding=True)  # fmt: skip
-    for column, word in zip(columns, words, strict=True):
-        table.add_column(column, overflow="fold", min_width=word)
+    for column, width in zip(columns, widths, strict=True):
+        table.add_column(_header(column, width), overflow="fold", min_width=width)
     for line in cells:
         table.add_row(*line)
-    console.print(table)
+    return table
+
+
+def _longest_part(column: str) -> int:
+    return max(len(part) for part in _header_parts(column))
+
+
+def _header_parts(column: str) -> list[str]:
+    """`median_days_to_action` -> `median_`, `days_`, `to_`, `action`: where a name may wrap."""
+    return re.findall(r"[^_]*_+|[^_]+", column) or [column]
+
+
+def _header(column: str, width: int) -> str:
+    """The column's name on as few lines of `width` as its parts allow."""
+    lines = [""]
+    for part in _header_parts(column):
+        if lines[-1] and len(lines[-1]) + len(part) > width:
+            lines.append("")
+        lines[-1] += part
+    return "\n".join(lines)
 
 
 def _longest_word(texts: Iterable[str]) -> int:
     return max((len(word) for text in texts for word in text.split()), default=1)
 
 
-def _print_records(cells: list[list[str]], columns: Sequence[str], title: str, width: int) -> None:
-    """Each row as `column  value` lines (psql's expanded display), values wrapped by word."""
+def _print_records(
+    cells: list[list[str]], columns: Sequence[str], title: str, width: int, screenful: bool
+) -> int:
+    """Each row as `column  value` lines (psql's expanded display), values wrapped by word;
+    with `screenful`, as many records as fill a screen (at least one)."""
     import textwrap
 
     label = max(len(column) for column in columns)
+    if screenful:
+        cells = cells[: max(1, screen_rows(None) // (len(columns) + 1))]
     if title:
         click.echo(title)
     for number, line in enumerate(cells, 1):
@@ -193,6 +243,7 @@ def _print_records(cells: list[list[str]], columns: Sequence[str], title: str, w
             click.echo(f"{column:<{label}}  {wrapped[0]}")
             for more in wrapped[1:]:
                 click.echo(" " * (label + 2) + more)
+    return len(cells)
 
 
 def _table_width() -> int | None:

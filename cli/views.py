@@ -198,17 +198,19 @@ def _indicator_records(tables: dict[str, RowStream]) -> Iterator[dict[str, Any]]
 
 def emit_indicator_tables(tables: dict[str, RowStream], limit: int | None) -> None:
     """The programme summary, then each table cut to `limit` rows (a screenful)."""
-    rows = screen_rows(limit)
+    rows, screenful = screen_rows(limit), limit is None
     summary = tables["programme_summary"]
-    print_table(take_rows(summary, rows), summary.columns, title="Programmes")
-    more_rows(summary.count())
+    shown = take_rows(summary, rows)
+    printed = print_table(shown, summary.columns, title="Programmes", screenful=screenful)
+    more_rows(summary.count() + len(shown) - printed)
     coverage = take_rows(tables["function_coverage"], rows * len(FUNCTION_SLOTS))
     tables["function_coverage"].close()
     matrix, functions = coverage_matrix(coverage)
     if len(coverage) == rows * len(FUNCTION_SLOTS):  # the last experiment may be cut short
         matrix = matrix[: min(rows, len(matrix) - 1)]
-    print_table(matrix[:rows], ["experiment", *functions, "covered"], title="Function coverage")
-    more_rows(tables["experiment_coverage"].count() - len(matrix[:rows]))
+    printed = print_table(matrix[:rows], ["experiment", *functions, "covered"],
+                          title="Function coverage", screenful=screenful)  # fmt: skip
+    more_rows(tables["experiment_coverage"].count() - printed)
     message(COVERAGE_LEGEND)
     for name, table in tables.items():
         if name not in ("programme_summary", "function_coverage", "experiment_coverage"):
@@ -221,8 +223,9 @@ def emit_indicator_tables(tables: dict[str, RowStream], limit: int | None) -> No
             if name == "milestones":
                 shown = [overdue_without_record(row) for row in shown]
                 columns = [column for column in columns if column not in LAST_RECORD_COLUMNS]
-            print_table(shown, columns, title=name.replace("_", " ").capitalize())
-            more_rows(table.count())
+            title = name.replace("_", " ").capitalize()
+            printed = print_table(shown, columns, title=title, screenful=screenful)
+            more_rows(table.count() + len(shown) - printed)
 
 
 LAST_RECORD_COLUMNS = ("last_record_on", "last_record_precision")
@@ -305,10 +308,9 @@ def emit_audit(
     checks = [{"check": c, "status": report.status(c)} for c in report.checks_run]
     print_table(checks, ["check", "status"], title="Audit checks")
     shown = [asdict(finding) for finding in islice(report.findings, screen_rows(limit))]
-    if shown:
-        print_table(shown, columns, title="Findings")
-    if len(report.findings) > len(shown):
-        message(f"{len(report.findings) - len(shown):,} more findings: use --limit N or "
+    printed = print_table(shown, columns, title="Findings", screenful=limit is None) if shown else 0
+    if len(report.findings) > printed:
+        message(f"{len(report.findings) - printed:,} more findings: use --limit N or "
                 "--format csv|json to see them")  # fmt: skip
     verdict = "integrity holds" if report.passed(strict=strict) else "AUDIT FAILED"
     message(f"{verdict}: {report.events} events in {report.streams} streams, "

@@ -91,3 +91,42 @@ def test_a_json_array_of_records_is_the_one_dumps_writes(records: list[dict[str,
         rendering.write_json_rows(iter(records))
     expected = [{key: rendering.json_value(value) for key, value in r.items()} for r in records]
     assert written.getvalue() == rendering.dumps(expected) + "\n"
+
+
+# The indicators' learning loops at 1M events: too wide for 80 columns by their names alone.
+LOOP_COLUMNS = ["experiment", "cycles", "learnings", "learnings_actioned", "open_loops",
+                "median_days_to_action"]  # fmt: skip
+
+
+def test_long_column_names_wrap_at_their_underscores_and_the_table_stays_a_table(
+    eighty_columns: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    row = dict(zip(LOOP_COLUMNS, ["nexp-000015", 1, 3, 1, 2, 3.0], strict=True))
+    assert rendering.print_table([row], LOOP_COLUMNS) == 1
+    printed = capsys.readouterr().out
+    assert all(len(line) <= 80 for line in printed.splitlines())
+    assert not printed.startswith("-[ 1 ]")
+    assert "nexp-000015" in printed.split() and "3.0" in printed.split()
+    # each name is whole once its lines are read in order; only underscores end a line
+    header = [line.split() for line in printed.split("─")[0].splitlines() if line.strip()]
+    assert "".join(word for line in header for word in line if word.endswith("_")) != ""
+    assert "action" in {word for line in header for word in line}
+
+
+@given(widths=st.lists(st.integers(1, 30), min_size=1, max_size=8), screen=st.integers(10, 40))
+def test_a_screenful_of_wrapped_rows_or_records_never_prints_more_lines_than_the_screen(
+    widths: list[int], screen: int
+) -> None:
+    columns = [f"c{n}" for n in range(len(widths))]
+    # words short enough to stay in a table, long texts that wrap onto several lines
+    rows = [{c: " ".join(["word"] * w) for c, w in zip(columns, widths, strict=True)}] * 60
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rendering, "_table_width", lambda: 80)
+        patch.setattr(rendering, "screen_rows", lambda limit: screen)
+        with redirect_stdout(io.StringIO()) as written:
+            shown = rendering.print_table(rows, columns, screenful=True)
+    lines = written.getvalue().splitlines()
+    assert 1 <= shown <= 60
+    assert shown == 1 or len(lines) <= screen
+    records = [line for line in lines if line.startswith("-[ ")]
+    assert not records or len(records) == shown
