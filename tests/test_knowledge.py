@@ -113,3 +113,14 @@ def test_a_bad_framework_is_bad_input_naming_the_item(
     framework.write_text(document)
     with pytest.raises(BadInputError, match=words):
         seeded.sql("select 1", framework=framework)
+
+
+@given(count=st.integers(1, 30))
+def test_a_key_shared_by_many_experiments_names_a_few_and_counts_them(count: int) -> None:
+    from learningloop.knowledge import NAMED_AT_MOST, experiments_named
+
+    names = [f"nexp-{n:06d}" for n in range(count)]
+    text = experiments_named(names)
+    assert text.count("nexp-") == min(count, NAMED_AT_MOST)
+    assert (f"{count:,} experiments" in text) == (count > NAMED_AT_MOST)
+    assert text.startswith("nexp-000000" if count <= NAMED_AT_MOST else f"{count} experiments")

@@ -143,6 +143,17 @@ def _check_framework_function(
 
 # --- a prediction's provenance ----------------------------------------------------------
 
+NAMED_AT_MOST = 5  # a key shared by 14,000 experiments of a network: one readable line
+
+
+def experiments_named(experiments: list[str]) -> str:
+    """`a, b` or, beyond a few, `14,237 experiments (a, b, c, d, e, …)`: an error stays one
+    line a person reads, whatever the store's size."""
+    if len(experiments) <= NAMED_AT_MOST:
+        return ", ".join(experiments)
+    return f"{len(experiments):,} experiments ({', '.join(experiments[:NAMED_AT_MOST])}, …)"
+
+
 _PREDICTION_ROWS = "select * from predictions where prediction = ? order by experiment"
 _STORED_EVENTS = (
     "select position, stream, version, type, occurred_on, recorded_at, recorded_by, source, "
@@ -162,7 +173,7 @@ def trace_prediction(
         raise NotFoundError(f"no prediction {prediction!r} counted as of {as_of} "
                             f"(as known at {known_at.isoformat()})")  # fmt: skip
     if len(rows) > 1:
-        places = ", ".join(str(row["experiment"]) for row in rows)
+        places = experiments_named([str(row["experiment"]) for row in rows])
         raise BadInputError(f"prediction {prediction!r} exists in {places}: give --experiment")
     row = rows[0]
     positions = [p for p in (row["made_position"], row["deciding_position"]) if p is not None]

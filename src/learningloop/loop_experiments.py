@@ -97,7 +97,8 @@ class Experiments(Session):
         if not experiments:
             raise NotFoundError(f"no decision {decision!r} in store {self.location.describe()}")
         if len(experiments) > 1:
-            raise BadInputError(
-                f"decision {decision!r} exists in {', '.join(experiments)}: give --experiment"
-            )
+            from learningloop.knowledge import experiments_named
+
+            places = experiments_named(experiments)
+            raise BadInputError(f"decision {decision!r} exists in {places}: give --experiment")
         return str(experiments[0])
