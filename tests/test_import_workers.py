@@ -132,6 +132,40 @@ def test_generated_shapes_stored_alike(
     assert single[0] == "stored" and len(single[1]) == 6_000
 
 
+def lines(events: list[dict[str, Any]]) -> list[bytes]:
+    return [orjson.dumps(item) for item in events]
+
+
+GOOD = lines(base_events())
+ODD_FILES = {
+    "crlf": b"\r\n".join(GOOD) + b"\r\n",
+    "no final newline, blank lines": b"\n\n".join(GOOD[:3]) + b"\n \t\n" + GOOD[3],
+    "a lone CR between keys": b"\n".join(GOOD[:3]) + b"\n" + GOOD[3].replace(b",", b",\r", 1),
+    "a line of no-break spaces": b"\n".join(GOOD[:2]) + "\n\u00a0\n".encode() + GOOD[2],
+    "a BOM": "\ufeff".encode() + b"\n".join(GOOD),
+    "escapes": b"\n".join(GOOD[:3])
+    + b"\n"
+    + GOOD[3].replace(b'e":"Experiment"', b'e":"Exp\\u00e9"'),
+    "a huge number": b"\n".join(GOOD)
+    + b"\n"
+    + lines([event("MeetingHeld", "2013-02-01", kind="local", attendees=0)])[0].replace(
+        b":0", b":1" + b"0" * 30
+    ),
+    "not UTF-8": b"\n".join(GOOD) + b"\n\xff",
+    "a duplicate key": b"\n".join(GOOD[:3]) + b"\n" + GOOD[3][:-1] + b', "title": "T"}',
+}
+
+
+@pytest.mark.parametrize("name", ODD_FILES)
+def test_lines_read_as_one_process_reads_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str
+) -> None:
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(ODD_FILES[name])
+    single = imported(monkeypatch, tmp_path / "single", [source], 0)
+    assert imported(monkeypatch, tmp_path / "parallel", [source], 2) == single
+
+
 def test_the_first_error_in_file_order_is_reported(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import orjson
@@ -38,7 +39,7 @@ import orjson
 from learningloop.domain.recorded import Recorded
 from learningloop.errors import StoreError
 from learningloop.locations import StoreLocation
-from learningloop.sources import RawEvent
+from learningloop.sources import RawEvent, json_line
 from learningloop.store import Store
 
 # Imported here, before the workers fork: each inherits the event models, built once.
@@ -90,6 +91,7 @@ class Router:
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
+        self._shares: dict[str, int] = {}
 
     def worker(self, data: Any) -> tuple[int, bool]:
         """The worker that sends the event's row, and whether every worker admits it."""
@@ -106,8 +108,11 @@ class Router:
         raise Abandoned  # no stream to name: a single process says what is wrong
 
     def _share(self, name: str) -> int:
-        # crc32, not hash(): the same share in every process, whatever PYTHONHASHSEED says
-        return zlib.crc32(name.encode()) % self.workers
+        share = self._shares.get(name)
+        if share is None:
+            # crc32, not hash(): the same share in every run, whatever PYTHONHASHSEED says
+            share = self._shares[name] = zlib.crc32(name.encode()) % self.workers
+        return share
 
 
 class _Topic:
@@ -117,6 +122,9 @@ class _Topic:
 
     def __init__(self, topic: str) -> None:
         self.TOPIC = topic
+
+
+_TOPICS: dict[str, _Topic] = {}
 
 
 @dataclass
@@ -220,27 +228,44 @@ def _receive(connection: Connection, inbox: queue.SimpleQueue[bytes | None]) -> 
         connection.close()
 
 
-def admitted(raw_events: Iterator[RawEvent], clock: Clock, router: Router, pool: Pool,
+def lines_of(files: list[Path]) -> Iterator[bytes]:
+    """The lines of JSON Lines files, as bytes, each ending with a newline."""
+    for path in files:
+        with path.open("rb") as lines:
+            for line in lines:
+                yield line if line.endswith(b"\n") else line + b"\n"
+
+
+def admitted(lines: Iterator[bytes], clock: Clock, router: Router, pool: Pool,
              touched: set[str]) -> Iterator[Recorded]:  # fmt: skip
-    """The recorded events of `raw_events`, in their order, admitted by the pool's workers;
-    `touched` gets the stream of each."""
+    """The recorded events of JSON `lines`, in their order, admitted by the pool's workers;
+    `touched` gets the stream of each. This process parses a line only to route it; the
+    worker reads it as sources.json_line does."""
     in_flight: deque[_Block] = deque()
+    loads = orjson.loads
     while True:
         owners: list[int] = []
         everyone: list[bool] = []
-        data: list[Any] = []
-        for raw in raw_events:
-            owner, broadcast = router.worker(raw.data)
+        events: list[bytes] = []
+        for line in lines:
+            if line.isspace():
+                continue  # (and a line that str.isspace() alone skips fails orjson: Abandoned)
+            if b"\r" in line and line.find(b"\r") != len(line) - 2:
+                raise Abandoned  # a text file's lines also end at a lone CR
+            try:
+                owner, broadcast = router.worker(loads(line))
+            except orjson.JSONDecodeError:  # not UTF-8, not JSON, a number beyond 64 bits
+                raise Abandoned from None
             owners.append(owner)
             everyone.append(broadcast)
-            data.append(raw.data)
+            events.append(line)
             if len(owners) == BLOCK:
                 break
         if not owners:
             break
         # One clock, in file order: recorded_at never decreases along positions.
         stamps = [clock.now() for _ in owners]
-        in_flight.append(_sent(pool, router.workers, owners, everyone, data, stamps))
+        in_flight.append(_sent(pool, router.workers, owners, everyone, events, stamps))
         if len(in_flight) >= IN_FLIGHT:
             yield from _merged(pool, in_flight.popleft(), touched)
     while in_flight:
@@ -248,24 +273,23 @@ def admitted(raw_events: Iterator[RawEvent], clock: Clock, router: Router, pool:
 
 
 def _sent(pool: Pool, workers: int, owners: list[int], everyone: list[bool],
-          data: list[Any], stamps: list[datetime]) -> _Block:  # fmt: skip
-    """Send each worker its events of a block: [recorded_at, event, silent (its row is
-    another worker's to send)] in file order."""
-    chunks: list[list[tuple[datetime, Any, bool]]] = [[] for _ in range(workers)]
-    for owner, broadcast, event, stamp in zip(owners, everyone, data, stamps, strict=True):
+          events: list[bytes], stamps: list[datetime]) -> _Block:  # fmt: skip
+    """Send each worker its events of a block, in file order: a JSON header of [recorded_at,
+    silent (its row is another worker's to send)], a newline, then the events' lines."""
+    heads: list[list[tuple[datetime, bool]]] = [[] for _ in range(workers)]
+    bodies: list[list[bytes]] = [[] for _ in range(workers)]
+    for owner, broadcast, line, stamp in zip(owners, everyone, events, stamps, strict=True):
         if broadcast:
-            for worker, chunk in enumerate(chunks):
-                chunk.append((stamp, event, worker != owner))
+            for worker in range(workers):
+                heads[worker].append((stamp, worker != owner))
+                bodies[worker].append(line)
         else:
-            chunks[owner].append((stamp, event, False))
+            heads[owner].append((stamp, False))
+            bodies[owner].append(line)
     answering = []
-    for worker, chunk in enumerate(chunks):
-        if chunk:
-            try:
-                message = orjson.dumps(chunk)
-            except orjson.JSONEncodeError:  # a number beyond 64 bits, a lone surrogate
-                raise Abandoned from None
-            pool.send(worker, message)
+    for worker, head in enumerate(heads):
+        if head:
+            pool.send(worker, orjson.dumps(head) + b"\n" + b"".join(bodies[worker]))
             answering.append(worker)
     return _Block(owners, stamps, answering)
 
@@ -278,7 +302,7 @@ def _merged(pool: Pool, block: _Block, touched: set[str]) -> Iterator[Recorded]:
             raise Abandoned
         header, _, body = message.partition(b"\n")
         rows[worker] = zip(orjson.loads(header), body.split(b"\n"), strict=True)
-    topics: dict[str, _Topic] = {}
+    topics = _TOPICS
     for owner, stamp in zip(block.owners, block.stamps, strict=True):
         (stream, version, topic, chain), stored = next(rows[owner])
         event = topics.get(topic) or topics.setdefault(topic, _Topic(topic))
@@ -301,7 +325,7 @@ def _work(settings: tuple[StoreLocation, str | None, str, bool, int], inbox: Con
         while message := inbox.recv_bytes():
             if os.getppid() != parent:  # the import is gone: no one waits for these rows
                 return
-            outbox.send_bytes(_admitted(admission, stamps, orjson.loads(message), recorded_by))
+            outbox.send_bytes(_admitted(admission, stamps, message, recorded_by))
     except (EOFError, OSError):
         return  # the import is gone
     finally:
@@ -323,16 +347,18 @@ class _Stamps:
         self.now = stamps.popleft
 
 
-def _admitted(admission: Admission, stamps: deque[datetime], chunk: list[Any],
+def _admitted(admission: Admission, stamps: deque[datetime], message: bytes,
               recorded_by: str) -> bytes:  # fmt: skip
     """The rows of a chunk's events that are not silent: a JSON header of (stream, version,
     topic, chain) and the stored JSON of each on a line of its own (compact JSON holds no
     newline); b"" when an event is refused."""
+    head, _, body = message.partition(b"\n")
     header: list[tuple[str, int, str, str]] = []
     stored: list[bytes | None] = []
     try:
-        for stamp, data, silent in chunk:
+        for (stamp, silent), line in zip(orjson.loads(head), body.split(b"\n"), strict=False):
             stamps.append(datetime.fromisoformat(stamp))
+            data = json_line(line.decode(), "")
             recorded = admission.admit(RawEvent("", data), recorded_by)
             if not silent:
                 header.append((recorded.originator_id, recorded.originator_version,

@@ -50,6 +50,7 @@ class Recording(Session):
             lambda: chain.from_iterable(read_events(f) for f in files),
             progress,
             workers=_import_workers(files),
+            files=files,
         )
 
     def import_events(
@@ -90,15 +91,18 @@ class Recording(Session):
         progress: ProgressCallback | None,
         on_recorded: Callable[[Recorded], None] | None = None,
         workers: int = 0,
+        files: list[Path] | None = None,
     ) -> ImportSummary:
-        """Validate and append (admitted by `workers` processes, 0: by this one); on a
-        concurrent write to the same stream, start again."""
+        """Validate and append (the JSON Lines `files` admitted by `workers` processes, 0: in
+        this one); on a concurrent write to the same stream, start again."""
         try:
             # The collector paused (see no_cycle_collection): its passes re-scanned the
             # 50,000 buffered events, about a fifth of an import's CPU (200,000 programme
             # events: 24.1-25.0 s -> 18.4-20.6 s, the same peak memory).
             with no_cycle_collection():
-                summary = self._write_attempts(raw_events, progress, on_recorded, workers)
+                summary = self._write_attempts(
+                    raw_events, progress, on_recorded, workers, files or []
+                )
         except BaseException:
             self._store.discard_created()
             raise
@@ -111,6 +115,7 @@ class Recording(Session):
         progress: ProgressCallback | None,
         on_recorded: Callable[[Recorded], None] | None,
         workers: int,
+        files: list[Path],
     ) -> ImportSummary:
         from learningloop.import_workers import Abandoned
 
@@ -118,7 +123,7 @@ class Recording(Session):
             try:
                 if workers:
                     try:
-                        return self._admitted_by_workers(raw_events, progress, workers)
+                        return self._admitted_by_workers(files, progress, workers)
                     except Abandoned:  # one process finds the first problem, and names it
                         workers = 0
                 return self._admitted_here(raw_events, progress, on_recorded)
@@ -149,19 +154,18 @@ class Recording(Session):
         return ImportSummary(events=count, streams=len(admission.touched))
 
     def _admitted_by_workers(
-        self, raw_events: Callable[[], Iterator[RawEvent]], progress: ProgressCallback | None,
-        workers: int,
-    ) -> ImportSummary:  # fmt: skip
+        self, files: list[Path], progress: ProgressCallback | None, workers: int
+    ) -> ImportSummary:
         """Admitted by worker processes (see import_workers); the write models they built
         stay theirs: this session's cache reads the streams again when it needs them."""
-        from learningloop.import_workers import Pool, Router, admitted
+        from learningloop.import_workers import Pool, Router, admitted, lines_of
 
         empty_log = self.head_position() == 0
         router = Router(workers)
         touched: set[str] = set()
         pool = Pool(workers, self.location, self._store.cipher_key, self.recorded_by, empty_log)
         try:
-            count = self._append(admitted(raw_events(), self._clock, router, pool, touched),
+            count = self._append(admitted(lines_of(files), self._clock, router, pool, touched),
                                  progress)  # fmt: skip
         finally:
             pool.close()

@@ -156,22 +156,25 @@ def _read_json_lines(path: Path) -> Iterator[RawEvent]:
             if line.isspace():
                 continue
             location = where + str(number)
-            value = quick_decode(line)
-            if value is not _UNDECIDED:
-                yield RawEvent(location, value)
-                continue
-            shallow = line.count("{") + line.count("[") <= MAX_DEPTH
-            try:
-                value, end = _decode_json(line, len(line) - len(line.lstrip()), shallow=shallow)
-            except json.JSONDecodeError as error:
-                raise BadInputError(f"{location}: not valid JSON ({error.msg})") from None
-            except _BadValue as error:
-                raise BadInputError(f"{location}: {error}") from None
-            if line[end:].strip():
-                raise BadInputError(
-                    f"{location}: unexpected {quote(line[end:].strip())} after the event"
-                )
-            yield RawEvent(location, value)
+            yield RawEvent(location, json_line(line, location))
+
+
+def json_line(line: str, location: str) -> Any:
+    """The value of one (not blank) line of a JSON Lines file; BadInputError at `location`
+    when it is not one JSON value the contract accepts. Import workers call it too."""
+    value = quick_decode(line)
+    if value is not _UNDECIDED:
+        return value
+    shallow = line.count("{") + line.count("[") <= MAX_DEPTH
+    try:
+        value, end = _decode_json(line, len(line) - len(line.lstrip()), shallow=shallow)
+    except json.JSONDecodeError as error:
+        raise BadInputError(f"{location}: not valid JSON ({error.msg})") from None
+    except _BadValue as error:
+        raise BadInputError(f"{location}: {error}") from None
+    if line[end:].strip():
+        raise BadInputError(f"{location}: unexpected {quote(line[end:].strip())} after the event")
+    return value
 
 
 def _read_json_array(path: Path) -> Iterator[RawEvent]:
