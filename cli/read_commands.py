@@ -114,8 +114,10 @@ def indicators_command(
 
 def _served_warm(ctx: click.Context, as_of: str | None) -> bool:
     """The CSV lines of a command that answered the same before, when nothing changed since
-    (indicator_warm: without DuckDB); False when the usual path answers."""
-    from learningloop.indicator_warm import served
+    (indicator_warm: without DuckDB), or after new events, merged from an earlier answer
+    (indicator_after: DuckDB for the experiments touched alone); False when the usual path
+    answers."""
+    from learningloop import indicator_warm
 
     try:
         day = parse_date(as_of)
@@ -123,7 +125,12 @@ def _served_warm(ctx: click.Context, as_of: str | None) -> bool:
         return False
     sys.stdout.flush()
     options = {name: ctx.obj[name] for name in ("store", "projections", "cipher_key")}
-    return served(sys.stdout.buffer, as_of=day, memory_limit=ctx.obj["memory_limit"], **options)
+    options |= {"as_of": day, "memory_limit": ctx.obj["memory_limit"]}
+    if indicator_warm.served(sys.stdout.buffer, **options):
+        return True
+    from learningloop import indicator_after
+
+    return indicator_after.served(sys.stdout.buffer, **options)
 
 
 @click.command("changes")

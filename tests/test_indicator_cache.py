@@ -15,7 +15,14 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from learningloop import LearningLoop, indicator_cache, indicator_files, projector, sqlfiles
+from learningloop import (
+    LearningLoop,
+    indicator_cache,
+    indicator_files,
+    indicator_framing,
+    projector,
+    sqlfiles,
+)
 from learningloop.cli.main import main
 from learningloop.demo import demo_path
 from learningloop.loop_reading import _indicator_queries
@@ -236,7 +243,7 @@ def test_an_unwritable_cache_place_means_no_cache_and_the_same_answer(seeded: Le
 def test_only_the_newest_files_are_kept(
     seeded: LearningLoop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(indicator_cache, "KEEP", 2)
+    monkeypatch.setattr(indicator_framing, "KEEP", 2)
     for day in range(4):
         cached(seeded, date(2014, 1, 1) + timedelta(days=day), None)
     assert len(cache_files(seeded.location.directory)) == 2

@@ -227,7 +227,7 @@ def test_the_earlier_answer_is_the_latest_of_the_same_key() -> None:
 
 def test_experiment_keys_are_quoted_in_the_query_of_the_experiments_touched() -> None:
     touched = indicator_delta.Touched(("it's", None), frozenset({"stg_milestones"}))
-    sql = indicator_delta._fresh(
+    sql = indicator_delta.fresh_query(
         "select * from milestones order by experiment, due_on, milestone", touched
     )
     assert "'it''s'" in sql and "experiment is null" in sql
@@ -239,7 +239,9 @@ def test_a_query_that_does_not_fit_the_file_means_computing_everything(
 ) -> None:
     cached(seeded)
     seeded.import_events([event("LearningRecorded", "2013-03-01", learning="l1", observation="o")])
-    monkeypatch.setattr(indicator_delta, "_fresh", lambda *arguments: "select * from nothing")
+    monkeypatch.setattr(
+        indicator_delta, "fresh_query", lambda *arguments, **options: "select * from nothing"
+    )
     assert cached(seeded) == fresh(seeded)
     assert merges == []
 
@@ -262,7 +264,7 @@ def test_duckdb_orders_text_in_byte_order_nulls_last(cells: list[str | None]) ->
             con.executemany("insert into cells values (?)", [[cell] for cell in cells])
         found = [row[0] for row in con.sql("select cell from cells order by cell").fetchall()]
     assert found == sorted(cells, key=lambda c: (c is None, (c or "").encode()))
-    assert indicator_delta._ordered(found)
+    assert indicator_delta.ordered(found)
 
 
 def test_a_joint_out_of_order_is_refused() -> None:

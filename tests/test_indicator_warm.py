@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from learningloop import (
     LearningLoop,
+    indicator_after,
     indicator_cache,
     indicator_files,
     indicator_renditions,
@@ -47,6 +48,7 @@ def uncached(store: Path, monkeypatch: pytest.MonkeyPatch, as_of: date | None = 
     with monkeypatch.context() as patched:
         patched.setattr(indicator_cache, "read_key", lambda *arguments: None)
         patched.setattr(indicator_warm, "served", lambda *arguments, **options: False)
+        patched.setattr(indicator_after, "served", lambda *arguments, **options: False)
         return usual(store, as_of)
 
 
@@ -154,7 +156,7 @@ def test_a_write_ahead_log_beside_the_projections_means_the_usual_path(demo: Pat
         {"sql": "other projections"},
         {"duckdb": "0.0.0"},
         {"learningloop": "0.0.0"},
-        {"crc": 0},
+        {"crcs": [0]},
         {"files": [["indicators-x.csv", 0, 0, 0]]},
         {"database": "/elsewhere/projections.duckdb"},
     ],
@@ -216,7 +218,7 @@ def test_an_encrypted_store_is_never_served(tmp_path: Path) -> None:
     store = tmp_path / "store"
     with LearningLoop(store, recorded_by="p", cipher_key=new_cipher_key()) as loop:
         loop.import_events(base_events())
-    assert indicator_warm._log_head(store / "events.sqlite") is None  # the usual path asks
+    assert indicator_warm.log_head(store / "events.sqlite") is None  # the usual path asks
 
 
 @pytest.fixture

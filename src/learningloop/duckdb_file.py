@@ -20,17 +20,20 @@ from typing import Any
 import duckdb
 
 from learningloop import results
+from learningloop.duckdb_settings import ENGINE_RANGE as ENGINE_RANGE
+from learningloop.duckdb_settings import NEWEST_STORAGE_NUMBER as NEWEST_STORAGE_NUMBER
+from learningloop.duckdb_settings import OLDEST_READER as OLDEST_READER
+from learningloop.duckdb_settings import STORAGE_COMPATIBILITY as STORAGE_COMPATIBILITY
+from learningloop.duckdb_settings import (
+    config,
+    header_storage_number,
+    in_range,
+    settle,
+)
+from learningloop.duckdb_settings import machine_memory as machine_memory
 from learningloop.errors import StoreError
 
 LOCK_WAIT_SECONDS = 5.0
-# The projection file is written in DuckDB 1.4's storage format, so that every DuckDB from 1.4
-# on (Python, CLI, harlequin, dbt) opens it. A file whose header says a newer format (written
-# by an earlier learningloop) is rebuilt in this one.
-STORAGE_COMPATIBILITY = "v1.4.0"
-OLDEST_READER = "1.4"
-NEWEST_STORAGE_NUMBER = 67  # the header's version number that DuckDB 1.4 still reads
-# The DuckDB this package writes and queries with (pyproject.toml declares the same range).
-ENGINE_RANGE = ((2, 0, 1), (3, 0, 0))
 # Called with a file's absolute path before this process opens it: a connection this process
 # keeps on it (duckdb_lease) is closed first, as DuckDB allows one instance of a file a process.
 BEFORE_OPEN: list[Callable[[Path], Any]] = []
@@ -84,15 +87,16 @@ class DuckDBFile:
             before_open(self.database.absolute())
         if not read_only:
             self.database.parent.mkdir(parents=True, exist_ok=True)
-        config = _config(read_only, locked_down, self.memory_limit)
+        settings = config(read_only, locked_down, self.memory_limit)
         deadline = time.monotonic() + (LOCK_WAIT_SECONDS if wait else 0.0)
         if self.private and self.database.exists():
             # A file made before the store was encrypted, or by an older version.
             self.database.chmod(self.database.stat().st_mode & 0o700)
         while True:
             try:
-                con = duckdb.connect(str(self.database), read_only=read_only, config=config)
-                return _settle(con, locked_down)
+                con = duckdb.connect(str(self.database), read_only=read_only, config=settings)
+                settle(con, locked_down)
+                return con
             except duckdb.ConnectionException as error:
                 raise StoreError(_same_process_message(self.database, error)) from None
             except duckdb.IOException as error:
@@ -109,8 +113,8 @@ class DuckDBFile:
     def _readable_now(self) -> bool:
         """Whether a read-only open succeeds: then the lock holder only reads."""
         try:
-            config = _config(True, True, self.memory_limit)
-            duckdb.connect(str(self.database), read_only=True, config=config).close()
+            settings = config(True, True, self.memory_limit)
+            duckdb.connect(str(self.database), read_only=True, config=settings).close()
             return True
         except duckdb.Error:
             return False
@@ -161,34 +165,8 @@ class HeldReadOnly(StoreError):
         )
 
 
-Config = dict[str, str | bool | int | float | list[str]]
-
-
-def _config(read_only: bool, locked_down: bool, memory_limit: str) -> Config:
-    """The settings of a learningloop connection, all given to connect(): a caller's DuckDB
-    instance (another config) is never shared, so never altered."""
-    # Bounded memory however long the log: DuckDB spills to disk past this.
-    config: Config = {"memory_limit": memory_limit}
-    if not read_only:
-        config["storage_compatibility_version"] = STORAGE_COMPATIBILITY
-    if locked_down:
-        config["enable_external_access"] = False
-    return config
-
-
-def _settle(con: duckdb.DuckDBPyConnection, locked_down: bool) -> duckdb.DuckDBPyConnection:
-    """The two settings connect() cannot take. The progress bar (on stdout, which is for data)
-    is a session setting; the lock comes after it. The instance is ours alone: a connection
-    of the caller's to the same file has another config, and connect() refuses to share."""
-    con.execute("set enable_progress_bar = false")
-    if locked_down:
-        con.execute("set lock_configuration = true")
-    return con
-
-
 def _check_engine() -> None:
-    found = tuple(int(part) for part in re.findall(r"\d+", duckdb.__version__)[:3])
-    if not ENGINE_RANGE[0] <= found < ENGINE_RANGE[1]:
+    if not in_range(duckdb.__version__):
         raise StoreError(
             f"learningloop projects and queries with duckdb >=2.0.1,<3, and this Python has "
             f"duckdb {duckdb.__version__}: pip install 'duckdb>=2.0.1,<3'. (Any DuckDB from "
@@ -200,14 +178,7 @@ def storage_number(database: Path) -> int:
     """The storage version number in a DuckDB file's header (0 when there is no file)."""
     for before_open in BEFORE_OPEN:  # reading it would drop this process's lock on it
         before_open(database.absolute())
-    try:
-        with database.open("rb") as file:
-            header = file.read(20)
-    except FileNotFoundError:
-        return 0
-    if len(header) < 20 or header[8:12] != b"DUCK":
-        return 0
-    return int.from_bytes(header[12:20], "little")
+    return header_storage_number(database)
 
 
 def has_schema(con: duckdb.DuckDBPyConnection) -> bool:
@@ -259,10 +230,3 @@ def _same_process_message(database: Path, error: Exception) -> str:
 
 def first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0]
-
-
-def machine_memory() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):  # not POSIX: assume a small machine
-        return 8 * 2**30

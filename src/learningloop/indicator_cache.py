@@ -23,10 +23,8 @@ type them, and reach the output through the same RowStream code.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,17 +35,16 @@ import duckdb
 import pyarrow as pa
 
 from learningloop import (
-    __version__,
     indicator_delta,
     indicator_files,
+    indicator_framing,
+    indicator_keys,
     indicator_renditions,
     results,
 )
+from learningloop.indicator_keys import read_key
 
-CACHE_DIRECTORY = "cache"
-KEEP = 8  # files kept (rows and CSV lines): a few D or formats asked in turn stay warm
-FORMAT = "learningloop-indicators-1"
-_STALE_TEMPORARY_SECONDS = 3600  # a temporary file this old was left by a killed process
+CACHE_DIRECTORY = indicator_framing.CACHE_DIRECTORY
 
 
 @dataclass(frozen=True)
@@ -81,20 +78,19 @@ def cached_streams(
     if key is None:  # T before the head: as uncached reads always did
         yield {name: results.open_stream(con, sql, []) for name, sql in queries.items()}
         return
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    path = directory / f"indicators-{digest}.arrow"
+    path = directory / f"{indicator_keys.stem(key)}.arrow"
     tables, merge = load(path, key), None
     if tables is None:
         tables, merge = _computed(con, queries, path, key, private)
     else:
         with contextlib.suppress(OSError):  # the newest files are the ones kept
             os.utime(path)
-    csv = directory / f"indicators-{digest}.csv"
+    csv = directory / f"{indicator_keys.stem(key)}.csv"
     renditions = indicator_renditions.Renditions(csv, key, private, merge)
     yield _streams(con, tables, renditions)
     renditions.save()  # only when the block ran to its end: never a partial rendition
     if merge is not None:
-        _prune(directory)  # the merged answers' small rendition files
+        indicator_framing.prune(directory)  # the merged answers' small rendition files
     if warm is not None:
         last, until = con.execute(
             "select max(recorded_at), max(occurred_until) from log_events"
@@ -106,34 +102,6 @@ def cached_streams(
             last_until=None if until is None else until.isoformat(),
             columns=[(name, cached.table.column_names) for name, cached in tables.items()],
         )
-
-
-def read_key(
-    con: duckdb.DuckDBPyConnection, queries: dict[str, str], context: dict[str, Any]
-) -> str | None:
-    """What decides the answer at the connection's (D, T), or None when T hides an event."""
-    as_of, at_head = con.execute(
-        "select (select as_of from moment), "
-        "coalesce((select known_at from moment) >= (select max(recorded_at) from log_events), "
-        "true)"
-    ).fetchall()[0]
-    if not at_head:
-        return None
-    versions = con.execute(
-        "select projection, version, applied_at::varchar from projection_versions "
-        "order by projection"
-    ).fetchall()
-    parts = {
-        "format": FORMAT,
-        "learningloop": __version__,
-        "duckdb": duckdb.__version__,
-        "versions": [list(row) for row in versions],
-        "as_of": as_of.isoformat(),
-        "known_at": "head",
-        "queries": queries,
-        **context,
-    }
-    return json.dumps(parts, sort_keys=True, default=str)
 
 
 def load(path: Path, key: str, *, check: bool = True) -> dict[str, Cached] | None:
@@ -203,15 +171,13 @@ def _computed(
     except OSError:
         temporary.unlink(missing_ok=True)
         return tables or {name: _rows(con, sql) for name, sql in queries.items()}, None
-    _prune(path.parent)
+    indicator_framing.prune(path.parent)
     return tables, merge
 
 
 def _keys(directory: Path) -> dict[Path, str]:
-    """The key of each cache file in `directory`."""
-    paths = directory.glob("indicators-*.arrow")
-    found = {path: indicator_files.read_footer(path) for path in paths}
-    return {path: footer["key"] for path, footer in found.items() if footer is not None}
+    """The key of each cache file of rows in `directory`."""
+    return indicator_keys.file_keys(directory, "indicators-*.arrow")
 
 
 def _tables(path: Path, key: str) -> dict[str, tuple[pa.Table, list[str]]] | None:
@@ -223,24 +189,6 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> Cached:
     with results.duckdb_errors():
         relation = con.sql(sql)
         return Cached(relation.to_arrow_table(), [str(kind) for kind in relation.types])
-
-
-def _prune(directory: Path) -> None:
-    """Keep the KEEP newest cache files, and no temporary file a killed process left."""
-    with contextlib.suppress(OSError):
-        files = []
-        for entry in os.scandir(directory):
-            with contextlib.suppress(OSError):
-                modified = entry.stat().st_mtime
-                if entry.name.startswith("indicators-"):
-                    files.append((modified, entry.path))
-                elif entry.name.startswith(".indicators-") and (
-                    time.time() - modified > _STALE_TEMPORARY_SECONDS
-                ):
-                    os.unlink(entry.path)
-        for _, old in sorted(files, reverse=True)[KEEP:]:
-            with contextlib.suppress(OSError):
-                os.unlink(old)
 
 
 def _streams(

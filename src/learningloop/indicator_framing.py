@@ -5,14 +5,23 @@ the footer and their temporary names from here."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import mmap
 import os
+import stat
+import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 MAGIC = b"LLINDIC1"
 FOOTER_LENGTH = 8
+CACHE_DIRECTORY = "cache"  # beside the projection file
+KEEP = 8  # files kept (rows and CSV lines): a few D or formats asked in turn stay warm
+_STALE_TEMPORARY_SECONDS = 3600  # a temporary file this old was left by a killed process
 
 
 def file_identity(found: os.stat_result) -> tuple[int, int, int]:
@@ -50,3 +59,61 @@ def new_temporary(directory: Path, private: bool) -> Path:
     path = directory / f".indicators-{uuid.uuid4().hex}.tmp"
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666))
     return path
+
+
+def prune(directory: Path) -> None:
+    """Keep the KEEP newest cache files, and no temporary file a killed process left."""
+    with contextlib.suppress(OSError):
+        files = []
+        for entry in os.scandir(directory):
+            with contextlib.suppress(OSError):
+                modified = entry.stat().st_mtime
+                if entry.name.startswith("indicators-"):
+                    files.append((modified, entry.path))
+                elif entry.name.startswith(".indicators-") and (
+                    time.time() - modified > _STALE_TEMPORARY_SECONDS
+                ):
+                    os.unlink(entry.path)
+        for _, old in sorted(files, reverse=True)[KEEP:]:
+            with contextlib.suppress(OSError):
+                os.unlink(old)
+
+
+def write_sections(
+    out: IO[bytes], header: bytes, files: Sequence[tuple[int, mmap.mmap]], sections: list[list[int]]
+) -> None:
+    """`header`, then each section ([file, offset, length] of `files`: descriptor and mapped
+    bytes) in turn. Into a file or a pipe the kernel copies them (sendfile: no pass through
+    this process); into anything else (a terminal, a buffer in memory) they are written."""
+    out.write(header)
+    target = _kernel_target(out)
+    if target is not None:
+        out.flush()
+    for file, offset, length in sections:
+        descriptor, data = files[file]
+        sent = 0
+        if target is not None:
+            try:
+                while sent < length:
+                    done = os.sendfile(target, descriptor, offset + sent, length - sent)
+                    if done == 0:
+                        break  # the file is shorter than the section said: written below
+                    sent += done
+            except OSError as error:
+                if error.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP) or sent:
+                    raise
+                target = None  # not a target sendfile takes after all: written from now on
+        if sent < length:
+            with memoryview(data) as view:
+                out.write(view[offset + sent : offset + length])
+    out.flush()
+
+
+def _kernel_target(out: IO[bytes]) -> int | None:
+    """The descriptor behind `out` when it is a file or a pipe, else None."""
+    try:
+        descriptor = out.fileno()
+        mode = os.fstat(descriptor).st_mode
+    except (OSError, ValueError):  # io.UnsupportedOperation is both
+        return None
+    return descriptor if stat.S_ISREG(mode) or stat.S_ISFIFO(mode) else None

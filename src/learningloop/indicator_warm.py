@@ -16,15 +16,15 @@ An entry (`cache/warm-csv.json`) says what a command wrote and when that answer 
   unencrypted SQLite store (anything else goes the usual way, which checks it).
 The bytes written are the CSV lines the cache's rendition file holds for the command's
 layout (an overlay's pieces: of that file and of its base, each file checked by device, inode
-and size), checked against the CRC the entry keeps before anything is written. Any doubt, any
-error: False, nothing written, and the usual path answers.
+and size); before anything is written, each file's bytes are checked against the CRC its
+footer gave when the entry was noted (kept in the entry: noting reads no file through). Any
+doubt, any error before the first byte: False, nothing written, and the usual path answers.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import json
 import mmap
 import os
@@ -37,13 +37,21 @@ from pathlib import Path
 from typing import IO, Any
 
 from learningloop import __version__
-from learningloop.indicator_framing import file_identity, new_temporary, parsed_footer
+from learningloop.duckdb_settings import package_version
+from learningloop.indicator_framing import (
+    CACHE_DIRECTORY,
+    MAGIC,
+    file_identity,
+    new_temporary,
+    parsed_footer,
+    write_sections,
+)
 from learningloop.locations import StoreLocation
 
 ENTRIES = "warm-csv.json"
 KEEP = 4  # entries kept: one a D answered lately
 _HEADERS = 3 * 4096  # DuckDB's main header and its two database headers
-_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, sqlite3.Error)
+ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError, sqlite3.Error)
 
 
 def fingerprint(database: Path, before_open: Sequence[Callable[[Path], object]] = ()) -> str | None:
@@ -78,18 +86,6 @@ def sql_digest() -> str:
     return digest.hexdigest()
 
 
-def duckdb_version() -> str | None:
-    """The installed DuckDB's version, from its distribution's directory name (importing
-    duckdb, or importlib.metadata, costs a warm call a third of its time); None when that
-    is not one clear name."""
-    spec = importlib.util.find_spec("duckdb")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    site = Path(next(iter(spec.submodule_search_locations))).parent
-    names = [n for n in os.listdir(site) if n.startswith("duckdb-") and n.endswith(".dist-info")]
-    return names[0].removeprefix("duckdb-").removesuffix(".dist-info") if len(names) == 1 else None
-
-
 def layout(columns: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
     """The CSV columns `indicators` writes: `indicator`, then each table's new columns."""
     found = ["indicator"]
@@ -116,49 +112,52 @@ def note(
 ) -> None:
     """Keep an entry for the answer the rendition file holds in the command's layout, if it
     holds it (an overlay's pieces lie in it and in its base). `found`: database, fingerprint,
-    position, as_of, last_recorded, columns."""
+    position, as_of, last_recorded, last_until, columns. Each file's bytes are not read again:
+    the entry keeps the CRC its footer gives, which `served` checks them against."""
     columns = [(name, list(names)) for name, names in found["columns"]]
     shared = layout(columns)
     header = csv_header(shared)
     try:
         with contextlib.ExitStack() as stack:
             files = [stack.enter_context(rendition.open("rb"))]
-            maps = [stack.enter_context(mmap.mmap(files[0].fileno(), 0, access=mmap.ACCESS_READ))]
-            with memoryview(maps[0]) as view:
-                found_footer = parsed_footer(view)[0]
-            if not isinstance(found_footer.get("sections"), list):
+            footers = [_footer(files[0])]
+            if not isinstance(footers[0].get("sections"), list):
                 return  # a damaged footer
-            parts = {part["spec"]: part for part in found_footer["sections"]}
+            parts = {part["spec"]: part for part in footers[0]["sections"]}
             specs = [json.dumps([name, shared, {"indicator": name}]) for name, _ in columns]
             if any(spec not in parts for spec in specs):
                 return  # not rendered in this layout (another format was asked)
             sections = [piece for spec in specs for piece in _pieces(parts[spec])]
-            base: dict[str, Any] = found_footer.get("base") or {}
+            base: dict[str, Any] = footers[0].get("base") or {}
             if any(file == 1 for file, _, _ in sections):
                 files.append(stack.enter_context((directory / base["name"]).open("rb")))
                 if _file_id(files[1])[:3] != base["id"]:
                     return  # not the file the overlay's pieces were taken from
-                maps.append(stack.enter_context(
-                    mmap.mmap(files[1].fileno(), 0, access=mmap.ACCESS_READ)))  # fmt: skip
+                footers.append(_footer(files[1]))
             names = [rendition.name] + ([base["name"]] if len(files) > 1 else [])
             identities = [[name, *_file_id(file)] for name, file in zip(names, files, strict=True)]
-            crc = _crc(maps, sections)
         entry = {
             **{k: found[k] for k in ("database", "fingerprint", "position", "as_of")},
             "last_recorded": found["last_recorded"],
             "last_until": found["last_until"],
             "learningloop": __version__,
-            "duckdb": duckdb_version(),
+            "duckdb": package_version(),
             "sql": sql_digest(),
             "files": identities,
             "header": header.decode(),
             "sections": sections,
-            "crc": crc,
+            "crcs": [int(footer["crc"]) for footer in footers],
         }
         kept = [e for e in _entries(directory) if e.get("as_of") != entry["as_of"]]
         _write(directory, [entry, *kept][:KEEP], private)
-    except _ERRORS:
+    except ERRORS:
         return
+
+
+def _footer(file: IO[bytes]) -> dict[str, Any]:
+    """An open cache file's footer (ValueError when it is not one)."""
+    with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data, memoryview(data) as view:
+        return parsed_footer(view)[0]
 
 
 def _pieces(part: dict[str, Any]) -> list[list[int]]:
@@ -174,6 +173,22 @@ def _file_id(file: IO[bytes]) -> list[int]:
     return list(file_identity(os.fstat(file.fileno())))
 
 
+def plain_store(
+    store: str | None, projections: str | None, cipher_key: str | None, memory_limit: str | None
+) -> StoreLocation | None:
+    """The store's location when nothing but its files decides the answer: no cipher key and no
+    memory setting given (as LearningLoop reads them: the usual path checks them), not on
+    PostgreSQL; None otherwise."""
+    limit = memory_limit or os.environ.get("LEARNINGLOOP_MEMORY_LIMIT") or ""
+    if cipher_key or os.environ.get("LEARNINGLOOP_CIPHER_KEY") or limit.strip():
+        return None
+    try:
+        location = StoreLocation.resolve(store, projections)
+    except ERRORS:
+        return None
+    return None if location.is_postgres else location
+
+
 def served(
     out: IO[bytes],
     *,
@@ -186,36 +201,30 @@ def served(
     """Write the answer of `indicators --format csv` at D (`as_of`, default today) and the
     default T when an entry holds it (see the module's docstring); False, nothing written,
     otherwise."""
-    limit = memory_limit or os.environ.get("LEARNINGLOOP_MEMORY_LIMIT") or ""
-    if cipher_key or os.environ.get("LEARNINGLOOP_CIPHER_KEY") or limit.strip():
-        return False  # as LearningLoop reads them: the usual path checks them
-    try:
-        location = StoreLocation.resolve(store, projections)
-        if location.is_postgres:
-            return False
-        database = location.projections_path
-        entry = _entry_for(database.parent / "cache", database, as_of)
-        if entry is None or not _current(entry, database, location.events_path):
-            return False
-        with contextlib.ExitStack() as stack:
-            maps = []
+    location = plain_store(store, projections, cipher_key, memory_limit)
+    if location is None:
+        return False
+    with contextlib.ExitStack() as stack:
+        try:
+            database = location.projections_path
+            entry = _entry_for(database.parent / CACHE_DIRECTORY, database, as_of)
+            if entry is None or not _current(entry, database, location.events_path):
+                return False
+            files = []
             for name, *identity in entry["files"]:
-                file = stack.enter_context((database.parent / "cache" / name).open("rb"))
+                file = stack.enter_context((database.parent / CACHE_DIRECTORY / name).open("rb"))
                 if _file_id(file) != identity:
                     return False
-                maps.append(stack.enter_context(
-                    mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)))  # fmt: skip
+                files.append((file.fileno(), stack.enter_context(
+                    mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ))))  # fmt: skip
             sections = entry["sections"]
-            if _crc(maps, sections) != entry["crc"]:
+            if not _whole([data for _, data in files], entry["crcs"], sections):
                 return False
-            out.write(entry["header"].encode())
-            views = [stack.enter_context(memoryview(data)) for data in maps]
-            for file, offset, length in sections:
-                out.write(views[file][offset : offset + length])
-            out.flush()
-        return True
-    except _ERRORS:
-        return False
+            header = entry["header"].encode()
+        except ERRORS:
+            return False
+        write_sections(out, header, files, sections)  # checked: any error now is the output's
+    return True
 
 
 def _entry_for(directory: Path, database: Path, as_of: date | None) -> dict[str, Any] | None:
@@ -234,7 +243,7 @@ def _current(entry: dict[str, Any], database: Path, events: Path) -> bool:
     """Whether the entry's answer is the one the usual path would give now."""
     if entry["learningloop"] != __version__ or entry["sql"] != sql_digest():
         return False
-    if entry["duckdb"] is None or entry["duckdb"] != duckdb_version():
+    if entry["duckdb"] is None or entry["duckdb"] != package_version():
         return False
     last = entry["last_recorded"]
     if last is not None and datetime.now(UTC) < datetime.fromisoformat(last):
@@ -242,12 +251,12 @@ def _current(entry: dict[str, Any], database: Path, events: Path) -> bool:
     before = fingerprint(database)
     if before is None or before != entry["fingerprint"]:
         return False
-    if _log_head(events) != entry["position"]:
+    if log_head(events) != entry["position"]:
         return False
     return fingerprint(database) == before
 
 
-def _log_head(events: Path) -> int | None:
+def log_head(events: Path) -> int | None:
     """The log's head, read as eventlog does; None for an encrypted store (the usual path
     asks for its key) or a file that is not a store."""
     if not events.exists():
@@ -261,20 +270,19 @@ def _log_head(events: Path) -> int | None:
         return int(head or 0)
 
 
-def _crc(maps: Sequence[mmap.mmap], sections: list[list[int]]) -> int:
-    """The CRC of the sections ([file, offset, length] of the mapped files), in turn;
-    ValueError when one lies past its file's end."""
-    crc = 0
-    views = [memoryview(data) for data in maps]
-    try:
-        for file, offset, length in sections:
-            if offset < 0 or length < 0 or offset + length > len(maps[file]):
-                raise ValueError("a section past the file's end")
-            crc = zlib.crc32(views[file][offset : offset + length], crc)
-    finally:
-        for view in views:
-            view.release()
-    return crc
+def _whole(maps: Sequence[mmap.mmap], crcs: Sequence[int], sections: list[list[int]]) -> bool:
+    """Whether each mapped cache file's bytes (between its MAGIC and its footer) have the CRC
+    the entry kept, and every section lies in its file."""
+    if len(crcs) != len(maps):
+        return False
+    for data, crc in zip(maps, crcs, strict=True):
+        with memoryview(data) as view:
+            _, end, length = parsed_footer(view)
+            with view[len(MAGIC) : end - length] as body:
+                if zlib.crc32(body) != crc:
+                    return False
+    return all(offset >= 0 and length >= 0 and offset + length <= len(maps[file])
+               for file, offset, length in sections)  # fmt: skip
 
 
 def _entries(directory: Path) -> list[dict[str, Any]]:

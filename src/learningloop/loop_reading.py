@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from learningloop.domain.basics import stream_id
 from learningloop.errors import BadInputError, NotFoundError
+from learningloop.indicator_keys import INDICATOR_TABLES as INDICATOR_TABLES
+from learningloop.indicator_keys import indicator_queries as _indicator_queries
 from learningloop.loop_session import (
     TABLE_ORDER,
     PathLike,
@@ -27,14 +29,6 @@ if TYPE_CHECKING:  # imported where used: `import` and `record` never load duckd
     from learningloop.results import RowStream
 
 EXPORT_FORMATS = ("parquet", "duckdb")
-INDICATOR_TABLES = (
-    "experiment_coverage",
-    "function_coverage",
-    "commitment_cadence",
-    "review_completion",
-    "milestones",
-    "learning_loops",
-)
 
 
 class Reading(Session):
@@ -213,7 +207,3 @@ from milestones
 left join last_record using (experiment)
 order by milestones.experiment, milestones.due_on, milestones.milestone
 """
-
-
-def _indicator_queries() -> dict[str, str]:
-    return {name: f"select * from {name} order by {TABLE_ORDER[name]}" for name in INDICATOR_TABLES}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Self
 from learningloop.domain.basics import DEFAULT_FUNCTION_LABELS, did_you_mean
 from learningloop.errors import NotFoundError
 from learningloop.locations import StoreLocation
+from learningloop.sqlfiles import TABLE_ORDER as TABLE_ORDER  # where it was defined first
 from learningloop.store import Clock, Store
 
 # Imported where used: `import` and `record` never load duckdb or pyarrow, reading commands
@@ -26,25 +27,6 @@ if TYPE_CHECKING:
     from learningloop.projector import Projector
     from learningloop.querying import QueryResult
     from learningloop.writing import StreamCache
-
-# Each contract table and the order its rows are listed in.
-TABLE_ORDER = {
-    "events": "position",
-    "experiments": "experiment",
-    "timeline": "experiment, occurred_on, version",
-    "function_coverage": "experiment, ordinal",
-    "experiment_coverage": "experiment",
-    "commitment_cadence": "experiment, commitment, period",
-    "review_completion": "experiment, review",
-    "milestones": "experiment, due_on, milestone",
-    "decisions": "experiment, occurred_on, version",
-    "learning_loops": "experiment",
-    "partners": "programme, partner",
-    "decision_revisions": "experiment, decision, evidence",
-    "learning_latency": "experiment",
-    "predictions": "experiment, made_on, prediction",
-    "prediction_scores": "experiment",
-}
 
 ProgressCallback = Callable[[int], None]
 PathLike = str | os.PathLike[str]

@@ -12,35 +12,20 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import duckdb
 import orjson
-import pyarrow as pa
 
+from learningloop.csv_cells import csv_header as _csv_header
+from learningloop.csv_cells import csv_line_query as csv_line_query
+from learningloop.duckdb_settings import memory_limit as memory_limit
 from learningloop.errors import BadInputError, MemoryLimitError
 
-STREAM_ROWS = 20_000  # rows a batch: big enough for speed, small enough to bound memory
-# DuckDB's own default (80 % of the machine) would let one query crowd out everything else;
-# this share keeps a command with its Python side under ~1.5 GiB on a 24 GiB machine.
-MEMORY_SHARE = 0.04
-MINIMUM_MEMORY = 512 * 2**20
+if TYPE_CHECKING:  # imported where used: `indicators` after new events never loads pyarrow
+    import pyarrow as pa
 
-# Cells as Python's csv module writes the values the Python path produces: timestamps in
-# ISO 8601 with a `T` (microseconds only when not zero), lists, structs and JSON as compact
-# JSON, booleans true/false, floats as Python prints them, NULL as an empty cell.
-_ISO_SECONDS = "strftime({c}, '%Y-%m-%dT%H:%M:%S')"
-_ISO_FRACTION = (
-    "case when strftime({c}, '%f') = '000000' then '' else '.' || strftime({c}, '%f') end"
-)
-_CELL_BY_TYPE = {
-    # timezone('UTC', ...) gives the UTC wall time whatever the session's TimeZone
-    "TIMESTAMP WITH TIME ZONE": (_ISO_SECONDS + " || " + _ISO_FRACTION + " || '+00:00'").replace(
-        "{c}", "timezone('UTC', {c})"
-    ),
-    "TIMESTAMP": _ISO_SECONDS + " || " + _ISO_FRACTION,
-    "JSON": "json({c})::varchar",
-}
+STREAM_ROWS = 20_000  # rows a batch: big enough for speed, small enough to bound memory
 
 
 class RowStream:
@@ -117,20 +102,7 @@ class RowStream:
         if self._con.extract_statements(self._sql)[0].type.name != "SELECT":
             return None
         kinds = [str(kind) for kind in self._relation.types]
-        cells, values = [], []
-        for position, name in enumerate(layout or self.columns):
-            if name in constants:  # quoted here, as csv would: one parameter each
-                cells.append("?::varchar")
-                values.append(_csv_header([constants[name]]).decode().rstrip("\n"))
-            elif name in self.columns:  # by position without a layout: names may repeat
-                index = position if layout is None else self.columns.index(name)
-                cells.append(_csv_cell(f"#{index + 1}", kinds[index]))
-            else:
-                cells.append("''")
-        line = "concat(" + ", ',', ".join(cells) + ", chr(10))"
-        if len(cells) == 1:  # csv writes a lone empty field as "" so the line is not blank
-            line = f"case when {line} = chr(10) then '\"\"' || chr(10) else {line} end"
-        query = f"select {line} from ({self._sql})"
+        query, values = csv_line_query(self._sql, self.columns, kinds, layout, constants)
         try:
             return self._con.sql(query, params=[*values, *self._parameters] or None)
         except duckdb.Error as error:
@@ -158,18 +130,6 @@ def duckdb_errors() -> Iterator[None]:
         raise
     except duckdb.Error as error:
         raise BadInputError(f"SQL error: {str(error).strip().splitlines()[0]}") from None
-
-
-def memory_limit(value: str | None, total_memory: int) -> str:
-    """The DuckDB memory limit: `value` (such as 2GB, 512MiB) or a share of the machine's."""
-    if value is None or not value.strip():
-        return f"{max(MINIMUM_MEMORY, int(total_memory * MEMORY_SHARE)) // 2**20}MiB"
-    if not re.fullmatch(r"\s*\d+(\.\d+)?\s*([KMGT]i?B)\s*", value, flags=re.I):
-        raise BadInputError(
-            f"LEARNINGLOOP_MEMORY_LIMIT / --memory-limit: {value!r} is not a size such as "
-            "512MB or 4GB"
-        )
-    return value.strip()
 
 
 def memory_error(error: Exception) -> MemoryLimitError:
@@ -211,34 +171,10 @@ def _batches(relation: Any) -> Iterator[pa.RecordBatch]:
             reader.close()
 
 
-def _csv_cell(column: str, kind: str) -> str:
-    if kind in _CELL_BY_TYPE:
-        text = _CELL_BY_TYPE[kind].format(c=column)
-    elif kind.endswith("[]") or kind.startswith(("STRUCT", "MAP", "UNION")) or "[" in kind:
-        text = f"to_json({column})::varchar"
-    elif kind.startswith("DECIMAL") or kind == "FLOAT":
-        text = f"{column}::double::varchar"
-    else:
-        text = f"{column}::varchar"
-    if kind in _PLAIN_TYPES or kind.startswith(("DECIMAL", "TIMESTAMP")):
-        return text  # its text never holds a comma, a quote or a newline
-    quoted = f"'\"' || replace({text}, '\"', '\"\"') || '\"'"
-    # csv.writer (QUOTE_MINIMAL, lineterminator "\n") quotes for a comma, a quote or "\n";
-    # three plain searches cost DuckDB less than one regular expression
-    special = " or ".join(f"contains({text}, {char})" for char in ("','", "'\"'", "chr(10)"))
-    return f"(case when {special} then {quoted} else {text} end)"
-
-
-# Types whose text (as cast to VARCHAR, or written by _CELL_BY_TYPE) is digits, signs, dots,
-# dashes, colons, letters and spaces only: never quoted by csv, so never searched.
-_PLAIN_TYPES = frozenset(
-    ("BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-     "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DATE", "TIME", "UUID")
-)  # fmt: skip
-
-
 def _string_bytes(column: pa.Array | pa.ChunkedArray) -> bytes:
     """The concatenated values of a string column, straight from its data buffer."""
+    import pyarrow as pa
+
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
     parts = []
     for chunk in chunks:
@@ -253,15 +189,6 @@ def _string_bytes(column: pa.Array | pa.ChunkedArray) -> bytes:
         else:
             parts.append("".join(chunk.to_pylist()).encode())
     return b"".join(parts)
-
-
-def _csv_header(columns: list[str]) -> bytes:
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(columns)
-    return buffer.getvalue().encode()
 
 
 def _write_csv_slowly(stream: RowStream, out: IO[bytes]) -> int:
@@ -280,6 +207,8 @@ def _write_csv_slowly(stream: RowStream, out: IO[bytes]) -> int:
 
 def _in_utc(column: pa.Array) -> pa.Array:
     """Time-zone-aware timestamps as UTC whatever the session's TimeZone (metadata only)."""
+    import pyarrow as pa
+
     kind = column.type
     if pa.types.is_timestamp(kind) and kind.tz and kind.tz != "UTC":
         return column.cast(pa.timestamp(kind.unit, tz="UTC"))

@@ -22,6 +22,24 @@ GENERATION = "2"
 # Each .sql file X becomes a table macro of this schema, `X(requested_as_of, requested_known_at)`,
 # then the public macro `main.X_at(as_of, known_at)` and the view `main.X` over it.
 INTERNAL_SCHEMA = "learningloop_internal"
+# Each contract table and the order its rows are listed in.
+TABLE_ORDER = {
+    "events": "position",
+    "experiments": "experiment",
+    "timeline": "experiment, occurred_on, version",
+    "function_coverage": "experiment, ordinal",
+    "experiment_coverage": "experiment",
+    "commitment_cadence": "experiment, commitment, period",
+    "review_completion": "experiment, review",
+    "milestones": "experiment, due_on, milestone",
+    "decisions": "experiment, occurred_on, version",
+    "learning_loops": "experiment",
+    "partners": "programme, partner",
+    "decision_revisions": "experiment, decision, evidence",
+    "learning_latency": "experiment",
+    "predictions": "experiment, made_on, prediction",
+    "prediction_scores": "experiment",
+}
 INNER_NAMES = {"as_of": "_as_of", "known_at": "_known_at"}
 INGEST_FILE = "log_events"
 STAGING_PREFIX = "stg_"
