@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from click.testing import CliRunner
 from learningloop import LearningLoop
 from learningloop.cli.main import main
 from learningloop.errors import BadInputError, StoreError
-from learningloop.store import new_cipher_key
+from learningloop.store import Clock, new_cipher_key
 from tests.conftest import base_events, event
 
 SECRET = "Confidential stakeholder notes"
@@ -150,3 +152,27 @@ def test_every_file_created_respects_the_umask(tmp_path: Path) -> None:
     assert files
     too_open = [(p.name, oct(p.stat().st_mode)) for p in files if p.stat().st_mode & 0o027]
     assert too_open == []
+
+
+def test_clock_stamps_follow_now_one_microsecond_apart() -> None:
+    clock = Clock()
+    before = clock.now()
+    called_at = datetime.now(UTC)
+    stamps = clock.stamps(1_000)
+    after = clock.now()
+    assert len(stamps) == 1_000
+    assert before < stamps[0] and called_at <= stamps[0]
+    assert all(b - a == timedelta(microseconds=1) for a, b in pairwise(stamps))
+    assert stamps[-1] < after
+    assert clock.stamps(0) == []
+    assert clock.stamps(1)[0] > after
+
+
+def test_clock_stamps_stay_after_a_last_stamp_in_the_future() -> None:
+    clock = Clock()
+    ahead = datetime.now(UTC) + timedelta(seconds=5)
+    clock._last = ahead
+    stamps = clock.stamps(3)
+    tick = timedelta(microseconds=1)
+    assert stamps == [ahead + tick, ahead + 2 * tick, ahead + 3 * tick]
+    assert clock.now() == ahead + 4 * tick

