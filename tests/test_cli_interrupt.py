@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from learningloop import LearningLoop
 from tests.conftest import base_events, store_bytes
 
@@ -53,7 +55,10 @@ def test_ctrl_c_during_a_query_exits_130_with_one_line(tmp_path: Path) -> None:
         assert loop.sql("select count(*) from log_events").rows == [(4,)]
 
 
-def test_ctrl_c_during_an_import_exits_130_and_writes_nothing(tmp_path: Path) -> None:
+def test_ctrl_c_during_an_import_exits_130_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEARNINGLOOP_IMPORT_WORKERS", "2")  # and its workers stop too
     store = seeded_store(tmp_path)
     meeting = {"type": "MeetingHeld", "experiment": "exp", "kind": "local",
                "occurred_on": "2013-02-01"}  # fmt: skip
@@ -65,6 +70,20 @@ def test_ctrl_c_during_an_import_exits_130_and_writes_nothing(tmp_path: Path) ->
     assert process.returncode == 130, stderr
     assert stderr.endswith("Error: interrupted (Ctrl-C).\n") and "Traceback" not in stderr
     assert store_bytes(store) == before
+    assert not running_with(str(big))
+
+
+def running_with(argument: str) -> list[str]:
+    """Processes whose command line holds `argument` (the import's forked workers do)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            arguments = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argument.encode() in arguments:
+            found.append(entry.name)
+    return found
 
 
 def test_sql_timeout_at_the_command_line_exits_1_with_one_line(tmp_path: Path) -> None:

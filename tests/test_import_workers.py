@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from learningloop import LearningLoop
 from learningloop import import_workers as iw
-from learningloop.errors import LearningLoopError, StoreError
+from learningloop.errors import BadInputError, LearningLoopError, StoreError
 from tests.conftest import base_events, event, store_bytes
 from tests.strategies import programme_histories
 
@@ -214,6 +214,20 @@ def test_a_worker_that_dies_is_one_line_and_nothing_is_written(
     assert store_bytes(tmp_path / "store") == {}
 
 
+def test_no_processes_to_be_had_imports_in_this_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    class NoPipes:
+        def Pipe(self, duplex: bool) -> Any:  # multiprocessing's name
+            raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(iw.multiprocessing, "get_context", lambda _: NoPipes())
+    source = write(tmp_path / "events.jsonl", base_events())
+    monkeypatch.setenv(iw.WORKERS_SETTING, "2")
+    with LearningLoop(tmp_path / "store") as loop:
+        assert loop.import_files([source]).events == 4
+
+
 def test_programme_events_go_to_every_worker_and_experiments_to_one() -> None:
     router = iw.Router(3)
     opened = router.worker({"type": "ProgrammeOpened", "programme": "p"})
@@ -230,13 +244,25 @@ def test_programme_events_go_to_every_worker_and_experiments_to_one() -> None:
 
 @pytest.mark.parametrize(
     ("setting", "size", "wanted"),
-    [("", 1_000, 0), ("0", 10**9, 0), ("2", 10, 2), ("x", 10**9, 0), ("99", 10, 8)],
+    [("", 1_000, 0), ("0", 10**9, 0), ("2", 10, 2), (" 1 ", 10, 1), ("99", 10, 8)],
 )
 def test_how_many_workers(
     monkeypatch: pytest.MonkeyPatch, setting: str, size: int, wanted: int
 ) -> None:
     monkeypatch.setenv(iw.WORKERS_SETTING, setting)
     assert iw.workers_wanted(size) == wanted
+
+
+@pytest.mark.parametrize("setting", ["x", "-1", "2.5", "٣", "9" * 20])
+def test_a_bad_setting_is_one_line_exit_2_nothing_written(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, setting: str
+) -> None:
+    source = write(tmp_path / "events.jsonl", base_events())
+    monkeypatch.setenv(iw.WORKERS_SETTING, setting)
+    with LearningLoop(tmp_path / "store") as loop, pytest.raises(BadInputError) as raised:
+        loop.import_files([source])
+    assert str(raised.value).startswith("LEARNINGLOOP_IMPORT_WORKERS must be a whole number")
+    assert raised.value.exit_code == 2 and store_bytes(tmp_path / "store") == {}
 
 
 def test_by_default_a_big_import_uses_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import orjson
 
 from learningloop.domain.recorded import Recorded
-from learningloop.errors import StoreError
+from learningloop.domain.values import quote
+from learningloop.errors import BadInputError, StoreError
 from learningloop.locations import StoreLocation
 from learningloop.sources import RawEvent, json_line
 from learningloop.store import Store
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 WORKERS_SETTING = "LEARNINGLOOP_IMPORT_WORKERS"
 # Files smaller than this are imported in this process: starting workers costs ~0.3 s.
 PARALLEL_FROM_BYTES = 6 << 20
+MAX_WORKERS = 8  # what the setting may ask for
 BLOCK = 4_000  # events read, routed and sent before the previous block's rows are merged
 IN_FLIGHT = 3  # blocks sent and not yet merged (bounds both processes' memory)
 PROGRAMME_TYPES = frozenset({"ProgrammeOpened", "PartnerJoined", "PartnerLeft", "GatheringHeld"})
@@ -74,13 +76,14 @@ def workers_wanted(total_bytes: int) -> int:
         return 0  # Windows: see Pool
     setting = os.environ.get(WORKERS_SETTING, "").strip()
     if setting:
-        if not setting.isdigit():
-            return 0
-        return min(int(setting), 8)
+        if not (setting.isascii() and setting.isdigit()) or len(setting) > 3:
+            raise BadInputError(f"{WORKERS_SETTING} must be a whole number of worker "
+                                f"processes (0: none), not {quote(setting)}")  # fmt: skip
+        return min(int(setting), MAX_WORKERS)
     cores = os.cpu_count() or 1
     if cores < 2 or total_bytes < PARALLEL_FROM_BYTES:
         return 0
-    return min(cores, 4)
+    return min(cores, 4)  # the one appending process keeps up with about four
 
 
 class Router:
@@ -172,6 +175,11 @@ class Pool:
                 self._processes.append(process)
                 self._outputs.append(our_out)
                 inputs.append(our_in)
+        except OSError:  # no process or pipe to be had (a limit): import in this process
+            for connection in inputs:
+                connection.close()
+            self.close(at_once=True)
+            raise Abandoned from None
         finally:
             if in_main_thread:
                 signal.signal(signal.SIGINT, previous)
@@ -199,14 +207,18 @@ class Pool:
                 raise _stopped()
             return message
 
-    def close(self) -> None:
-        """Stop every worker (at once after an error or Ctrl-C; they hold nothing to keep)."""
+    def close(self, *, at_once: bool = False) -> None:
+        """Stop every worker: when it has read all it was sent, or `at_once` (after an error
+        or Ctrl-C: they hold nothing to keep, and a pipe may hold half a message)."""
         for output in self._outputs:
-            with suppress(OSError):
-                output.send_bytes(_STOP)
+            if not at_once:
+                with suppress(OSError):
+                    output.send_bytes(_STOP)
             output.close()
         for process in self._processes:
-            process.join(timeout=1)
+            if at_once:
+                process.terminate()
+            process.join(timeout=None if at_once else 5)
             if process.is_alive():
                 process.terminate()
                 process.join()
@@ -315,6 +327,8 @@ def _work(settings: tuple[StoreLocation, str | None, str, bool, int], inbox: Con
     """A worker: admit each chunk's events in order, send their rows (or b"" on an error)."""
     for connection in ours:
         connection.close()
+    with suppress(ValueError):  # a handler the importing program set is not the worker's
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
     location, cipher_key, recorded_by, empty_log, parent = settings
     store = Store(location, cipher_key)

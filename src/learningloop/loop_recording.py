@@ -167,8 +167,10 @@ class Recording(Session):
         try:
             count = self._append(admitted(lines_of(files), self._clock, router, pool, touched),
                                  progress)  # fmt: skip
-        finally:
-            pool.close()
+        except BaseException:
+            pool.close(at_once=True)
+            raise
+        pool.close()
         return ImportSummary(events=count, streams=len(touched))
 
     def _append(self, recorded: Iterator[Recorded], progress: ProgressCallback | None) -> int:
@@ -183,14 +185,13 @@ class Recording(Session):
 
 def _import_workers(files: list[Path]) -> int:
     """Worker processes for importing `files`: JSON Lines only (other kinds, and small
-    imports, are admitted in this process)."""
+    imports, are admitted in this process). The setting is checked whatever the files."""
     from learningloop.import_workers import workers_wanted
     from learningloop.sources import SUFFIXES
 
-    if any(SUFFIXES[file.suffix.lower()] != "jsonl" for file in files):
-        return 0
     try:
         size = sum(file.stat().st_size for file in files)
     except OSError:
-        return 0
-    return workers_wanted(size)
+        size = 0
+    wanted = workers_wanted(size)
+    return wanted if all(SUFFIXES[file.suffix.lower()] == "jsonl" for file in files) else 0
