@@ -98,6 +98,7 @@ def two_programmes(draw: st.DrawFn) -> list[Any]:
         bad = draw(st.sampled_from([
             "not an object", {"type": "LearningRecorded", "occurred_on": "2012-01-01"},
             {"type": "NoSuchType", "experiment": "x"}, merged[0], merged[-1],
+            {"type": ["MeetingHeld"], "experiment": "x"}, {"type": "MeetingHeld"},
             {"type": "LearningRecorded", "experiment": "nowhere", "occurred_on": "2012-01-01",
              "learning": "l", "observation": "o"},
             {"type": "EventRetracted", "programme": "prog", "experiment": "x", "retracts": 1,
@@ -237,6 +238,7 @@ def test_programme_events_go_to_every_worker_and_experiments_to_one() -> None:
     assert proposed[1] is False
     assert router.worker({"type": "MeetingHeld", "experiment": "e"}) == proposed
     for unnamed in ("text", {"type": "MeetingHeld"}, {"programme": 1, "type": "PartnerJoined"},
+                    {"type": ["ProgrammeOpened"], "programme": "p"}, {"experiment": "e"},
                     {"type": "EventRetracted", "programme": "p", "experiment": "e"}):  # fmt: skip
         with pytest.raises(iw.Abandoned):
             router.worker(unnamed)

@@ -101,6 +101,8 @@ class Router:
         if not isinstance(data, dict):
             raise Abandoned
         kind = data.get("type")
+        if not isinstance(kind, str):
+            raise Abandoned
         programme = data.get("programme")
         experiment = data.get("experiment")
         if kind in PROGRAMME_TYPES or (kind == RETRACTED and experiment is None):
@@ -114,7 +116,9 @@ class Router:
         share = self._shares.get(name)
         if share is None:
             # crc32, not hash(): the same share in every run, whatever PYTHONHASHSEED says
-            share = self._shares[name] = zlib.crc32(name.encode()) % self.workers
+            share = self._shares[name] = (
+                zlib.crc32(name.encode(errors="surrogatepass")) % self.workers
+            )
         return share
 
 
