@@ -7,6 +7,7 @@ import os
 import sqlite3
 import sys
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,21 @@ def test_lines_read_as_one_process_reads_them(
     source.write_bytes(ODD_FILES[name])
     single = imported(monkeypatch, tmp_path / "single", [source], 0)
     assert imported(monkeypatch, tmp_path / "parallel", [source], 2) == single
+
+
+def test_recorded_at_increases_along_positions_with_the_real_clock(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    source = write(tmp_path / "events.jsonl", base_events() + renamed(base_events(), "b-"))
+    monkeypatch.setenv(iw.WORKERS_SETTING, "2")
+    monkeypatch.setattr(iw, "BLOCK", 3)  # several blocks, each stamped by one call
+    with LearningLoop(tmp_path / "store") as loop:
+        loop.import_files([source])
+    with sqlite3.connect(tmp_path / "store" / "events.sqlite") as con:
+        states = [orjson.loads(row[0]) for row in
+                  con.execute("select state from stored_events order by rowid")]  # fmt: skip
+    stamps = [datetime.fromisoformat(state["recorded_at"]) for state in states]
+    assert len(stamps) == 8 and all(a < b for a, b in pairwise(stamps))
 
 
 def test_the_first_error_in_file_order_is_reported(
