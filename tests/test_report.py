@@ -209,6 +209,34 @@ def test_a_network_report_details_its_most_active_experiments_after_a_programme_
     assert set(renderer.TEXT["en"]) == set(renderer.TEXT["fr"])
 
 
+def test_a_network_report_counts_each_programmes_partners_and_names_no_one_programme(
+    network_store: Path,
+) -> None:
+    with LearningLoop(network_store) as loop:
+        data = loop.report_data(as_of=date(2020, 1, 1))
+        partners = dict(loop.sql("select programme, count(*) from partners group by 1",
+                                 as_of=date(2020, 1, 1)).rows)  # fmt: skip
+    text = renderer.render(data, "en")
+    assert len(data.programme) > 1 and len(set(partners.values())) > 1
+    title = text.split("<h1>")[1].split("</h1>")[0]
+    assert title == f"Learning report — {len(data.programme):,} programmes"
+    # only the programmes of the detailed experiments are described, each with its partners
+    described = {row["programme"] for row in data.experiments}
+    section = text.split("<h2>Programme</h2>")[1].split("</section>")[0]
+    assert section.count("<h3>") == len(described)
+    for programme in described:
+        assert f"Partners recorded: {partners[programme]}." in section
+    with LearningLoop(network_store) as loop:
+        one = loop.report_data(
+            as_of=date(2020, 1, 1), experiments=[data.experiments[0]["experiment"]]
+        )
+    only = renderer.render(one, "en").split("<h2>Programme</h2>")[1].split("</section>")[0]
+    assert only.count("<h3>") == 1
+    # the 15-column summary scrolls inside the page, its names wrapping at underscores
+    assert '<div class="wide"><table><tr><th>programme</th>' in text
+    assert "<th>coverage_<wbr>partial</th>" in text
+
+
 def test_report_filters_by_experiment_and_programme(network_store: Path, tmp_path: Path) -> None:
     with LearningLoop(network_store) as loop:
         first = loop.sql("select experiment, programme from experiments order by 1 limit 1").rows

@@ -59,6 +59,8 @@ def render(data: ReportData, lang: str = "en") -> str:
     """The whole report as one HTML document: a pure function of the data and the language."""
     text = TEXT[lang]
     titles = [p["title"] for p in data.programme if p["title"]]
+    if len(data.programme) > 1:  # a network: no one programme's name is the report's
+        titles = [text["programmes_title"].format(n=len(data.programme))]
     title = f"{text['title']} — {titles[0]}" if titles else text["title"]
     body = [
         summary.framework_line(data, lang),

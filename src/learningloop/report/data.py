@@ -79,7 +79,7 @@ QUERIES = {
     "count(*) filter (where basis = 'inferred') as inferred, "
     "count(*) filter (where basis = 'illustrative') as illustrative "
     "from counted_events group by source order by min(position)",
-    "partners": "select joined_on, left_on from partners order by partner",
+    "partners": "select programme, joined_on, left_on from partners order by partner",
     "experiments": f"select * from experiments where {SELECTED} order by experiment",
     "coverage": f"select * from function_coverage where {SELECTED} order by experiment, ordinal",
     "evidence": "select experiment, payload ->> '$.function' as function, "

@@ -22,6 +22,7 @@ td.absent { background: #f4a582; } td.not_assessed { background: #fff; color: #8
 td.not_applicable { background: repeating-linear-gradient(45deg, #eee, #eee 4px, #d9d9d9 4px,
   #d9d9d9 8px); }
 del { color: #999; } .overdue { color: #b00; font-weight: bold; } figure { margin: .5rem 0; }
+.wide { overflow-x: auto; }
 footer { margin-top: 3rem; font-size: .75rem; color: #555; word-break: break-all; }
 @media print { section.experiment { page-break-inside: avoid; } body { margin: 0; } }
 """
@@ -44,13 +45,18 @@ def basis_mark(basis: str | None, text: dict[str, str]) -> str:
     return f" <em>({escape(text[basis])})</em>" if basis in ("inferred", "illustrative") else ""
 
 
-def html_table(header: Sequence[str], body: Sequence[Sequence[Any]]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+def html_table(header: Sequence[str], body: Sequence[Sequence[Any]], wide: bool = False) -> str:
+    """A table; `wide`: its column names may wrap after an underscore, and it scrolls
+    sideways inside the page rather than running off its edge (15 columns of a network's
+    programme summary)."""
+    names = (escape(h).replace("_", "_<wbr>") if wide else escape(h) for h in header)
+    head = "".join(f"<th>{name}</th>" for name in names)
     lines = "".join(
         "<tr>" + "".join(f"<td>{escape('' if v is None else v)}</td>" for v in row) + "</tr>"
         for row in body
     )
-    return f"<table><tr>{head}</tr>{lines}</table>"
+    table = f"<table><tr>{head}</tr>{lines}</table>"
+    return f'<div class="wide">{table}</div>' if wide else table
 
 
 def escape(value: Any) -> str:

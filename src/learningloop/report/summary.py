@@ -3,7 +3,7 @@ programme, what changed since T1, the overview, the coverage heatmap and the foo
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC
 
 from learningloop import charts
@@ -41,7 +41,7 @@ def programmes(data: ReportData, lang: str) -> str:
     how = text["chosen"] if chosen else text["most_active"]
     note = text["selection"].format(shown=shown, total=total, how=how)
     columns = list(data.programmes[0]) if data.programmes else []
-    table = html_table(columns, [[row[c] for c in columns] for row in data.programmes])
+    table = html_table(columns, [[row[c] for c in columns] for row in data.programmes], wide=True)
     return (
         f"<section><h2>{escape(text['programmes'])}</h2><p>{escape(note)}</p>{table}"
         f"{_programme_coverage(data, lang)}</section>"
@@ -76,12 +76,21 @@ def _shade(percent: int) -> int:
     return 0 if percent == 0 else min(3, 1 + percent // 34)
 
 
+def _described(data: ReportData) -> list[Row]:
+    """Every programme, or, when the detail is a selection, those of its experiments: a
+    network's thousand programmes are in the summary table above."""
+    if data.selection is None:
+        return data.programme
+    chosen = {experiment["programme"] for experiment in data.experiments}
+    return [programme for programme in data.programme if programme["programme"] in chosen]
+
+
 def programme(data: ReportData, lang: str) -> str:
     """Title, axes, partners recorded against the size the sources state, and the sources."""
     text = TEXT[lang]
     parts = [f"<section><h2>{escape(text['programme'])}</h2>"]
-    recorded = len(data.partners)
-    for programme in data.programme:
+    recorded = Counter(partner["programme"] for partner in data.partners)
+    for programme in _described(data):
         parts.append(f"<h3>{escape(programme['title'] or programme['programme'])}</h3>")
         axes = programme["axes"] or []
         if axes:
@@ -89,7 +98,8 @@ def programme(data: ReportData, lang: str) -> str:
             parts.append(f"<h4>{escape(text['axes'])}</h4><ol>{items}</ol>")
         stated = programme["partners_stated"]
         line = text["partners_count"] if stated is not None else text["partners_count_only"]
-        parts.append(f"<p>{escape(line.format(recorded=recorded, stated=stated))}</p>")
+        count = recorded[programme["programme"]]
+        parts.append(f"<p>{escape(line.format(recorded=count, stated=stated))}</p>")
     shares = {basis: sum(s[basis] for s in data.sources) for basis in BASES}
     parts.append(f"<p>{escape(text['facts'].format(**shares))}</p>")
     quoted = [s for s in data.sources if s["source"]]

@@ -8,6 +8,7 @@ from learningloop.domain.events import DEFAULT_FUNCTIONS
 TEXT = {
     "en": {
         "title": "Learning report",
+        "programmes_title": "{n:,} programmes",
         "overview": "Programme overview",
         "partners": "Partners over time",
         "active": "active partners",
@@ -98,6 +99,7 @@ TEXT = {
     },
     "fr": {
         "title": "Rapport d'apprentissage",
+        "programmes_title": "{n} programmes",
         "overview": "Vue d'ensemble du programme",
         "partners": "Partenaires au fil du temps",
         "active": "partenaires actifs",
