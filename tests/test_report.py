@@ -307,3 +307,39 @@ def test_the_report_names_its_framework_first_and_lists_what_changed_since_t1(
         "chantier-ecole-st-nazaire", "deltameca-gouvernance"]  # fmt: skip
     assert "Predictions: calibration and Brier score" in text and "0.49" in text
     assert "Learning latency" in text and text.count("<svg") >= 6
+
+
+def test_what_changed_since_t1_lists_a_few_hundred_rows_and_counts_the_rest(
+    demo_store: Path,
+) -> None:
+    from dataclasses import replace
+
+    from learningloop.report.summary import LISTED_AT_MOST
+
+    with LearningLoop(demo_store) as loop:
+        since = loop.sql("select recorded_at from log_events order by position").rows[-3][0]
+        data = loop.report_data(as_of=date(2014, 12, 31), since=since)
+    event = next(c["row"] for c in data.changes if c["table"] == "events")
+    many = LISTED_AT_MOST + 37
+    # a network's minute of recording: many new facts, each moving an experiment's coverage
+    changes = [
+        {
+            "table": "events",
+            "change": "added",
+            "row": {
+                **event,
+                "position": 10_000 + n,
+                "type": "MeetingHeld",
+                "occurred_on": date(2030, 1, 1),
+            },
+        }
+        for n in range(many)
+    ]
+    changes += [{"table": "experiment_coverage", "change": "added",
+                 "row": {"experiment": f"x{n:04}"}} for n in range(many)]  # fmt: skip
+    text = renderer.render(replace(data, changes=changes), "en")
+    section = text.split("What changed since")[1].split("</section>")[0]
+    assert section.count("<li>") == 2 * LISTED_AT_MOST
+    assert section.count("… and 37 more: learningloop changes --since T1 lists every one.") == 2
+    french = renderer.render(replace(data, changes=changes), "fr")
+    assert french.count("… et 37 de plus") == 2
