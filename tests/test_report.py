@@ -138,6 +138,15 @@ def test_an_empty_report_renders_every_section_heading() -> None:
     assert text.count("None yet.") == 5 and "Log head digest: 0:x" in text
 
 
+def test_a_selection_of_a_network_counts_its_experiments_with_thousands_separated() -> None:
+    empty = {name: [] for name in renderer.QUERIES}
+    data = renderer.ReportData(date(2014, 1, 1), datetime(2014, 1, 1, tzinfo=UTC), "0:x",
+                               **empty, selection=(12, 51_810, False))  # fmt: skip
+    assert "Detail below for 12 of 51,810 experiments" in renderer.render(data, "en")
+    # experiment names heading the heatmap's rows never wrap at their hyphen
+    assert "tr > th:first-child { white-space: nowrap; }" in renderer.render(data, "en")
+
+
 def visible_text(path: Path) -> str:
     """What a reader sees: no charts, no style sheet, no tags."""
     body = re.sub(r"<svg.*?</svg>|<style>.*?</style>", "", path.read_text(encoding="utf-8"),

@@ -22,7 +22,7 @@ td.absent { background: #f4a582; } td.not_assessed { background: #fff; color: #8
 td.not_applicable { background: repeating-linear-gradient(45deg, #eee, #eee 4px, #d9d9d9 4px,
   #d9d9d9 8px); }
 del { color: #999; } .overdue { color: #b00; font-weight: bold; } figure { margin: .5rem 0; }
-.wide { overflow-x: auto; }
+.wide { overflow-x: auto; } tr > th:first-child { white-space: nowrap; }
 footer { margin-top: 3rem; font-size: .75rem; color: #555; word-break: break-all; }
 @media print { section.experiment { page-break-inside: avoid; } body { margin: 0; } }
 """

@@ -71,7 +71,7 @@ TEXT = {
         "legend_basis": "Marks: (inferred) the recorder's reading; (illustrative) an example.",
         "programmes": "Programmes",
         "programme_coverage": "Coverage by programme (% of experiments covering each function)",
-        "selection": "Detail below for {shown} of {total} experiments: {how}.",
+        "selection": "Detail below for {shown} of {total:,} experiments: {how}.",
         "most_active": "the most active ones (choose others with --experiment or --programme)",
         "chosen": "those chosen with --experiment or --programme",
         "monthly": "{events} events, counted by month",
