@@ -283,10 +283,15 @@ def test_a_bad_setting_is_one_line_exit_2_nothing_written(
     assert raised.value.exit_code == 2 and store_bytes(tmp_path / "store") == {}
 
 
-def test_by_default_a_big_import_uses_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("idle", "wanted"), [(None, 2), (1.2, 2), (0.9, 0)])
+def test_by_default_a_big_import_uses_the_idle_cores(
+    monkeypatch: pytest.MonkeyPatch, idle: float | None, wanted: int
+) -> None:
     monkeypatch.delenv(iw.WORKERS_SETTING, raising=False)
+    monkeypatch.setattr(iw, "idle_cores", lambda: idle)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    assert iw.workers_wanted(iw.PARALLEL_FROM_BYTES) == 2
+    assert iw.workers_wanted(iw.PARALLEL_FROM_BYTES) == wanted
+    assert iw.workers_wanted(iw.PARALLEL_FROM_BYTES - 1) == 0
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     assert iw.workers_wanted(iw.PARALLEL_FROM_BYTES) == 0
 
