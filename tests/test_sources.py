@@ -33,6 +33,19 @@ def test_a_broken_json_line_is_reported_with_its_line(tmp_path: Path) -> None:
         list(read_events(path))
 
 
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [('{"a": "open', "Unterminated string"), ('{"a": "x\ty"}', "Invalid control character")],
+)
+def test_a_json_error_says_what_without_a_dangling_at(
+    tmp_path: Path, line: str, reason: str
+) -> None:
+    path = write(tmp_path / "e.jsonl", line)  # no newline: the string runs to the end
+    with pytest.raises(BadInputError) as raised:
+        list(read_events(path))
+    assert str(raised.value) == f"{path}, line 1: not valid JSON ({reason})"
+
+
 def test_a_json_array_streams_items_across_chunk_boundaries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

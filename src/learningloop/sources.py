@@ -169,12 +169,18 @@ def json_line(line: str, location: str) -> Any:
     try:
         value, end = _decode_json(line, len(line) - len(line.lstrip()), shallow=shallow)
     except json.JSONDecodeError as error:
-        raise BadInputError(f"{location}: not valid JSON ({error.msg})") from None
+        raise BadInputError(f"{location}: not valid JSON ({_json_reason(error)})") from None
     except _BadValue as error:
         raise BadInputError(f"{location}: {error}") from None
     if line[end:].strip():
         raise BadInputError(f"{location}: unexpected {quote(line[end:].strip())} after the event")
     return value
+
+
+def _json_reason(error: json.JSONDecodeError) -> str:
+    """What json says is wrong, without the dangling "at" of a message such as "Unterminated
+    string starting at" (json keeps the position apart; the location names the line)."""
+    return error.msg.removesuffix(" at").removesuffix(" starting")
 
 
 def _read_json_array(path: Path) -> Iterator[RawEvent]:
@@ -195,7 +201,7 @@ def _read_json_array(path: Path) -> Iterator[RawEvent]:
             try:
                 yield RawEvent(location, reader.decode())
             except json.JSONDecodeError as error:
-                raise BadInputError(f"{location}: not valid JSON ({error.msg})") from None
+                raise BadInputError(f"{location}: not valid JSON ({_json_reason(error)})") from None
             except _BadValue as error:
                 raise BadInputError(f"{location}: {error}") from None
             separator = reader.peek()
