@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from learningloop import LearningLoop
 from learningloop.errors import BadInputError
-from learningloop.knowledge import SECTION_4_TABLES
+from learningloop.knowledge import SECTION_4_TABLES, change_digest
 from tests.conftest import event, recorded_times
 from tests.strategies import programme_histories
 
@@ -51,6 +51,44 @@ def test_changes_are_the_set_difference_of_two_moments_table_by_table(
                 stream = (f"experiment:{row['experiment']}" if row.get("experiment")
                           else f"programme:{row.get('programme')}")  # fmt: skip
                 assert caused_by == [position for s, position in between if s == stream]
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(raws=programme_histories(max_events=25), data=st.data())
+def test_the_change_digest_counts_and_cuts_what_changes_finds(
+    tmp_path_factory: pytest.TempPathFactory, raws: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    with LearningLoop(tmp_path_factory.mktemp("digest") / "s", recorded_by="p") as loop:
+        loop.import_events(raws)
+        stamps = sorted({r.timestamp for key in loop.list_experiments()
+                         for r in loop._store.stream(f"experiment:{key}")})  # fmt: skip
+        t1, t2 = sorted(data.draw(st.lists(st.sampled_from(stamps), min_size=2, max_size=2)))
+        as_of = data.draw(st.dates(date(2010, 6, 1), date(2018, 1, 1)))
+        listed = data.draw(st.integers(1, 4))
+        found = loop.changes(t1, t2, as_of).records()
+        digest = change_digest(loop._projector(), as_of, t1, t2, listed)
+    # what the report listed when it grouped every row of `changes` in Python
+    recorded = sorted((c["row"] for c in found if c["table"] == "events" and c["change"] == "added"
+                       and c["row"]["recorded_at"] > t1), key=lambda e: e["position"])  # fmt: skip
+    first_day = t1.astimezone(UTC).date()
+    kinds = {
+        "retractions": [e for e in recorded if e["type"] == "EventRetracted"],
+        "backdated": [e for e in recorded
+                      if e["type"] != "EventRetracted" and e["occurred_on"] < first_day],
+        "new_facts": [e for e in recorded
+                      if e["type"] != "EventRetracted" and e["occurred_on"] >= first_day],
+    }  # fmt: skip
+    shown = ("position", "type", "experiment", "programme", "occurred_on", "precision")
+    for kind, rows in kinds.items():
+        cut, count = digest.recorded.get(kind, ([], 0))
+        assert count == len(rows), kind
+        assert [{k: r[k] for k in shown} for r in cut] == [
+            {k: r[k] for k in shown} for r in rows[:listed]
+        ], kind
+    moved = sorted({(c["table"], c["row"].get("experiment") or c["row"].get("programme") or "")
+                    for c in found if c["table"] not in ("events", "timeline")})  # fmt: skip
+    assert digest.moved == (moved[:listed], len(moved))
 
 
 def test_a_back_dated_correction_shows_as_removed_and_added(seeded: LearningLoop) -> None:

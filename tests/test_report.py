@@ -323,29 +323,21 @@ def test_what_changed_since_t1_lists_a_few_hundred_rows_and_counts_the_rest(
 ) -> None:
     from dataclasses import replace
 
+    from learningloop.knowledge import ChangeDigest
     from learningloop.report.summary import LISTED_AT_MOST
 
     with LearningLoop(demo_store) as loop:
         since = loop.sql("select recorded_at from log_events order by position").rows[-3][0]
         data = loop.report_data(as_of=date(2014, 12, 31), since=since)
-    event = next(c["row"] for c in data.changes if c["table"] == "events")
+    assert data.changes is not None
+    event = next(rows[0] for rows, _ in data.changes.recorded.values() if rows)
     many = LISTED_AT_MOST + 37
-    # a network's minute of recording: many new facts, each moving an experiment's coverage
-    changes = [
-        {
-            "table": "events",
-            "change": "added",
-            "row": {
-                **event,
-                "position": 10_000 + n,
-                "type": "MeetingHeld",
-                "occurred_on": date(2030, 1, 1),
-            },
-        }
-        for n in range(many)
-    ]
-    changes += [{"table": "experiment_coverage", "change": "added",
-                 "row": {"experiment": f"x{n:04}"}} for n in range(many)]  # fmt: skip
+    # a network's minute of recording: many new facts, each moving an experiment's coverage;
+    # the digest holds the first LISTED_AT_MOST of each list and its size
+    facts = [{**event, "position": 10_000 + n, "type": "MeetingHeld",
+              "occurred_on": date(2030, 1, 1)} for n in range(LISTED_AT_MOST)]  # fmt: skip
+    moved = [("experiment_coverage", f"x{n:04}") for n in range(LISTED_AT_MOST)]
+    changes = ChangeDigest({"new_facts": (facts, many)}, (moved, many))
     text = renderer.render(replace(data, changes=changes), "en")
     section = text.split("What changed since")[1].split("</section>")[0]
     assert section.count("<li>") == 2 * LISTED_AT_MOST

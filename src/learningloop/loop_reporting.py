@@ -66,8 +66,9 @@ class Reporting(Session):
 
         A network of more than REPORT_WHOLE_UP_TO experiments is detailed for its
         REPORT_MOST_ACTIVE most active ones (or those chosen), after a programme summary."""
-        from learningloop.knowledge import SECTION_4_TABLES, changes
+        from learningloop.knowledge import change_digest
         from learningloop.report import QUERIES, ReportData
+        from learningloop.report.summary import LISTED_AT_MOST
 
         log = self._store.readable_log()
         seal = log.seal()  # before catching up: the projections hold at least this much
@@ -80,9 +81,9 @@ class Reporting(Session):
         tables = {name: result.records() for name, result in results.items()}
         what_if = projector.what_if
         found = (
-            []
+            None
             if since is None
-            else changes(projector, SECTION_4_TABLES, moment_d, utc(since), moment_t).records()
+            else change_digest(projector, moment_d, utc(since), moment_t, LISTED_AT_MOST)
         )
         return ReportData(
             moment_d, moment_t, seal.head_digest, **tables,

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # a type only: the report's data is computed in learningloop.knowledge
+    from learningloop.knowledge import ChangeDigest
 
 Row = dict[str, Any]
 
@@ -37,11 +40,11 @@ class ReportData:
     predictions: list[Row] = field(default_factory=list)
     prediction_scores: list[Row] = field(default_factory=list)
     # Beyond QUERIES: the what-if framework's name and keys (empty: the programme's own), and
-    # what changed since T1 (knowledge.changes records) when the report was asked for it.
+    # what changed since T1 (knowledge.change_digest) when the report was asked for it.
     framework: str = ""
     framework_keys: tuple[str, ...] = ()
     since: datetime | None = None
-    changes: list[Row] = field(default_factory=list)
+    changes: ChangeDigest | None = None
 
 
 # An experiment's timeline beyond this many events is counted by month, not drawn event by

@@ -4,8 +4,6 @@ programme, what changed since T1, the overview, the coverage heatmap and the foo
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import UTC
-from typing import Any
 
 from learningloop import charts
 from learningloop.domain.values import BASES
@@ -115,47 +113,34 @@ def programme(data: ReportData, lang: str) -> str:
 LISTED_AT_MOST = 200
 
 
-def _more(items: list[Any], text: dict[str, str]) -> str:
-    left = len(items) - LISTED_AT_MOST
-    return f"<p>{escape(text['more_changes'].format(n=left))}</p>" if left > 0 else ""
+def _listed(items: list[str], count: int, text: dict[str, str]) -> str:
+    """A list of at most LISTED_AT_MOST items, and how many more there are."""
+    if not count:
+        return f"<p>{escape(text['none'])}</p>"
+    left = count - len(items)
+    more = f"<p>{escape(text['more_changes'].format(n=left))}</p>" if left > 0 else ""
+    return f"<ul>{''.join(items)}</ul>{more}"
 
 
 def since(data: ReportData, lang: str) -> str:
     """New facts, back-dated corrections and retractions recorded after T1, and the
-    indicator rows they moved (CONTRACT 6.5)."""
+    indicator rows they moved (CONTRACT 6.5): lists cut and counted by knowledge.change_digest."""
     text = TEXT[lang]
-    if data.since is None:  # only a report asked for `--since T1` has this section
+    if data.since is None or data.changes is None:  # only a report asked for `--since T1`
         return ""
     parts = [f"<section><h2>{escape(text['since'].format(t1=moment_text(data.since)))}</h2>"]
-    # rows of events recorded after T1 (a retracted event's row changes too: not a new fact)
-    recorded = [c["row"] for c in data.changes if c["table"] == "events"
-                and c["change"] == "added" and c["row"]["recorded_at"] > data.since]  # fmt: skip
-    first_day = data.since.astimezone(UTC).date()
-    groups = {
-        "retractions": [e for e in recorded if e["type"] == "EventRetracted"],
-        "backdated": [e for e in recorded
-                      if e["type"] != "EventRetracted" and e["occurred_on"] < first_day],
-        "new_facts": [e for e in recorded
-                      if e["type"] != "EventRetracted" and e["occurred_on"] >= first_day],
-    }  # fmt: skip
-    for name, rows in groups.items():
-        items = "".join(
+    for name in ("retractions", "backdated", "new_facts"):
+        rows, count = data.changes.recorded.get(name, ([], 0))
+        items = [
             f"<li>{escape(text['position'])} {e['position']}: {escape(e['type'])} "
             f"({escape(e['experiment'] or e['programme'])}, "
             f"{day_text(e['occurred_on'], e['precision'])})</li>"
             for e in rows[:LISTED_AT_MOST]
-        )
-        listed = (
-            f"<ul>{items}</ul>{_more(rows, text)}" if rows else f"<p>{escape(text['none'])}</p>"
-        )
-        parts.append(f"<h3>{escape(text[name])}</h3>{listed}")
-    moved = sorted({(c["table"], c["row"].get("experiment") or c["row"].get("programme") or "")
-                    for c in data.changes if c["table"] not in ("events", "timeline")})  # fmt: skip
-    items = "".join(
-        f"<li>{escape(table)}: {escape(key)}</li>" for table, key in moved[:LISTED_AT_MOST]
-    )
-    listed = f"<ul>{items}</ul>{_more(moved, text)}" if moved else f"<p>{escape(text['none'])}</p>"
-    parts.append(f"<h3>{escape(text['moved'])}</h3>{listed}")
+        ]
+        parts.append(f"<h3>{escape(text[name])}</h3>{_listed(items, count, text)}")
+    moved, count = data.changes.moved
+    items = [f"<li>{escape(table)}: {escape(key)}</li>" for table, key in moved[:LISTED_AT_MOST]]
+    parts.append(f"<h3>{escape(text['moved'])}</h3>{_listed(items, count, text)}")
     return "".join(parts) + "</section>"
 
 
