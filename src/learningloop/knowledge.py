@@ -82,18 +82,16 @@ class ChangeDigest:
     moved: tuple[list[tuple[str, str]], int]
 
 
-# $1 = D, $2 = T1, $3 = T2: events added after T1, by kind (back-dated: before T1's day in
-# UTC), first by position.
+# $1 = D, $2 = T1, $3 = T2: events recorded after T1, by kind (back-dated: before T1's day in
+# UTC), first by position. `changes` finds them as rows of `events` added between T1 and T2;
+# none of them can be a row at T1 (it holds what was recorded by then), so no set difference.
 _RECORDED_KINDS = """
-with added as (
-    select * from events_at($1, $3) except select * from events_at($1, $2)
-),
-recorded as (
+with recorded as (
     select position, type, experiment, programme, occurred_on, precision,
         case when type = 'EventRetracted' then 'retractions'
              when occurred_on < timezone('UTC', $2::timestamptz)::date then 'backdated'
              else 'new_facts' end as kind
-    from added
+    from events_at($1, $3)
     where recorded_at > $2
 )
 select kind, count(*) over (partition by kind) as total, * exclude (kind)

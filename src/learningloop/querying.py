@@ -24,6 +24,7 @@ import orjson
 
 from learningloop.duckdb_file import first_line
 from learningloop.errors import BadInputError, QueryTimeoutError
+from learningloop.results import memory_error
 
 ALLOWED_STATEMENTS = {"SELECT", "EXPLAIN"}
 
@@ -47,6 +48,8 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[Any]) -> 
         rows = cursor.fetchall()
     except duckdb.InterruptException:
         raise
+    except duckdb.OutOfMemoryException as error:  # the setting to raise, not "SQL error"
+        raise memory_error(error) from None
     except duckdb.Error as error:
         raise BadInputError(f"SQL error: {first_line(error)}") from None
     json_columns = [i for i, column in enumerate(description) if str(column[1]) == "JSON"]
