@@ -26,6 +26,16 @@ def table_at(loop: LearningLoop, table: str, as_of: date, known_at: datetime) ->
     return {canonical(row) for row in loop.sql(f"select * from {table}", as_of, known_at).records()}
 
 
+def two_moments_and_a_day(
+    loop: LearningLoop, data: st.DataObject
+) -> tuple[datetime, datetime, date]:
+    """T1 <= T2 drawn among the experiments' recording times, and a D."""
+    stamps = sorted({r.timestamp for key in loop.list_experiments()
+                     for r in loop._store.stream(f"experiment:{key}")})  # fmt: skip
+    t1, t2 = sorted(data.draw(st.lists(st.sampled_from(stamps), min_size=2, max_size=2)))
+    return t1, t2, data.draw(st.dates(date(2010, 6, 1), date(2018, 1, 1)))
+
+
 @settings(max_examples=15, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(raws=programme_histories(max_events=25), data=st.data())
@@ -34,10 +44,7 @@ def test_changes_are_the_set_difference_of_two_moments_table_by_table(
 ) -> None:
     with LearningLoop(tmp_path_factory.mktemp("changes") / "s", recorded_by="p") as loop:
         loop.import_events(raws)
-        stamps = sorted({r.timestamp for key in loop.list_experiments()
-                         for r in loop._store.stream(f"experiment:{key}")})  # fmt: skip
-        t1, t2 = sorted(data.draw(st.lists(st.sampled_from(stamps), min_size=2, max_size=2)))
-        as_of = data.draw(st.dates(date(2010, 6, 1), date(2018, 1, 1)))
+        t1, t2, as_of = two_moments_and_a_day(loop, data)
         found = loop.changes(t1, t2, as_of).rows
         query = ("select stream, position from log_events where recorded_at > ? "
                  "and recorded_at <= ? order by position")  # fmt: skip
@@ -61,10 +68,7 @@ def test_the_change_digest_counts_and_cuts_what_changes_finds(
 ) -> None:
     with LearningLoop(tmp_path_factory.mktemp("digest") / "s", recorded_by="p") as loop:
         loop.import_events(raws)
-        stamps = sorted({r.timestamp for key in loop.list_experiments()
-                         for r in loop._store.stream(f"experiment:{key}")})  # fmt: skip
-        t1, t2 = sorted(data.draw(st.lists(st.sampled_from(stamps), min_size=2, max_size=2)))
-        as_of = data.draw(st.dates(date(2010, 6, 1), date(2018, 1, 1)))
+        t1, t2, as_of = two_moments_and_a_day(loop, data)
         listed = data.draw(st.integers(1, 4))
         found = loop.changes(t1, t2, as_of).records()
         digest = change_digest(loop._projector(), as_of, t1, t2, listed)
