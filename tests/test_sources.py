@@ -46,6 +46,14 @@ def test_a_json_error_says_what_without_a_dangling_at(
     assert str(raised.value) == f"{path}, line 1: not valid JSON ({reason})"
 
 
+@pytest.mark.parametrize(
+    ("name", "text"), [("e.jsonl", '{"a": 1}\n{"a": 2}\n'), ("e.json", '[{"a": 1}, {"a": 2}]')]
+)
+def test_a_leading_byte_order_mark_is_skipped(tmp_path: Path, name: str, text: str) -> None:
+    path = write(tmp_path / name, "\ufeff" + text)
+    assert [r.data for r in read_events(path)] == [{"a": 1}, {"a": 2}]
+
+
 def test_a_json_array_streams_items_across_chunk_boundaries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

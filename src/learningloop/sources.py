@@ -150,7 +150,9 @@ def quick_decode(line: str) -> Any:
 
 def _read_json_lines(path: Path) -> Iterator[RawEvent]:
     where = f"{path}, line "
-    with path.open(encoding="utf-8") as lines:
+    # utf-8-sig: a leading byte-order mark (some Windows editors write one) is skipped, as the
+    # YAML reader does, instead of making the first event "not valid JSON"
+    with path.open(encoding="utf-8-sig") as lines:
         for number, line in enumerate(lines, start=1):
             # isspace: the same characters as strip(), without a copy of every line
             if line.isspace():
@@ -185,7 +187,7 @@ def _json_reason(error: json.JSONDecodeError) -> str:
 
 def _read_json_array(path: Path) -> Iterator[RawEvent]:
     """Stream the items of a top-level JSON array without loading the whole file."""
-    with path.open(encoding="utf-8") as text:
+    with path.open(encoding="utf-8-sig") as text:
         reader = _JsonReader(text)
         if reader.peek() != "[":
             raise BadInputError(f"{path}: a .json file must hold an array of events")
