@@ -24,7 +24,7 @@ import orjson
 
 from learningloop.duckdb_file import first_line
 from learningloop.errors import BadInputError, QueryTimeoutError
-from learningloop.results import memory_error
+from learningloop.results import duckdb_errors
 
 ALLOWED_STATEMENTS = {"SELECT", "EXPLAIN"}
 
@@ -42,16 +42,10 @@ class QueryResult:
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[Any]) -> QueryResult:
     """One statement's rows as plain values; JSON columns as Python objects, not as text."""
-    try:
+    with duckdb_errors():  # out of memory names the setting; a bad query is bad input
         cursor = con.execute(sql, list(parameters))
         description = cursor.description or []
         rows = cursor.fetchall()
-    except duckdb.InterruptException:
-        raise
-    except duckdb.OutOfMemoryException as error:  # the setting to raise, not "SQL error"
-        raise memory_error(error) from None
-    except duckdb.Error as error:
-        raise BadInputError(f"SQL error: {first_line(error)}") from None
     json_columns = [i for i, column in enumerate(description) if str(column[1]) == "JSON"]
     if json_columns:
         rows = [_parsed(row, json_columns) for row in rows]

@@ -97,6 +97,9 @@ class Store:
             self._log = None
 
 
+_TICK = timedelta(microseconds=1)  # the least step between two recorded_at
+
+
 class Clock:
     """Strictly increasing UTC timestamps for recorded_at within one process."""
 
@@ -106,7 +109,7 @@ class Clock:
     def now(self) -> datetime:
         now = datetime.now(UTC)
         if now <= self._last:
-            now = self._last + timedelta(microseconds=1)
+            now = self._last + _TICK
         self._last = now
         return now
 
@@ -121,6 +124,3 @@ class Clock:
         stamps = list(accumulate(repeat(_TICK, count - 1), add, initial=first))
         self._last = stamps[-1]
         return stamps
-
-
-_TICK = timedelta(microseconds=1)
