@@ -165,6 +165,7 @@ class Pool:
         self.inboxes: list[queue.SimpleQueue[bytes | None]] = []
         self._processes: list[BaseProcess] = []
         self._outputs: list[Connection] = []
+        self._outboxes: list[queue.SimpleQueue[bytes | None]] = []
         self._threads: list[threading.Thread] = []
         settings = (location, cipher_key, recorded_by, empty_log, os.getpid())
         inputs: list[Connection] = []
@@ -198,16 +199,23 @@ class Pool:
         # The threads only once every worker is forked (a fork copies no other thread).
         for our_in in inputs:
             inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-            thread = threading.Thread(target=_receive, args=(our_in, inbox), daemon=True)
-            thread.start()
+            self._start(_receive, our_in, inbox)
             self.inboxes.append(inbox)
-            self._threads.append(thread)
+        for our_out in self._outputs:
+            outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+            self._start(_send, our_out, outbox)
+            self._outboxes.append(outbox)
+
+    def _start(self, target: Any, connection: Connection, box: queue.SimpleQueue[Any]) -> None:
+        thread = threading.Thread(target=target, args=(connection, box), daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def send(self, worker: int, message: bytes) -> None:
-        try:
-            self._outputs[worker].send_bytes(message)
-        except OSError:
-            raise _stopped() from None
+        """Queue a message for a worker: a thread writes it, so this process never waits
+        for one worker to read while another has nothing to do (what it sends in all is
+        bounded by the caller: IN_FLIGHT blocks)."""
+        self._outboxes[worker].put(message)
 
     def receive(self, worker: int) -> bytes:
         while True:
@@ -222,24 +230,33 @@ class Pool:
     def close(self, *, at_once: bool = False) -> None:
         """Stop every worker: when it has read all it was sent, or `at_once` (after an error
         or Ctrl-C: they hold nothing to keep, and a pipe may hold half a message)."""
-        for output in self._outputs:
+        for outbox in self._outboxes:
             if not at_once:
-                with suppress(OSError):
-                    output.send_bytes(_STOP)
-            output.close()
+                outbox.put(_STOP)  # after every message queued before it
+            outbox.put(None)  # the sending thread ends, closing its pipe
         for process in self._processes:
             if at_once:
-                process.terminate()
+                process.terminate()  # (a sending thread blocked on its pipe gets an error)
             process.join(timeout=None if at_once else 5)
             if process.is_alive():
                 process.terminate()
                 process.join()
         for thread in self._threads:
             thread.join()
+        for output in self._outputs:
+            output.close()
 
 
 def _stopped() -> StoreError:
     return StoreError("an import worker process stopped unexpectedly; nothing was written")
+
+
+def _send(connection: Connection, outbox: queue.SimpleQueue[bytes | None]) -> None:
+    """A sending thread: write each queued message, until None. A worker that stopped
+    breaks the pipe: its receiving thread reports it, this one drops what is left."""
+    while (message := outbox.get()) is not None:
+        with suppress(OSError):
+            connection.send_bytes(message)
 
 
 def _receive(connection: Connection, inbox: queue.SimpleQueue[bytes | None]) -> None:
