@@ -169,6 +169,7 @@ class EventLog(Application[str]):
                     seal = seal or self._read_seal(cursor)
                     seal = seal.extended(zip(positions, batch, strict=True))
                     count += len(batch)
+                    self._appending(count)
                     if progress:
                         progress(len(batch))
                 if seal is not None:
@@ -185,10 +186,18 @@ class EventLog(Application[str]):
             ) from error
         except (OperationalError, InterfaceError) as error:
             raise StoreError(f"the event store is busy or unavailable: {error}") from error
+        finally:
+            self._after_append()
         return count
 
     def _before_append(self, cursor: Any) -> None:
         """Set up the transaction's connection for a long write (each backend may)."""
+
+    def _appending(self, events: int) -> None:
+        """`events` are inserted so far, not yet committed (a backend may act on a long write)."""
+
+    def _after_append(self) -> None:
+        """The append committed or rolled back."""
 
     def _check_time_order(self, cursor: Any, position: int, first: Recorded) -> None:
         """recorded_at never decreases along positions (CONTRACT 6.11): a writer stamped

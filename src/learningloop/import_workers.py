@@ -57,7 +57,9 @@ WORKERS_SETTING = "LEARNINGLOOP_IMPORT_WORKERS"
 PARALLEL_FROM_BYTES = 6 << 20
 MAX_WORKERS = 8  # what the setting may ask for
 BLOCK = 4_000  # events read, routed and sent before the previous block's rows are merged
-IN_FLIGHT = 3  # blocks sent and not yet merged (bounds both processes' memory)
+# Blocks sent and not yet merged (bounds both processes' memory: ~3 MB a block). Deep, as
+# a file's events come in runs of one experiment: a block may hold work for one worker only.
+IN_FLIGHT = 16
 PROGRAMME_TYPES = frozenset({"ProgrammeOpened", "PartnerJoined", "PartnerLeft", "GatheringHeld"})
 PROPOSED = "ExperimentProposed"
 RETRACTED = "EventRetracted"

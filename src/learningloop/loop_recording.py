@@ -158,28 +158,33 @@ class Recording(Session):
     ) -> ImportSummary:
         """Admitted by worker processes (see import_workers); the write models they built
         stay theirs: this session's cache reads the streams again when it needs them."""
-        from learningloop.import_workers import Pool, Router, admitted, lines_of
+        from learningloop.import_workers import BLOCK, Pool, Router, admitted, lines_of
 
         empty_log = self.head_position() == 0
         router = Router(workers)
         touched: set[str] = set()
         pool = Pool(workers, self.location, self._store.cipher_key, self.recorded_by, empty_log)
         try:
+            # Appending from the first block on: while the workers admit the next ones, this
+            # process has the time to write (a refused event rolls it all back).
             count = self._append(admitted(lines_of(files), self._clock, router, pool, touched),
-                                 progress)  # fmt: skip
+                                 progress, buffered=BLOCK)  # fmt: skip
         except BaseException:
             pool.close(at_once=True)
             raise
         pool.close()
         return ImportSummary(events=count, streams=len(touched))
 
-    def _append(self, recorded: Iterator[Recorded], progress: ProgressCallback | None) -> int:
+    def _append(self, recorded: Iterator[Recorded], progress: ProgressCallback | None,
+                buffered: int = BUFFERED_EVENTS) -> int:  # fmt: skip
+        """Append the recorded events once `buffered` of them are admitted (an early error
+        then takes no write lock)."""
         from learningloop.writing import batches, take
 
-        buffered = take(recorded, BUFFERED_EVENTS)  # validation errors surface here first
-        if not buffered:
+        first = take(recorded, buffered)
+        if not first:
             return 0
-        pages = batches(chain(buffered, recorded), BATCH_SIZE, progress)
+        pages = batches(chain(first, recorded), BATCH_SIZE, progress)
         return self._store.writable_log().append(pages)
 
 

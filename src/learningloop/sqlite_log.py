@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
@@ -21,10 +23,14 @@ from learningloop.locations import LOCK_TIMEOUT_SECONDS, StoreLocation
 _Key = tuple[str, int, *tuple[Any, ...]]
 # The page cache of a connection that appends (SQLite's default is 2 MiB).
 WRITE_CACHE_KIB = 16_384
+# An append this long has its WAL synced while it goes on (see WalFlusher).
+FLUSH_FROM_EVENTS = 20_000
 
 
 class SQLiteEventLog(EventLog):
     """The log of a store directory; the directory is created on the first write."""
+
+    _flusher: WalFlusher | None = None
 
     # eventsourcing names an application's tables after it: every backend keeps the name
     # stores were created with (`learningloop_events` in PostgreSQL).
@@ -68,6 +74,16 @@ class SQLiteEventLog(EventLog):
         # index of many streams at once, and with the small cache most of its pages were read
         # again from the file (200,000 network-shape rows: 2.1 -> 1.5-1.9 s CPU to insert).
         cursor.execute(f"pragma cache_size = -{WRITE_CACHE_KIB}")
+        self._flusher = WalFlusher(Path(f"{self.env.get('SQLITE_DBNAME')}-wal"))
+
+    def _appending(self, events: int) -> None:
+        if events >= FLUSH_FROM_EVENTS and self._flusher:
+            self._flusher.start()
+
+    def _after_append(self) -> None:
+        flusher, self._flusher = self._flusher, None
+        if flusher:
+            flusher.stop()
 
     def _insert(self, cursor: Any, stored: list[StoredEvent]) -> list[int]:
         recorder_calls.sqlite_insert_many(self.recorder, cursor, stored)
@@ -152,6 +168,43 @@ class SQLiteEventLog(EventLog):
             )
             while rows := cursor.fetchmany(size):
                 yield rows
+
+
+class WalFlusher:
+    """Writes a long transaction's WAL to disk while it goes on. SQLite writes the WAL as its
+    page cache fills but syncs it only at commit, and the system keeps those pages in memory
+    until then: the commit of 200,000 imported events (~90 MB of WAL) waited ~0.25 s more
+    for the disk than when a thread syncs it every quarter second meanwhile. Durability is
+    SQLite's commit alone: this thread only makes the disk's work earlier."""
+
+    EVERY_SECONDS = 0.25
+
+    def __init__(self, wal: Path) -> None:
+        self._wal = wal
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._flush, daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """No more syncing (a sync under way finishes by itself; nothing waits for it)."""
+        self._stop.set()
+
+    def _flush(self) -> None:
+        while not self._stop.wait(self.EVERY_SECONDS):
+            try:
+                descriptor = os.open(self._wal, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.fdatasync(descriptor)
+            except OSError:
+                pass  # SQLite's own sync at commit reports a disk that fails
+            finally:
+                os.close(descriptor)
 
 
 def _create_directory(directory: Path) -> list[Path]:
