@@ -55,6 +55,36 @@ restatements as (
         and occurred_on <= (select as_of from moment)
 ),
 
+-- only the first restatement after the decision can be the earliest revision: the decisions
+-- citing a key and the restatements of that key in one list by position, where each
+-- decision's next restatement is the least restatement position after it (an asof join
+-- here was planned by DuckDB 1.4 as a loop over every decision and restatement of the log:
+-- 141 s at 1M events)
+restated as (
+    select experiment, decision, position, evidence, revised_position
+    from (
+        select
+            experiment,
+            decision,
+            position,
+            evidence,
+            is_cited,
+            min(case when not is_cited then position end) over (
+                partition by experiment, evidence
+                order by position
+                rows between 1 following and unbounded following
+            ) as revised_position
+        from (
+            select experiment, decision, position, evidence, true as is_cited
+            from cited
+            union all
+            select experiment, null as decision, position, evidence, false as is_cited
+            from restatements
+        )
+    )
+    where is_cited and revised_position is not null
+),
+
 revisions as (
     select cited.*, 'retracted' as revision, retractions.position as revised_position,
         retractions.recorded_at as revised_at
@@ -65,15 +95,10 @@ revisions as (
         and retractions.target_position < cited.position
         and retractions.position > cited.position
     union all
-    -- only the first restatement after the decision can be the earliest revision: an asof
-    -- join finds it without pairing the decision with every later restatement of its key
-    select cited.*, 'restated' as revision, restatements.position as revised_position,
-        restatements.recorded_at as revised_at
-    from cited
-    asof join restatements
-        on restatements.experiment = cited.experiment
-        and restatements.evidence = cited.evidence
-        and cited.position < restatements.position
+    select restated.experiment, restated.decision, restated.position, restated.evidence,
+        'restated' as revision, restated.revised_position, restatements.recorded_at as revised_at
+    from restated
+    join restatements on restatements.position = restated.revised_position
 ),
 
 final as (

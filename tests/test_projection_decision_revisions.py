@@ -67,6 +67,30 @@ def test_what_is_not_a_revision(seeded: LearningLoop) -> None:
     assert rows_of(seeded, "decision_revisions", COLUMNS) == [("d1", "l1", "restated")]
 
 
+def test_each_decision_is_revised_by_the_first_restatement_recorded_after_it(
+    seeded: LearningLoop,
+) -> None:
+    other = {"experiment": "other"}  # the same learning key in another experiment
+    seeded.import_events([
+        {"type": "ExperimentProposed", "experiment": "other", "programme": "prog",
+         "title": "Other", "carriers": ["acme"], "scale": "company",
+         "occurred_on": "2013-01-10"},
+        learning("l1"),                                        # exp v2
+        decide("d1", ["l1"]),                                  # exp v3
+        {**learning("l1"), **other},                           # not a restatement of exp's l1
+        learning("l1", "2013-04-01"),                          # exp v4: revises d1
+        decide("d2", ["l1"]),                                  # exp v5
+        learning("l1", "2013-05-01"),                          # exp v6: revises d2
+        learning("l1", "2013-06-01"),                          # exp v7: later, not chosen
+        decide("d3", ["l1"]),                                  # exp v8: nothing after it
+    ])  # fmt: skip
+    times = recorded_times(seeded)
+    assert rows_of(seeded, "decision_revisions", f"{COLUMNS}, revised_at") == [
+        ("d1", "l1", "restated", times[3]),
+        ("d2", "l1", "restated", times[5]),
+    ]
+
+
 test_revisions_agree_with_the_reference_at_any_d_and_t = agrees_at_random_moment(
     "decision_revisions"
 )
