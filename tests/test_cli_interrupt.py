@@ -33,10 +33,26 @@ def start(store: Path, *args: str) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
-def interrupt_after(process: subprocess.Popen[str], seconds: float) -> tuple[str, str]:
-    time.sleep(seconds)
+def interrupt_after(process: subprocess.Popen[str], cpu_seconds: float) -> tuple[str, str]:
+    """Ctrl-C once the command has worked `cpu_seconds` of CPU (its start takes ~0.3 s):
+    a wall-clock wait could land in Python's own start on a loaded machine."""
+    deadline = time.monotonic() + 120
+    while cpu_time(process.pid) < cpu_seconds and time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     return process.communicate(timeout=60)
+
+
+def cpu_time(pid: int) -> float:
+    """The CPU seconds (user and system, every thread) a running process has used."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    # After the command name: state is field 3, utime and stime fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def seeded_store(tmp_path: Path) -> Path:
@@ -49,7 +65,7 @@ def seeded_store(tmp_path: Path) -> Path:
 
 def test_ctrl_c_during_a_query_exits_130_with_one_line(tmp_path: Path) -> None:
     store = seeded_store(tmp_path)
-    stdout, stderr = interrupt_after(start(store, "sql", RUNAWAY), 4)
+    stdout, stderr = interrupt_after(start(store, "sql", RUNAWAY), 1.5)
     assert stderr == "Error: interrupted (Ctrl-C).\n" and stdout == ""
     with LearningLoop(store) as loop:  # the projections still answer
         assert loop.sql("select count(*) from log_events").rows == [(4,)]
@@ -66,7 +82,7 @@ def test_ctrl_c_during_an_import_exits_130_and_writes_nothing(
     big.write_text((json.dumps(meeting) + "\n") * 400_000)
     before = store_bytes(store)
     process = start(store, "import", str(big))
-    _, stderr = interrupt_after(process, 3)
+    _, stderr = interrupt_after(process, 1.0)
     assert process.returncode == 130, stderr
     assert stderr.endswith("Error: interrupted (Ctrl-C).\n") and "Traceback" not in stderr
     assert store_bytes(store) == before
