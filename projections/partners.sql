@@ -4,23 +4,31 @@
 -- respects:   as_of and known_at; is_active: joined on or before D and not left on or
 --             before D
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
-with joins as (
+-- one pass over the counted events for both types: DuckDB 1.4 ran the known events'
+-- anti join over the whole log once for each reading (5 s at 1M events, 0.4 s in 2.0)
+with partner_events as (
+    select programme, subject as partner, type, title, kind, occurred_on, version
+    from counted_events
+    where type in ('PartnerJoined', 'PartnerLeft')
+),
+
+joins as (
     select
         programme,
-        subject as partner,
+        partner,
         arg_max(title, (occurred_on, version)) as name,
         arg_max(kind, (occurred_on, version)) as kind,
         min(occurred_on) as joined_on
-    from counted_events
+    from partner_events
     where type = 'PartnerJoined'
-    group by programme, subject
+    group by programme, partner
 ),
 
 departures as (
-    select programme, subject as partner, max(occurred_on) as left_on
-    from counted_events
+    select programme, partner, max(occurred_on) as left_on
+    from partner_events
     where type = 'PartnerLeft'
-    group by programme, subject
+    group by programme, partner
 ),
 
 final as (
