@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EVERY_FIGURE = {
     "import_rate", "rebuild_rate", "baseline_rate", "rebuild_over_baseline",
     "rebuild_over_read", "visible_to_sql_ms", "catch_up_rate", "replay_10000_ms",
+    "replay_10000_cpu_ms",
     "indicators_ms", "rebuild_peak_memory_mib", "help_ms", "indicators_csv_cold_s",
     "indicators_csv_s", "indicators_json_s", "indicators_csv_after_event_s", "indicators_table_s",
     "sql_rows", "sql_csv_s",
