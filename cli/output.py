@@ -7,7 +7,7 @@ imported when rows are written: `learningloop --help` reads neither (issue 13 it
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -56,6 +56,31 @@ def emit(rows: Sequence[Row], columns: Sequence[str], output_format: str, title:
         click.echo(to_csv(rows, columns), nl=False)
     else:
         print_table(rows, columns, title)
+
+
+class Records:
+    """Rows given as tuples, read as records: every iteration reads `rows` again."""
+
+    def __init__(self, rows: Iterable[Sequence[Any]], columns: Sequence[str]) -> None:
+        self.rows, self.columns = rows, columns
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (dict(zip(self.columns, row, strict=True)) for row in self.rows)
+
+
+def emit_rows(rows: Iterable[Row], columns: Sequence[str], output_format: str) -> None:
+    """What `emit(list(rows), ...)` writes, byte for byte, as the rows come: JSON and CSV a
+    chunk at a time, a table after iterating `rows` twice (its layout needs every row)."""
+    from .rendering import write_csv_rows, write_json_rows
+
+    if output_format == "json":
+        write_json_rows({column: row.get(column) for column in columns} for row in rows)
+    elif output_format == "csv":
+        write_csv_rows(rows, columns)
+    else:
+        from .table_chunks import print_table_read_twice
+
+        print_table_read_twice(rows, columns)
 
 
 def emit_stream(

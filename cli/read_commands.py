@@ -16,7 +16,14 @@ from .common import (
     parse_date,
     parse_moment,
 )
-from .output import emit, emit_stream, format_option, limit_option, stream_format_option
+from .output import (
+    Records,
+    emit_rows,
+    emit_stream,
+    format_option,
+    limit_option,
+    stream_format_option,
+)
 
 
 @click.command("replay")
@@ -155,8 +162,11 @@ def changes_command(
     """
     start = parse_moment(since, "--since")
     assert start is not None
-    found = open_store(ctx).changes(start, parse_moment(until, "--until"), parse_date(as_of), table)
-    emit(found.records(), found.columns, output_format)
+    from learningloop.knowledge import CHANGE_COLUMNS
+
+    found = open_store(ctx).changes_read(start, parse_moment(until, "--until"),
+                                         parse_date(as_of), table)  # fmt: skip
+    emit_rows(Records(found, CHANGE_COLUMNS), CHANGE_COLUMNS, output_format)
 
 
 @click.command("timeline")

@@ -141,6 +141,20 @@ def _value_text(value: Any) -> str:
     return dumps(json_value(value)).replace("\n", "\n  ")
 
 
+def write_csv_rows(rows: Iterable[Row], columns: Sequence[str]) -> None:
+    """`to_csv` written a chunk of rows at a time."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for count, row in enumerate(rows, 1):
+        writer.writerow([text_value(row.get(column), for_csv=True) for column in columns])
+        if count % 1_000 == 0:
+            click.echo(buffer.getvalue(), nl=False)
+            buffer.seek(0)
+            buffer.truncate()
+    click.echo(buffer.getvalue(), nl=False)
+
+
 def to_csv(rows: Sequence[Row], columns: Sequence[str]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -160,24 +174,16 @@ def print_table(
     were printed (the caller counts the rest as more rows)."""
     from rich.console import Console
 
-    cells = [[text_value(row.get(column)) for column in columns] for row in rows]
+    cells = table_cells(rows, columns)
     console = Console(file=sys.stdout, soft_wrap=False, width=_table_width())
-    data = [_longest_word(line[n] for line in cells) for n in range(len(columns))]
-    # Columns two spaces apart, no outer border: the most that fits in 80 columns.
-    room = console.width - 2 * (len(columns) - 1)
-    widths = [
-        max(word, _longest_word([column])) for word, column in zip(data, columns, strict=True)
-    ]
-    if sum(widths) > room:  # the names of the columns wrap too, between their parts
-        widths = [
-            max(word, _longest_part(column)) for word, column in zip(data, columns, strict=True)
-        ]
-    if sum(widths) > room:
-        return _print_records(cells, columns, title, console.width, screenful)
+    data = [longest_word(line[n] for line in cells) for n in range(len(columns))]
+    widths = fitted_widths(data, columns, console.width)
+    if widths is None:
+        return print_records(cells, columns, title, console.width, screenful)
     shown, lines = len(cells), screen_rows(None)
     while True:  # with `screenful`, as many rows as their wrapped lines fit on a screen
         with console.capture() as captured:
-            console.print(_table(cells[:shown], columns, widths, title))
+            console.print(rich_table(cells[:shown], columns, widths, title))
         text = captured.get()
         if not screenful or shown <= 1 or text.count("\n") <= lines:
             break
@@ -187,12 +193,35 @@ def print_table(
     return shown
 
 
-def _table(cells: list[list[str]], columns: Sequence[str], widths: list[int], title: str) -> Any:
+def table_cells(rows: Iterable[Row], columns: Sequence[str]) -> list[list[str]]:
+    return [[text_value(row.get(column)) for column in columns] for row in rows]
+
+
+def fitted_widths(data: list[int], columns: Sequence[str], width: int) -> list[int] | None:
+    """Each column's width from its longest word (`data`) and name, or None when even names
+    wrapped between their parts do not fit `width` (then rows print as records)."""
+    # Columns two spaces apart, no outer border: the most that fits in 80 columns.
+    room = width - 2 * (len(columns) - 1)
+    widths = [max(word, longest_word([column])) for word, column in zip(data, columns, strict=True)]
+    if sum(widths) > room:  # the names of the columns wrap too, between their parts
+        widths = [
+            max(word, _longest_part(column)) for word, column in zip(data, columns, strict=True)
+        ]
+    return None if sum(widths) > room else widths
+
+
+def rich_table(
+    cells: list[list[str]],
+    columns: Sequence[str],
+    widths: list[int],
+    title: str,
+    kind: Callable[..., Any] | None = None,
+) -> Any:
     from rich import box
     from rich.table import Table
 
-    table = Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD,
-                  show_edge=False, pad_edge=False, collapse_padding=True)  # fmt: skip
+    table = (kind or Table)(title=title or None, title_justify="left", box=box.SIMPLE_HEAD,
+                            show_edge=False, pad_edge=False, collapse_padding=True)  # fmt: skip
     for column, width in zip(columns, widths, strict=True):
         table.add_column(_header(column, width), overflow="fold", min_width=width)
     for line in cells:
@@ -219,15 +248,20 @@ def _header(column: str, width: int) -> str:
     return "\n".join(lines)
 
 
-def _longest_word(texts: Iterable[str]) -> int:
+def longest_word(texts: Iterable[str]) -> int:
     return max((len(word) for text in texts for word in text.split()), default=1)
 
 
-def _print_records(
-    cells: list[list[str]], columns: Sequence[str], title: str, width: int, screenful: bool
+def print_records(
+    cells: list[list[str]],
+    columns: Sequence[str],
+    title: str,
+    width: int,
+    screenful: bool,
+    first: int = 1,
 ) -> int:
-    """Each row as `column  value` lines (psql's expanded display), values wrapped by word;
-    with `screenful`, as many records as fill a screen (at least one)."""
+    """Each row as `column  value` lines (psql's expanded display), values wrapped by word,
+    numbered from `first`; with `screenful`, as many records as fill a screen (at least one)."""
     import textwrap
 
     label = max(len(column) for column in columns)
@@ -235,7 +269,7 @@ def _print_records(
         cells = cells[: max(1, screen_rows(None) // (len(columns) + 1))]
     if title:
         click.echo(title)
-    for number, line in enumerate(cells, 1):
+    for number, line in enumerate(cells, first):
         click.echo(f"-[ {number} ]" + "-" * max(0, min(width, 40) - 6 - len(str(number))))
         for column, value in zip(columns, line, strict=True):
             wrapped = textwrap.wrap(value, max(20, width - label - 2), break_long_words=False,

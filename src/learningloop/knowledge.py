@@ -8,7 +8,7 @@ inside a transaction it rolls back: nothing is written, to the log or to the pro
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -22,7 +22,6 @@ from learningloop.sources import check_sources, read_events
 
 if TYPE_CHECKING:
     from learningloop.projector import Projector
-    from learningloop.querying import QueryResult
 
 # The tables `changes` compares by default: those of CONTRACT section 4, in its order.
 SECTION_4_TABLES = (
@@ -31,45 +30,25 @@ SECTION_4_TABLES = (
     "partners",
 )  # fmt: skip
 CHANGE_COLUMNS = ["table", "change", "row", "caused_by"]
-# $1 = D, $2 = T1, $3 = T2: rows at (D, T2) not at (D, T1), and the reverse.
-_DIFFERENCE = "select * from {table}_at($1, {new}) except select * from {table}_at($1, {old})"
-_RECORDED_BETWEEN = (
-    "select stream, list(position order by position) from log_events "
-    "where recorded_at > ?::timestamptz and recorded_at <= ?::timestamptz group by stream"
-)
 
 
-def changes(
-    projector: Projector,
-    tables: Sequence[str],
-    as_of: date,
-    since: datetime,
-    until: datetime,
-) -> QueryResult:
+@dataclass(frozen=True)
+class Changes:
     """Rows removed and added between (D, T1) and (D, T2), table by table, each with the
-    positions of the events recorded in between in that row's experiment or programme stream."""
-    from learningloop.querying import QueryResult
+    positions of the events recorded in between in that row's experiment or programme stream
+    (CONTRACT 6.5), as (table, change, row, caused_by). They are computed and ordered in
+    DuckDB and read a batch at a time: each iteration runs the queries again (a table format
+    reads them twice), none holds them all."""
 
-    queries: dict[str, str] = {}
-    for table in tables:
-        queries[f"{table}\0removed"] = _DIFFERENCE.format(table=table, new="$2", old="$3")
-        queries[f"{table}\0added"] = _DIFFERENCE.format(table=table, new="$3", old="$2")
-    found = projector.query_many(queries, None, None, [as_of, since, until])
-    recorded = projector.query(_RECORDED_BETWEEN, [since, until])
-    positions = {str(stream): list(found_positions) for stream, found_positions in recorded.rows}
-    rows: list[tuple[Any, ...]] = []
-    for name, result in found.items():
-        table, change = name.split("\0")
-        for record in sorted(result.records(), key=repr):
-            rows.append((table, change, record, positions.get(_stream_of(record), [])))
-    return QueryResult(list(CHANGE_COLUMNS), rows)
+    projector: Projector
+    tables: Sequence[str]
+    as_of: date
+    since: datetime
+    until: datetime
 
-
-def _stream_of(row: dict[str, Any]) -> str:
-    """The stream a row is about: its experiment's, else its programme's."""
-    if row.get("experiment") is not None:
-        return f"experiment:{row['experiment']}"
-    return f"programme:{row.get('programme')}"
+    def __iter__(self) -> Iterator[tuple[str, str, dict[str, Any], list[int]]]:
+        with self.projector.changes(self.tables, self.as_of, self.since, self.until) as rows:
+            yield from rows
 
 
 @dataclass(frozen=True)

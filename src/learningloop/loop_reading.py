@@ -25,6 +25,7 @@ from learningloop.loop_session import (
 )
 
 if TYPE_CHECKING:  # imported where used: `import` and `record` never load duckdb or pyarrow
+    from learningloop.knowledge import Changes
     from learningloop.querying import QueryResult
     from learningloop.results import RowStream
 
@@ -142,13 +143,28 @@ class Reading(Session):
     ) -> QueryResult:
         """What changed in what we know between T1 and T2 (default now) at D (CONTRACT 6.5):
         per table, the rows removed and added, each with the events recorded in between."""
-        from learningloop.knowledge import SECTION_4_TABLES, changes
+        from learningloop.knowledge import CHANGE_COLUMNS
+        from learningloop.querying import QueryResult
+
+        found = self.changes_read(since, until, as_of, table)
+        return QueryResult(list(CHANGE_COLUMNS), [tuple(row) for row in found])
+
+    def changes_read(
+        self,
+        since: datetime,
+        until: datetime | None = None,
+        as_of: date | None = None,
+        table: str | None = None,
+    ) -> Changes:
+        """`changes` read as they come (in the same order): each iteration runs the queries
+        and reads their rows a batch at a time, whatever the window."""
+        from learningloop.knowledge import SECTION_4_TABLES, Changes
 
         if table is not None and table not in TABLE_ORDER:
             raise NotFoundError(f"--table: no table {table!r} (known: {', '.join(TABLE_ORDER)})")
         tables = [table] if table else list(SECTION_4_TABLES)
         moment_t2 = utc(until) if until else datetime.now(UTC)
-        return changes(self._projector(), tables, as_of or today(), utc(since), moment_t2)
+        return Changes(self._projector(), tables, as_of or today(), utc(since), moment_t2)
 
     def export(
         self,

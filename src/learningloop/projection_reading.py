@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from learningloop import exporting, indicator_cache, indicator_warm, results
+from learningloop import change_rows, exporting, indicator_cache, indicator_warm, results
 from learningloop.duckdb_file import (
     BEFORE_OPEN,
     NEWEST_STORAGE_NUMBER,
@@ -156,6 +156,14 @@ class ProjectionReading(ABC):
         with self._guarded(queries, moment, timeout) as con:
             yield {name: results.open_stream(con, sql, list(parameters))
                    for name, sql in queries.items()}  # fmt: skip
+
+    @contextmanager
+    def changes(
+        self, tables: Sequence[str], as_of: date, since: datetime, until: datetime
+    ) -> Iterator[Iterator[change_rows.ChangeRow]]:
+        """The rows of `changes` between T1 and T2 at D, read while the block runs."""
+        with self._guarded({}, (None, None), None, parse=False) as con:
+            yield change_rows.changed_rows(con, tables, (as_of, since, until))
 
     @contextmanager
     def cached_streams(
