@@ -304,3 +304,18 @@ def test_on_postgresql(monkeypatch: pytest.MonkeyPatch, postgres_url: str, tmp_p
         stored = [(r.stream, r.version) for r in loop._store.stream("experiment:b-exp")]
         assert stored == [("experiment:b-exp", 1)]
         assert loop._store.writable_log().seal().events == 8
+
+
+@pytest.mark.parametrize("length", [1 << 20, 5 << 20])  # a worker's to refuse; never sent
+def test_an_event_too_long_fails_as_in_one_process_first_error_first(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, length: int
+) -> None:
+    learning = event("LearningRecorded", "2013-02-01", learning="l", observation="o" * length)
+    outcome = both(monkeypatch, tmp_path, [*base_events(), learning])
+    path = tmp_path / "events.jsonl"
+    assert outcome == ("error", f"{path}, line 5: an event may take at most 1,048,576 "
+                       "characters", 2)  # fmt: skip
+    bad = event("MeetingHeld", "2013-02-01", kind="nope")
+    (tmp_path / "first").mkdir()
+    outcome = both(monkeypatch, tmp_path / "first", [*base_events(), bad, learning])
+    assert outcome[0] == "error" and "line 5: field kind" in str(outcome[1])

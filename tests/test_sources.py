@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+import tracemalloc
 from pathlib import Path
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from learningloop import sources
+from learningloop import source_yaml, sources
 from learningloop.errors import BadInputError, NotFoundError
 from learningloop.sources import check_sources, read_events
 
@@ -239,3 +241,102 @@ def test_the_quick_reading_of_a_line_is_the_exact_reading_or_none(text: str, pad
         exact = "refused"
     # repr: the same types (an int is not a float), values and key order
     assert quick is sources._UNDECIDED or repr(quick) == exact
+
+
+# --- hostile sizes and bytes: one event's bound, undecodable text ---------------------
+
+BOUND = sources.MAX_EVENT_CHARS
+HUGE = 16 * BOUND
+
+
+def event_of(length: int) -> str:
+    """A JSON object of exactly `length` characters."""
+    head = '{"type": "A", "notes": "'
+    return head + "n" * (length - len(head) - 2) + '"}'
+
+
+@pytest.mark.parametrize(("name", "where"), [("e.jsonl", "line 2"), ("e.json", "item 2 (line 2)")])
+def test_an_event_is_read_up_to_the_bound_and_refused_one_character_beyond(
+    tmp_path: Path, name: str, where: str
+) -> None:
+    for length, accepted in [(BOUND, True), (BOUND + 1, False)]:
+        lines = [EVENT, event_of(length)]
+        text = "[" + ",\n".join(lines) + "]\n" if name == "e.json" else "\n".join(lines) + "\n"
+        path = write(tmp_path / name, text)
+        if accepted:
+            assert [len(json.dumps(r.data)) for r in read_events(path)][1] == length
+        else:
+            with pytest.raises(BadInputError) as caught:
+                list(read_events(path))
+            assert str(caught.value) == (
+                f"{path}, {where}: an event may take at most 1,048,576 characters"
+            )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "where"),
+    [
+        ("e.jsonl", EVENT + "\n" + event_of(HUGE) + "\n" + EVENT + "\n", "line 2"),
+        ("e.json", f"[{EVENT},\n" + event_of(HUGE) + f",\n{EVENT}]", "item 2 (line 2)"),
+        ("e.yaml", "- {type: A}\n- type: B\n  notes: " + "n" * HUGE + "\n", "item 2"),
+        ("e.yaml", "- {type: A}\n- type: B\n  notes: '" + "n" * HUGE + "'\n", "item 2"),
+        ("e.yaml", "- [" + "1, " * (HUGE // 3) + "]\n", "item 1 (line 1)"),
+    ],
+)
+def test_a_huge_event_is_refused_without_being_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, text: str, where: str
+) -> None:
+    if name == "e.yaml":  # the pure-Python YAML scanner takes seconds a megabyte: a lower bound
+        monkeypatch.setattr(source_yaml, "MAX_EVENT_CHARS", 1 << 12)
+    path = write(tmp_path / name, text)
+    tracemalloc.start()
+    try:
+        with pytest.raises(BadInputError, match=re.escape(where) + ".*: an event may take at"):
+            list(read_events(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < HUGE // 2
+
+
+def test_import_workers_read_no_line_longer_than_an_event_can_be(tmp_path: Path) -> None:
+    short = (EVENT + "\n").encode()
+    path = tmp_path / "e.jsonl"
+    path.write_bytes(short + b"[" * (4 * BOUND + 8) + b"\n" + short)
+    lines = sources.json_lines_bytes([path])
+    assert next(lines) == short
+    with pytest.raises(sources.LineTooLong):
+        next(lines)
+    path.write_bytes(short + event_of(BOUND + 1).encode())  # long, but their own to refuse
+    assert [len(line) for line in sources.json_lines_bytes([path])] == [len(short), BOUND + 2]
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "before"),
+    [("e.jsonl", 3, ""), ("e.jsonl", 900, ""), ("e.json", 4, "[\n"), ("e.yaml", 700, "")],
+)
+def test_text_that_is_not_utf8_names_its_line(
+    tmp_path: Path, name: str, line: int, before: str
+) -> None:
+    item = "- {type: A}\n" if name == "e.yaml" else EVENT + ("\n" if name == "e.jsonl" else ",\n")
+    first = before.count("\n") + 1
+    text = (before + item * (line - first)).encode() + b'"caf\xe9"\n'
+    path = tmp_path / name
+    path.write_bytes(text + item.encode() * 3)
+    with pytest.raises(BadInputError) as caught:
+        list(read_events(path))
+    assert str(caught.value) == f"{path}, line {line}: not UTF-8 text (invalid continuation byte)"
+
+
+def test_a_yaml_alias_is_located_at_its_own_line_not_its_anchors(tmp_path: Path) -> None:
+    path = write(tmp_path / "e.yaml", "- &a {type: A}\n-\n  *a\n- [*a]\n")
+    assert [r.location for r in read_events(path)] == [
+        f"{path}, item 1 (line 1)",
+        f"{path}, item 2 (line 3)",
+        f"{path}, item 3 (line 4)",
+    ]
+
+
+def test_a_yaml_list_that_names_itself_expands_no_further_than_the_file(tmp_path: Path) -> None:
+    with pytest.raises(BadInputError, match=r"item 2 \(line 3\): aliases expand beyond"):
+        list(read_events(write(tmp_path / "e.yaml", "&all\n- {type: A}\n- *all\n")))

@@ -158,7 +158,7 @@ class Recording(Session):
     ) -> ImportSummary:
         """Admitted by worker processes (see import_workers); the write models they built
         stay theirs: this session's cache reads the streams again when it needs them."""
-        from learningloop.import_workers import BLOCK, Pool, Router, admitted, lines_of
+        from learningloop.import_workers import BLOCK, Pool, Router, admitted
 
         empty_log = self.head_position() == 0
         router = Router(workers)
@@ -167,8 +167,8 @@ class Recording(Session):
         try:
             # Appending from the first block on: while the workers admit the next ones, this
             # process has the time to write (a refused event rolls it all back).
-            count = self._append(admitted(lines_of(files), self._clock, router, pool, touched),
-                                 progress, buffered=BLOCK)  # fmt: skip
+            count = self._append(admitted(_worker_lines(files), self._clock, router, pool,
+                                          touched), progress, buffered=BLOCK)  # fmt: skip
         except BaseException:
             pool.close(at_once=True)
             raise
@@ -186,6 +186,18 @@ class Recording(Session):
             return 0
         pages = batches(chain(first, recorded), BATCH_SIZE, progress)
         return self._store.writable_log().append(pages)
+
+
+def _worker_lines(files: list[Path]) -> Iterator[bytes]:
+    """The lines the import workers admit; on one longer than any event may be, the import
+    starts again in one process, which names the first problem of the files in order."""
+    from learningloop.import_workers import Abandoned
+    from learningloop.sources import LineTooLong, json_lines_bytes
+
+    try:
+        yield from json_lines_bytes(files)
+    except LineTooLong:
+        raise Abandoned from None
 
 
 def _import_workers(files: list[Path]) -> int:

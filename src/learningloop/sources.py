@@ -6,39 +6,36 @@ line is reported as soon as it is read.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
+from typing import Any, TextIO
 
 import orjson
 from pydantic_core import from_json
 
-from learningloop.domain.values import QUOTE_LIMIT, quote
+from learningloop.domain.values import quote
 from learningloop.errors import BadInputError, NotFoundError
+from learningloop.source_text import (
+    MAX_DEPTH,
+    MAX_DIGITS,
+    MAX_EVENT_CHARS,
+    BadValue,
+    RawEvent,
+    TooLong,
+    undecodable,
+)
+from learningloop.source_yaml import read_yaml
 
-if TYPE_CHECKING:  # imported where used: `record` and JSON imports load no YAML parser
-    import yaml
+__all__ = ["MAX_EVENT_CHARS", "RawEvent", "check_sources", "json_line", "read_events"]
 
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 _CHUNK = 1 << 20
-# CONTRACT 6.10: deeper nesting is refused (and the parsers never recurse past it).
-MAX_DEPTH = 64
-# A number longer than this is refused before Python converts it (no valid field needs more).
-MAX_DIGITS = 40
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-_INT = "tag:yaml.org,2002:int"
-_MERGE = "tag:yaml.org,2002:merge"
-
-
-class RawEvent(NamedTuple):
-    """One raw event and where it came from, e.g. `events.jsonl, line 12`. A named tuple:
-    an import makes one a line, and a frozen dataclass costs twice as much to build."""
-
-    location: str
-    data: Any
+# A line is read at most this long (a line ending after the longest event allowed): a longer
+# one is refused without reading the rest of it.
+_LINE_READ = MAX_EVENT_CHARS + 2
+# The same in bytes, for the import workers' binary reading (a character takes 1-4 bytes).
+_LINE_BYTES = 4 * MAX_EVENT_CHARS + 8
 
 
 def check_sources(paths: list[Path]) -> None:
@@ -60,20 +57,38 @@ def read_events(path: Path) -> Iterator[RawEvent]:
         elif kind == "json":
             yield from _read_json_array(path)
         else:
-            yield from _read_yaml(path)
+            yield from read_yaml(path)
     except UnicodeDecodeError as error:
-        raise BadInputError(f"{path}: not UTF-8 text ({error.reason})") from None
+        # Text is decoded a chunk ahead of the line being read: find the byte's own line.
+        found = undecodable(path)
+        line, reason = found if found is not None else (None, error.reason)
+        where = f", line {line}" if line is not None else ""
+        raise BadInputError(f"{path}{where}: not UTF-8 text ({reason})") from None
 
 
-class _BadValue(ValueError):
-    """A value the parsers must not accept: a duplicate key, an absurd number, deep nesting."""
+class LineTooLong(Exception):
+    """A JSON Lines line longer than any event may be (see json_lines_bytes)."""
+
+
+def json_lines_bytes(paths: list[Path]) -> Iterator[bytes]:
+    """The lines of JSON Lines files, as bytes, each ending with a newline (what import
+    workers read). LineTooLong, before the rest of it is read, on a line longer than an
+    event may be: the caller imports in one process, which names the first problem."""
+    for path in paths:
+        with path.open("rb") as lines:
+            while line := lines.readline(_LINE_BYTES):
+                if not line.endswith(b"\n"):
+                    if len(line) == _LINE_BYTES:
+                        raise LineTooLong(path)
+                    line += b"\n"
+                yield line
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     mapping: dict[str, Any] = {}
     for key, value in pairs:
         if key in mapping:
-            raise _BadValue(f"duplicate key {quote(key)} in one object")
+            raise BadValue(f"duplicate key {quote(key)} in one object")
         mapping[key] = value
     return mapping
 
@@ -81,12 +96,12 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _bounded_int(text: str) -> int:
     # Python refuses ints beyond 4,300 digits with a bare ValueError; refuse far earlier.
     if len(text.lstrip("-")) > MAX_DIGITS:
-        raise _BadValue(f"number {quote(text)} is too large")
+        raise BadValue(f"number {quote(text)} is too large")
     return int(text)
 
 
 def _no_constant(text: str) -> Any:
-    raise _BadValue(f"{text} is not a JSON number")
+    raise BadValue(f"{text} is not a JSON number")
 
 
 # One JSON value at a time, refusing what the contract refuses (CONTRACT 6.10).
@@ -102,19 +117,19 @@ def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
     while stack:
         item, depth = stack.pop()
         if depth > limit:
-            raise _BadValue(f"nested deeper than {limit} levels")
+            raise BadValue(f"nested deeper than {limit} levels")
         for child in item.values() if isinstance(item, dict) else item:
             if isinstance(child, dict | list):
                 stack.append((child, depth + 1))
 
 
 def _decode_json(text: str, position: int = 0, *, shallow: bool = False) -> tuple[Any, int]:
-    """Decode one JSON value; refusals are _BadValue or json.JSONDecodeError. `shallow`: the
+    """Decode one JSON value; refusals are BadValue or json.JSONDecodeError. `shallow`: the
     caller knows the text cannot nest deeper than MAX_DEPTH (the depth is not walked)."""
     try:
         value, end = _DECODER.raw_decode(text, position)
     except RecursionError:
-        raise _BadValue(f"nested deeper than {MAX_DEPTH} levels") from None
+        raise BadValue(f"nested deeper than {MAX_DEPTH} levels") from None
     if not shallow:
         check_depth(value)
     return value, end
@@ -153,7 +168,11 @@ def _read_json_lines(path: Path) -> Iterator[RawEvent]:
     # utf-8-sig: a leading byte-order mark (some Windows editors write one) is skipped, as the
     # YAML reader does, instead of making the first event "not valid JSON"
     with path.open(encoding="utf-8-sig") as lines:
-        for number, line in enumerate(lines, start=1):
+        read = lines.readline
+        number = 0
+        # readline(limit): a hostile line of 200 MB is refused, not read whole
+        while line := read(_LINE_READ):
+            number += 1
             # isspace: the same characters as strip(), without a copy of every line
             if line.isspace():
                 continue
@@ -164,6 +183,8 @@ def _read_json_lines(path: Path) -> Iterator[RawEvent]:
 def json_line(line: str, location: str) -> Any:
     """The value of one (not blank) line of a JSON Lines file; BadInputError at `location`
     when it is not one JSON value the contract accepts. Import workers call it too."""
+    if len(line) > MAX_EVENT_CHARS and len(line.rstrip("\r\n")) > MAX_EVENT_CHARS:
+        raise BadInputError(f"{location}: {TooLong()}")
     value = quick_decode(line)
     if value is not _UNDECIDED:
         return value
@@ -172,7 +193,7 @@ def json_line(line: str, location: str) -> Any:
         value, end = _decode_json(line, len(line) - len(line.lstrip()), shallow=shallow)
     except json.JSONDecodeError as error:
         raise BadInputError(f"{location}: not valid JSON ({_json_reason(error)})") from None
-    except _BadValue as error:
+    except BadValue as error:
         raise BadInputError(f"{location}: {error}") from None
     if line[end:].strip():
         raise BadInputError(f"{location}: unexpected {quote(line[end:].strip())} after the event")
@@ -204,7 +225,7 @@ def _read_json_array(path: Path) -> Iterator[RawEvent]:
                 yield RawEvent(location, reader.decode())
             except json.JSONDecodeError as error:
                 raise BadInputError(f"{location}: not valid JSON ({_json_reason(error)})") from None
-            except _BadValue as error:
+            except BadValue as error:
                 raise BadInputError(f"{location}: {error}") from None
             separator = reader.peek()
             if separator == "]":
@@ -269,137 +290,23 @@ class _JsonReader:
         self.peek()
         while True:
             try:
-                value, self._position = _decode_json(self._buffer, self._position)
+                value, end = _decode_json(self._buffer, self._position)
+                if end - self._position > MAX_EVENT_CHARS:
+                    raise TooLong  # as long an item as the buffer holds, but no event
+                self._position = end
                 return value
-            except json.JSONDecodeError:
+            except json.JSONDecodeError as error:
+                if _wrong_whatever_follows(error, len(self._buffer)):
+                    raise
+                if len(self._buffer) - self._position > MAX_EVENT_CHARS:
+                    raise TooLong from None  # read no further into a hostile 200 MB item
                 if not self._refill():
                     raise
 
 
-def _read_yaml(path: Path) -> Iterator[RawEvent]:
-    """YAML items with the line each one starts on."""
-    import yaml
-
-    budget = _Budget(path.stat().st_size)
-    with path.open(encoding="utf-8") as text:
-        loader: yaml.SafeLoader | None = None
-        try:
-            loader = _loader_class()(text)
-            root = loader.get_single_node()
-            if root is None:
-                return
-            if not isinstance(root, yaml.SequenceNode):
-                raise BadInputError(f"{path}: a YAML file must hold a list of events")
-            for index, node in enumerate(root.value, start=1):
-                location = f"{path}, item {index} (line {node.start_mark.line + 1})"
-                yield RawEvent(location, _construct(loader, node, budget, location))
-        except yaml.YAMLError as error:
-            raise BadInputError(_yaml_problem(path, error)) from None
-        except RecursionError:
-            raise BadInputError(f"{path}: nested deeper than {MAX_DEPTH} levels") from None
-        finally:
-            if loader is not None:
-                loader.dispose()
-
-
-@functools.cache
-def _loader_class() -> type[yaml.SafeLoader]:
-    """SafeLoader without implicit timestamps: `2013-02-29` unquoted stays text, so the event's
-    date check reports it by field instead of the YAML library failing."""
-    import yaml
-
-    class _Loader(yaml.SafeLoader):
-        pass
-
-    _Loader.yaml_implicit_resolvers = {
-        first: [(tag, pattern) for tag, pattern in resolvers if tag != _TIMESTAMP]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    _Loader.add_constructor(_TIMESTAMP, _checked_timestamp)
-    return _Loader
-
-
-def _checked_timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    """An explicit `!!timestamp` whose text is no timestamp: PyYAML's own constructor fails
-    with an AttributeError there, which would escape as a traceback."""
-    import yaml
-
-    if not isinstance(node, yaml.ScalarNode):
-        raise _BadValue("a !!timestamp must be a plain value")
-    if loader.timestamp_regexp.match(node.value) is None:
-        raise _BadValue(f"{quote(node.value)} is not a YAML timestamp")
-    return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
-
-
-@dataclass
-class _Budget:
-    """Nodes a YAML file may expand to: aliases may not blow it up beyond its own size."""
-
-    left: int
-
-
-def _construct(loader: yaml.SafeLoader, node: yaml.Node, budget: _Budget, location: str) -> Any:
-    try:
-        _check_node(node, budget)
-        return loader.construct_object(node, deep=True)
-    except _BadValue as error:
-        raise BadInputError(f"{location}: {error}") from None
-    except (ValueError, OverflowError, TypeError, LookupError) as error:
-        # Constructors of explicit tags raise plain Python errors: `!!int 0o9` a ValueError,
-        # `!!bool maybe` a KeyError, `!!int ""` an IndexError.
-        reason = str(error).splitlines()[0][:QUOTE_LIMIT] if str(error) else "not a valid value"
-        raise BadInputError(f"{location}: not a valid YAML value ({reason})") from None
-
-
-def _check_node(root: yaml.Node, budget: _Budget) -> None:
-    """Depth, alias expansion and duplicate keys, walked iteratively over the node graph."""
-    import yaml
-
-    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
-    while stack:
-        node, depth = stack.pop()
-        budget.left -= 1
-        if budget.left < 0:
-            raise _BadValue("aliases expand beyond the size of the file")
-        if isinstance(node, yaml.ScalarNode):
-            if node.tag == _INT and len(node.value.lstrip("+-")) > MAX_DIGITS:
-                raise _BadValue(f"number {quote(node.value)} is too large")
-            continue
-        if depth > MAX_DEPTH:
-            raise _BadValue(f"nested deeper than {MAX_DEPTH} levels")
-        if isinstance(node, yaml.MappingNode):
-            _check_keys(node)
-            stack.extend((child, depth + 1) for pair in node.value for child in pair)
-        else:
-            stack.extend((child, depth + 1) for child in node.value)
-
-
-def _check_keys(node: yaml.MappingNode) -> None:
-    import yaml
-
-    seen: set[str] = set()
-    for key, _ in node.value:
-        if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE:
-            if key.value in seen:
-                line = key.start_mark.line + 1
-                raise _BadValue(f"duplicate key {quote(key.value)} in one object (line {line})")
-            seen.add(key.value)
-
-
-def _yaml_problem(path: Path, error: yaml.YAMLError) -> str:
-    import yaml
-
-    if isinstance(error, yaml.reader.ReaderError):
-        # Raised while reading characters (a NUL byte): it knows a position, not a line.
-        line = _line_of(path, error.position)
-        character = f"#x{error.character:04x}"
-        return f"{path}, line {line}: not valid YAML (character {character} is not allowed)"
-    mark = getattr(error, "problem_mark", None)
-    where = f", line {mark.line + 1}" if mark is not None else ""
-    problem = getattr(error, "problem", None) or "not valid YAML"
-    return f"{path}{where}: not valid YAML ({str(problem)[:QUOTE_LIMIT]})"
-
-
-def _line_of(path: Path, position: int) -> int:
-    with path.open(encoding="utf-8", errors="replace") as text:
-        return text.read(position).count("\n") + 1
+def _wrong_whatever_follows(error: json.JSONDecodeError, end: int) -> bool:
+    """Whether the text read so far is wrong, whatever more of the file would add. The
+    decoder reads left to right and stops at the first error: one that running out of text
+    causes is at the text's end (within a token: `tru`, `\\u12`, `-`), or an unterminated
+    string, which names the string's start."""
+    return error.pos < end - 16 and not error.msg.startswith("Unterminated string")
