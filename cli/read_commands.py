@@ -25,6 +25,9 @@ from .output import (
     stream_format_option,
 )
 
+# --timeout: at most a year (see the option)
+MAX_TIMEOUT = 365 * 86_400.0
+
 
 @click.command("replay")
 @click.argument("experiment")
@@ -57,7 +60,10 @@ def replay_command(
 @framework_option
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    # At most a year: nan passes FloatRange, and inf or 1e10 overflow the deadline's timer
+    # (a traceback in its thread, and no deadline at all).
+    type=click.FloatRange(min=0, min_open=True, max=MAX_TIMEOUT),
+    callback=lambda _ctx, _param, value: _a_number(value),
     metavar="SECONDS",
     help="Stop the query after this many seconds (exit 1). Default: no limit.",
 )
@@ -117,6 +123,12 @@ def indicators_command(
         moment_d, moment_t, with_summary=summary, framework=framework
     ) as tables:
         emit_indicators(tables, output_format, limit)
+
+
+def _a_number(seconds: float | None) -> float | None:
+    if seconds is not None and seconds != seconds:  # nan: no FloatRange bound refuses it
+        raise click.BadParameter("nan is not a number of seconds", param_hint="'--timeout'")
+    return seconds
 
 
 def _served_warm(ctx: click.Context, as_of: str | None) -> bool:

@@ -227,9 +227,29 @@ def test_a_query_starting_with_a_comment_is_the_query(seeded_store: Path, args: 
         (["sql"], "Missing argument 'QUERY'"),
         (["sql", "select 1", "--format", "xml"], "'xml' is not one of"),
         (["frobnicate"], "No such command"),
+        (["sql", "select 1", "--timeout", "nan"], "nan is not a number of seconds"),
+        (["sql", "select 1", "--timeout", "inf"], "inf is not in the range"),
+        (["sql", "select 1", "--timeout", "1e10"], "is not in the range"),  # overflowed the timer
     ],
 )
 def test_a_usage_error_is_one_line(seeded_store: Path, args: list[str], fragment: str) -> None:
     result = run(seeded_store, *args)
     assert_refused(result)
     assert fragment in result.stderr and "--help" in result.stderr
+
+
+def test_projections_that_name_a_directory_are_refused_in_one_line(seeded_store: Path) -> None:
+    before = store_bytes(seeded_store)
+    result = run(seeded_store, "--projections", str(seeded_store), "indicators")
+    assert_refused(result)
+    assert f"--projections: {seeded_store} is a directory" in result.stderr
+    assert store_bytes(seeded_store) == before
+
+
+def test_a_memory_limit_too_small_to_open_the_projections_names_the_setting(
+    seeded_store: Path,
+) -> None:
+    result = run(seeded_store, "--memory-limit", "100KB", "indicators")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+    assert result.stderr.startswith("Error: DuckDB ran out of memory")
+    assert "LEARNINGLOOP_MEMORY_LIMIT" in result.stderr and len(result.stderr.splitlines()) == 1

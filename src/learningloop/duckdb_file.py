@@ -58,7 +58,10 @@ class DuckDBFile:
         and the statements it runs cannot change its settings."""
         locked = read_only if locked_down is None else locked_down
         with _private_files(self.private):
-            con = self.open(read_only, locked, patient)
+            try:
+                con = self.open(read_only, locked, patient)
+            except duckdb.OutOfMemoryException as error:  # a limit too small to open the file
+                raise results.memory_error(error) from None
             self._open.append(con)
             try:
                 yield con

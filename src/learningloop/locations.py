@@ -35,6 +35,9 @@ class StoreLocation:
     ) -> StoreLocation:
         value = store if store is not None else os.environ.get("LEARNINGLOOP_STORE")
         override = Path(projections) if projections is not None else None
+        if override is not None and override.is_dir():
+            raise BadInputError(f"--projections: {override} is a directory (give a DuckDB "
+                                f"file, such as {override / PROJECTIONS_FILE})")  # fmt: skip
         return cls(str(value or DEFAULT_STORE), override)
 
     @property
