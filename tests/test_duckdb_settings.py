@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from learningloop import duckdb_settings
+from learningloop.errors import BadInputError
 
 
 def test_the_core_connects_as_the_package_does() -> None:
@@ -42,3 +43,18 @@ def test_a_locked_down_read_only_connection_reaches_no_other_file(tmp_path: Path
             con.execute(f"copy (select 1) to '{tmp_path / 'out.csv'}'")
         with pytest.raises(duckdb.Error):
             con.execute("set enable_external_access = true")
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [("512MiB", True), ("1000000TB", True), ("1000001TB", False), ("9999999999TB", False)],
+)
+def test_a_memory_limit_beyond_any_machine_is_refused_before_duckdb_sees_it(
+    value: str, accepted: bool
+) -> None:
+    if accepted:  # and DuckDB takes it
+        limit = duckdb_settings.memory_limit(value, 2**30)
+        duckdb.connect(config={"memory_limit": limit}).close()
+    else:
+        with pytest.raises(BadInputError, match="is more than any machine has"):
+            duckdb_settings.memory_limit(value, 2**30)

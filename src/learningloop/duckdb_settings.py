@@ -73,14 +73,26 @@ def machine_memory() -> int:
         return 8 * 2**30
 
 
+MAXIMUM_MEMORY = 10**18  # 1,000,000 TB: DuckDB takes it; far more, and it cannot
+
+
 def memory_limit(value: str | None, total_memory: int) -> str:
     """The DuckDB memory limit: `value` (such as 2GB, 512MiB) or a share of the machine's."""
     if value is None or not value.strip():
         return f"{max(MINIMUM_MEMORY, int(total_memory * MEMORY_SHARE)) // 2**20}MiB"
-    if not re.fullmatch(r"\s*\d+(\.\d+)?\s*([KMGT]i?B)\s*", value, flags=re.I):
+    size = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT])(i?)B\s*", value, flags=re.I)
+    if not size:
         raise BadInputError(
             f"LEARNINGLOOP_MEMORY_LIMIT / --memory-limit: {value!r} is not a size such as "
             "512MB or 4GB"
+        )
+    number, unit, binary = size.groups()
+    power = "KMGT".index(unit.upper()) + 1
+    if float(number) * (1024 if binary else 1000) ** power > MAXIMUM_MEMORY:
+        # DuckDB refuses a value beyond its range with a parser error as it connects
+        raise BadInputError(
+            f"LEARNINGLOOP_MEMORY_LIMIT / --memory-limit: {value.strip()[:40]!r} is more "
+            "than any machine has (at most 1,000,000TB)"
         )
     return value.strip()
 

@@ -16,9 +16,20 @@ from learningloop.errors import BadInputError
 DEFAULT_STORE = "./learningloop-data"
 EVENTS_FILE = "events.sqlite"
 PROJECTIONS_FILE = "projections.duckdb"
-# Seconds to wait for a PostgreSQL server before saying it cannot be reached.
-CONNECT_TIMEOUT = os.environ.get("LEARNINGLOOP_CONNECT_TIMEOUT", "5")
+# Seconds to wait for a PostgreSQL server before saying it cannot be reached (see below).
+CONNECT_TIMEOUT_SETTING = "LEARNINGLOOP_CONNECT_TIMEOUT"
 LOCK_TIMEOUT_SECONDS = 60
+
+
+def connect_timeout() -> int:
+    """LEARNINGLOOP_CONNECT_TIMEOUT: whole seconds (1 to 3,600; default 5). Anything else
+    is one line, not a traceback where it is first used (`abc`, `1e999`) nor an error of
+    eventsourcing's (`2.5`: it takes whole seconds)."""
+    text = os.environ.get(CONNECT_TIMEOUT_SETTING, "").strip() or "5"
+    if not (text.isascii() and text.isdigit() and 1 <= int(text[:5]) <= 3600):
+        raise BadInputError(f"{CONNECT_TIMEOUT_SETTING} must be a whole number of seconds "
+                            f"from 1 to 3600, not {quote(text)}")  # fmt: skip
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -143,8 +154,8 @@ class PostgresURL:
             "POSTGRES_PORT": str(self.port),
             "POSTGRES_USER": self.user,
             "POSTGRES_PASSWORD": self.password,
-            "POSTGRES_CONNECT_TIMEOUT": CONNECT_TIMEOUT,
-            "POSTGRES_POOL_OPEN_TIMEOUT": CONNECT_TIMEOUT,
+            "POSTGRES_CONNECT_TIMEOUT": str(connect_timeout()),
+            "POSTGRES_POOL_OPEN_TIMEOUT": str(connect_timeout()),
             "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
         }
         if self.schema:

@@ -9,7 +9,7 @@ from eventsourcing.persistence import StoredEvent
 from learningloop import recorder_calls
 from learningloop.errors import StoreError
 from learningloop.eventlog import META_TABLE, SEAL_TABLE, EventLog
-from learningloop.locations import CONNECT_TIMEOUT, PostgresURL, StoreLocation
+from learningloop.locations import PostgresURL, StoreLocation, connect_timeout
 
 
 class PostgresEventLog(EventLog):
@@ -83,7 +83,7 @@ def _server_cause(url: PostgresURL) -> str | None:
     try:
         psycopg.connect(
             host=url.host, port=url.port, dbname=url.database, user=url.user,
-            password=url.password, connect_timeout=max(1, int(float(CONNECT_TIMEOUT))),
+            password=url.password, connect_timeout=connect_timeout(),
         ).close()  # fmt: skip
     except psycopg.Error as error:
         text = str(error).strip()
