@@ -252,18 +252,21 @@ def coverage_matrix(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], l
     """Experiments × functions: the evidence count, or how the function was assessed."""
     functions: list[str] = []
     matrix: dict[str, dict[str, Any]] = {}
+    # Counted apart from the cells: a function may be keyed `n` or `a` (any slug).
+    counts: dict[str, list[int]] = {}  # experiment: [covered, assessed, functions]
     for row in rows:
         if row["function"] not in functions:
             functions.append(row["function"])
-        line = matrix.setdefault(row["experiment"],
-                                 {"experiment": row["experiment"], "n": 0, "a": 0})  # fmt: skip
+        line = matrix.setdefault(row["experiment"], {"experiment": row["experiment"]})
+        count = counts.setdefault(row["experiment"], [0, 0, 0])
         status = row.get("status", "covered" if row["is_covered"] else "not_assessed")
         line[row["function"]] = row["evidence_count"] or COVERAGE_MARKS[status]
-        line["n"] += 1 if row["is_covered"] else 0
-        line["a"] += 0 if status == "not_assessed" else 1
-    for line in matrix.values():
-        total = sum(1 for f in functions if f in line)
-        line["covered"] = f"{line.pop('n')}/{total} ({line.pop('a')} assessed)"
+        count[0] += 1 if row["is_covered"] else 0
+        count[1] += 0 if status == "not_assessed" else 1
+        count[2] += 1
+    for experiment, line in matrix.items():
+        covered, assessed, total = counts[experiment]
+        line["covered"] = f"{covered}/{total} ({assessed} assessed)"
     return list(matrix.values()), functions
 
 

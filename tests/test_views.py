@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from learningloop.cli.rendering import dumps
-from learningloop.cli.views import replay_document, replay_json
+from learningloop.cli.views import coverage_matrix, replay_document, replay_json
 from tests.test_replay import decision, experiment, learning, retraction, view
 
 WORDS = {"type": "LearningRecorded", "experiment": "exp", "learning": "l9",
@@ -31,3 +31,16 @@ def test_a_replay_as_json_is_the_document_as_dumps_writes_it(
 ) -> None:
     document = replay_document(view(experiment(*raws), as_of=as_of))
     assert replay_json(document) == dumps(document)
+
+
+def test_the_coverage_matrix_counts_functions_of_any_key() -> None:
+    # A function may be keyed `n` or `a`: the counts were kept under those keys (TypeError)
+    rows = [
+        {"experiment": "x", "function": key, "evidence_count": count, "is_covered": bool(count),
+         "status": "covered" if count else "not_assessed"}
+        for key, count in [("n", 2), ("a", 0), ("training", 1)]
+    ]  # fmt: skip
+    matrix, functions = coverage_matrix(rows)
+    assert functions == ["n", "a", "training"]
+    assert matrix == [{"experiment": "x", "n": 2, "a": "·", "training": 1,
+                       "covered": "2/3 (2 assessed)"}]  # fmt: skip
