@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import orjson
@@ -269,14 +268,6 @@ def _receive(connection: Connection, inbox: queue.SimpleQueue[bytes | None]) -> 
         inbox.put(None)
     finally:
         connection.close()
-
-
-def lines_of(files: list[Path]) -> Iterator[bytes]:
-    """The lines of JSON Lines files, as bytes, each ending with a newline."""
-    for path in files:
-        with path.open("rb") as lines:
-            for line in lines:
-                yield line if line.endswith(b"\n") else line + b"\n"
 
 
 def admitted(lines: Iterator[bytes], clock: Clock, router: Router, pool: Pool,
