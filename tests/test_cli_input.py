@@ -253,3 +253,20 @@ def test_a_memory_limit_too_small_to_open_the_projections_names_the_setting(
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
     assert result.stderr.startswith("Error: DuckDB ran out of memory")
     assert "LEARNINGLOOP_MEMORY_LIMIT" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["replay", "x" * 100_000],
+        ["why", "d" * 100_000],
+        ["why", "--prediction", "p" * 100_000],
+        ["changes", "--since", "2000-01-01", "--table", "t" * 100_000],
+    ],
+)
+def test_a_long_name_that_names_nothing_is_quoted_cut_in_one_line(
+    seeded_store: Path, args: list[str]
+) -> None:
+    result = run(seeded_store, *args)
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.splitlines()) == 1 and len(result.stderr) < 400, result.stderr[:400]

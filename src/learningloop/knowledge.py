@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from learningloop.domain.basics import quote
 from learningloop.domain.values import FunctionKey, RequiredText, Text
 from learningloop.errors import BadInputError, InvalidEventError, NotFoundError
 from learningloop.sources import check_sources, read_events
@@ -217,11 +218,11 @@ def trace_prediction(
     rows = [row for row in projector.query(_PREDICTION_ROWS, [prediction], as_of, known_at)
             .records() if experiment is None or row["experiment"] == experiment]  # fmt: skip
     if not rows:
-        raise NotFoundError(f"no prediction {prediction!r} counted as of {as_of} "
+        raise NotFoundError(f"no prediction {quote(prediction)} counted as of {as_of} "
                             f"(as known at {known_at.isoformat()})")  # fmt: skip
     if len(rows) > 1:
         places = experiments_named([str(row["experiment"]) for row in rows])
-        raise BadInputError(f"prediction {prediction!r} exists in {places}: give --experiment")
+        raise BadInputError(f"prediction {quote(prediction)} exists in {places}: give --experiment")
     row = rows[0]
     positions = [p for p in (row["made_position"], row["deciding_position"]) if p is not None]
     stored = {r["position"]: r for r in projector.query(_STORED_EVENTS, [positions]).records()}

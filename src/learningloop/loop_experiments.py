@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from learningloop.domain.basics import no_cycle_collection, stream_id
+from learningloop.domain.basics import no_cycle_collection, quote, stream_id
 from learningloop.errors import BadInputError, NotFoundError
 from learningloop.loop_session import Session, moment, today, utc
 
@@ -63,7 +63,7 @@ class Experiments(Session):
         provenance = trace_decision(experiment, decision, recorded, moment_d, moment_t)
         if provenance is None:
             raise NotFoundError(
-                f"no decision {decision!r} in experiment {experiment!r} as of {moment_d} "
+                f"no decision {quote(decision)} in experiment {quote(experiment)} as of {moment_d} "
                 f"(as known at {moment_t.isoformat()})"
             )
         revised = self.sql(
@@ -95,10 +95,12 @@ class Experiments(Session):
         )
         experiments = [row[0] for row in found.rows]
         if not experiments:
-            raise NotFoundError(f"no decision {decision!r} in store {self.location.describe()}")
+            raise NotFoundError(
+                f"no decision {quote(decision)} in store {self.location.describe()}"
+            )
         if len(experiments) > 1:
             from learningloop.knowledge import experiments_named
 
             places = experiments_named(experiments)
-            raise BadInputError(f"decision {decision!r} exists in {places}: give --experiment")
+            raise BadInputError(f"decision {quote(decision)} exists in {places}: give --experiment")
         return str(experiments[0])

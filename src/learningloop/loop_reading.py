@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from learningloop.domain.basics import stream_id
+from learningloop.domain.basics import quote, stream_id
 from learningloop.errors import BadInputError, NotFoundError
 from learningloop.indicator_keys import INDICATOR_TABLES as INDICATOR_TABLES
 from learningloop.indicator_keys import indicator_queries as _indicator_queries
@@ -64,7 +64,7 @@ class Reading(Session):
     ) -> QueryResult:
         """A whole projection table at (D, T), in its natural order."""
         if name not in TABLE_ORDER:
-            raise NotFoundError(f"no projection {name!r} (known: {', '.join(TABLE_ORDER)})")
+            raise NotFoundError(f"no projection {quote(name)} (known: {', '.join(TABLE_ORDER)})")
         return self.sql(f"select * from {name} order by {TABLE_ORDER[name]}", as_of, known_at)
 
     def timeline(
@@ -161,7 +161,9 @@ class Reading(Session):
         from learningloop.knowledge import SECTION_4_TABLES, Changes
 
         if table is not None and table not in TABLE_ORDER:
-            raise NotFoundError(f"--table: no table {table!r} (known: {', '.join(TABLE_ORDER)})")
+            raise NotFoundError(
+                f"--table: no table {quote(table)} (known: {', '.join(TABLE_ORDER)})"
+            )
         tables = [table] if table else list(SECTION_4_TABLES)
         moment_t2 = utc(until) if until else datetime.now(UTC)
         return Changes(self._projector(), tables, as_of or today(), utc(since), moment_t2)
@@ -178,7 +180,7 @@ class Reading(Session):
         that any DuckDB from 1.4 opens. Both have X_at macros answering for that D and T."""
         if file_format not in EXPORT_FORMATS:
             choices = ", ".join(EXPORT_FORMATS)
-            raise BadInputError(f"--format: {file_format!r} is not one of {choices}")
+            raise BadInputError(f"--format: {quote(file_format)} is not one of {choices}")
         target = Path(directory)
         target.mkdir(parents=True, exist_ok=True)
         moment_d, moment_t = moment(as_of, known_at)

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from learningloop.domain.basics import quote
 from learningloop.errors import BadInputError, NotFoundError
 from learningloop.loop_session import PathLike, Session, today, utc
 
@@ -39,7 +40,7 @@ class Reporting(Session):
         With `experiments` or `programmes`, the detail covers those experiments only;
         `framework`: a what-if framework file; `since`: list what changed since that T1."""
         if lang not in ("en", "fr"):
-            raise BadInputError(f"--lang: {lang!r} is not en or fr")
+            raise BadInputError(f"--lang: {quote(lang)} is not en or fr")
         target = Path(out)
         from learningloop.report import render
 

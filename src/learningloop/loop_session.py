@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Self
 
-from learningloop.domain.basics import DEFAULT_FUNCTION_LABELS, did_you_mean
+from learningloop.domain.basics import DEFAULT_FUNCTION_LABELS, did_you_mean, quote
 from learningloop.errors import NotFoundError
 from learningloop.locations import StoreLocation
 from learningloop.sqlfiles import TABLE_ORDER as TABLE_ORDER  # where it was defined first
@@ -140,7 +140,7 @@ class Session:
     def _no_experiment(self, experiment: str) -> NotFoundError:
         hint = did_you_mean(experiment, self.list_experiments())
         return NotFoundError(
-            f"no experiment {experiment!r} in store {self.location.describe()}{hint}"
+            f"no experiment {quote(experiment)} in store {self.location.describe()}{hint}"
         )
 
     def list_experiments(self) -> list[str]:
