@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -44,6 +45,8 @@ limit_option = click.option(
 )
 
 Row = Mapping[str, Any]
+# A table of at most this many rows is laid out from memory (see emit_rows).
+TABLE_IN_MEMORY_ROWS = 20_000
 
 
 def emit(rows: Sequence[Row], columns: Sequence[str], output_format: str, title: str = "") -> None:
@@ -70,7 +73,8 @@ class Records:
 
 def emit_rows(rows: Iterable[Row], columns: Sequence[str], output_format: str) -> None:
     """What `emit(list(rows), ...)` writes, byte for byte, as the rows come: JSON and CSV a
-    chunk at a time, a table after iterating `rows` twice (its layout needs every row)."""
+    chunk at a time, a table of more than TABLE_IN_MEMORY_ROWS rows after iterating `rows`
+    twice (its layout needs every row)."""
     from .rendering import write_csv_rows, write_json_rows
 
     if output_format == "json":
@@ -78,9 +82,18 @@ def emit_rows(rows: Iterable[Row], columns: Sequence[str], output_format: str) -
     elif output_format == "csv":
         write_csv_rows(rows, columns)
     else:
+        from .rendering import print_table
         from .table_chunks import print_table_read_twice
 
-        print_table_read_twice(rows, columns)
+        # Rows that fit in memory are laid out once (reading `rows` again runs its queries
+        # again: twice the time of a small window for nothing); more are read twice, the
+        # first reading going on from where this one stops.
+        reading = iter(rows)
+        first = list(islice(reading, TABLE_IN_MEMORY_ROWS + 1))
+        if len(first) <= TABLE_IN_MEMORY_ROWS:
+            print_table(first, columns)
+        else:
+            print_table_read_twice(rows, columns, first_reading=chain(first, reading))
 
 
 def emit_stream(

@@ -57,12 +57,18 @@ class _MeasuredTable(Table):
             yield from super()._render(console, options, widths)
 
 
-def print_table_read_twice(rows: Iterable[Row], columns: Sequence[str], title: str = "") -> None:
-    """`print_table(list(rows), columns, title)`; `rows` is iterated twice."""
+def print_table_read_twice(
+    rows: Iterable[Row],
+    columns: Sequence[str],
+    title: str = "",
+    first_reading: Iterable[Row] | None = None,
+) -> None:
+    """`print_table(list(rows), columns, title)`; `rows` is iterated twice (the first time
+    through `first_reading` when given: the same rows, a reading already begun)."""
     console = Console(file=sys.stdout, soft_wrap=False, width=rendering._table_width())
     data = [1] * len(columns)  # a word is at least one character: longest_word's default
     measured: list[Measurement] = []
-    for cells in _chunks(rows, columns):
+    for cells in _chunks(rows if first_reading is None else first_reading, columns):
         data = [max(found, longest_word(line[n] for line in cells)) for n, found in enumerate(data)]
         measured = _widest(measured, _measures(console, cells, columns, None, ""))
     if not measured:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli import table_chunks
+from cli import output, table_chunks
 from cli.output import Records, emit, emit_rows
 from learningloop import LearningLoop
 from learningloop.knowledge import CHANGE_COLUMNS, SECTION_4_TABLES, Changes
@@ -91,7 +91,9 @@ def test_changes_stream_the_rows_and_bytes_of_the_implementation_they_replace(
         t1, t2, as_of = two_moments_and_a_day(loop, data)
         tables = data.draw(st.lists(st.sampled_from(list(TABLE_ORDER)), min_size=1, max_size=4,
                                     unique=True))  # fmt: skip
-        with mock.patch.object(table_chunks, "CHUNK_ROWS", data.draw(st.integers(1, 4))):
+        in_memory = data.draw(st.integers(0, 3))  # the tables past it are read twice
+        with mock.patch.object(table_chunks, "CHUNK_ROWS", data.draw(st.integers(1, 4))), \
+                mock.patch.object(output, "TABLE_IN_MEMORY_ROWS", in_memory):  # fmt: skip
             assert_same_output(loop, tables, as_of, t1, t2)
 
 
@@ -106,7 +108,8 @@ def test_texts_that_python_quotes_and_escapes_sort_as_their_repr(seeded: Learnin
     seeded.record(event("PredictionMade", "2013-03-02", prediction="p2", statement="s",
                         probability=0.999999, resolves_on="2013-04-01"))  # fmt: skip
     until = recorded_times(seeded)[-1]
-    with mock.patch.object(table_chunks, "CHUNK_ROWS", 2):
+    with mock.patch.object(table_chunks, "CHUNK_ROWS", 2), \
+            mock.patch.object(output, "TABLE_IN_MEMORY_ROWS", 3):  # fmt: skip
         assert_same_output(seeded, list(SECTION_4_TABLES), date(2014, 1, 1), t1, until)
         assert_same_output(seeded, ["predictions", "prediction_scores"], date(2014, 1, 1),
                            t1, until)  # fmt: skip

@@ -11,7 +11,7 @@ from unittest import mock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cli import table_chunks
+from cli import output, table_chunks
 from cli.rendering import print_table
 
 COLUMNS = ["table", "change", "a_long_column_name", "n"]
@@ -53,3 +53,28 @@ def test_each_reading_reads_the_rows_again() -> None:
 
     printed(lambda: table_chunks.print_table_read_twice(Rows(), COLUMNS))
     assert len(readings) == 2
+
+
+class CountedRows:
+    """Rows that count how often they are read, and how many rows each reading gave."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.readings: list[int] = []
+
+    def __iter__(self) -> Any:
+        self.readings.append(0)
+        for n in range(self.count):
+            self.readings[-1] += 1
+            yield {"table": "t", "change": "added", "a_long_column_name": f"x{n}", "n": n}
+
+
+def test_a_table_that_fits_in_memory_is_read_once_and_a_longer_one_twice() -> None:
+    with mock.patch.object(output, "TABLE_IN_MEMORY_ROWS", 5):
+        small, large = CountedRows(5), CountedRows(8)
+        for found in (small, large):
+            shown = printed(lambda f=found: output.emit_rows(f, COLUMNS, "table"))
+            assert shown == printed(lambda f=found: print_table(list(f), COLUMNS))
+    # (each check above read the rows once more, with print_table)
+    assert small.readings == [5, 5]
+    assert large.readings == [8, 8, 8], "the first reading goes on; the second prints"
