@@ -25,12 +25,11 @@ def test_a_long_append_syncs_its_wal_meanwhile_and_stops_when_it_ends(
 ) -> None:
     started: list[WalFlusher] = []
     syncs: list[int] = []
-    start, sync = WalFlusher.start, os.fdatasync
+    start, sync = WalFlusher.__init__, os.fdatasync
 
-    def counted_start(self: WalFlusher) -> None:
-        if self not in started:
-            started.append(self)
-        start(self)
+    def counted_start(self: WalFlusher, wal: Path) -> None:
+        started.append(self)
+        start(self, wal)
 
     def counted_sync(descriptor: int) -> None:
         syncs.append(descriptor)
@@ -38,16 +37,16 @@ def test_a_long_append_syncs_its_wal_meanwhile_and_stops_when_it_ends(
 
     monkeypatch.setattr(sqlite_log, "FLUSH_FROM_EVENTS", 1_000)
     monkeypatch.setattr(WalFlusher, "EVERY_SECONDS", 0.001)
-    monkeypatch.setattr(WalFlusher, "start", counted_start)
+    monkeypatch.setattr(WalFlusher, "__init__", counted_start)
     monkeypatch.setattr(os, "fdatasync", counted_sync)
     with LearningLoop(tmp_path / "store") as loop:
         loop.import_events(base_events() + meetings(3_000))
         assert started, "an append of 3,004 events starts the flusher from 1,000 on"
         flusher = started[0]
         deadline = time.monotonic() + 5
-        while flusher._thread and flusher._thread.is_alive() and time.monotonic() < deadline:
+        while flusher._thread.is_alive() and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert flusher._thread is not None and not flusher._thread.is_alive()
+        assert not flusher._thread.is_alive()
         syncs_after_the_import = len(syncs)
         loop.import_events(meetings(10))  # a short append starts no thread
         assert len(started) == 1
@@ -55,10 +54,11 @@ def test_a_long_append_syncs_its_wal_meanwhile_and_stops_when_it_ends(
     assert syncs_after_the_import >= 1
 
 
-def test_the_flusher_does_nothing_without_a_wal_and_stops(tmp_path: Path) -> None:
+def test_the_flusher_does_nothing_without_a_wal_and_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(WalFlusher, "EVERY_SECONDS", 0.001)
     flusher = WalFlusher(tmp_path / "missing-wal")
-    flusher.EVERY_SECONDS = 0.001
-    flusher.start()
     time.sleep(0.02)
     flusher.stop()
     thread = flusher._thread
