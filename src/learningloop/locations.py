@@ -147,6 +147,7 @@ class PostgresURL:
         return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}{query}"
 
     def env(self) -> dict[str, str]:
+        timeout = str(connect_timeout())  # one reading of the setting, for both waits
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": self.database,
@@ -154,8 +155,8 @@ class PostgresURL:
             "POSTGRES_PORT": str(self.port),
             "POSTGRES_USER": self.user,
             "POSTGRES_PASSWORD": self.password,
-            "POSTGRES_CONNECT_TIMEOUT": str(connect_timeout()),
-            "POSTGRES_POOL_OPEN_TIMEOUT": str(connect_timeout()),
+            "POSTGRES_CONNECT_TIMEOUT": timeout,
+            "POSTGRES_POOL_OPEN_TIMEOUT": timeout,
             "POSTGRES_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
         }
         if self.schema:
