@@ -36,7 +36,7 @@ def test_the_first_undecodable_byte_is_on_the_line_text_mode_counts(
     path = tmp_path_factory.mktemp("utf8") / "e.jsonl"
     path.write_bytes(data)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(source_text, "_CHUNK", chunk)  # characters cut between two reads
+        patch.setattr(source_text, "READ_CHUNK", chunk)  # characters cut between two reads
         found = undecodable(path)
     try:
         data.decode()

@@ -59,7 +59,7 @@ def test_a_leading_byte_order_mark_is_skipped(tmp_path: Path, name: str, text: s
 def test_a_json_array_streams_items_across_chunk_boundaries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sources, "_CHUNK", 7)  # every item straddles several reads
+    monkeypatch.setattr(sources, "READ_CHUNK", 7)  # every item straddles several reads
     items = [{"type": "T", "n": n, "text": "é" * n} for n in range(30)]
     path = write(tmp_path / "e.json", json.dumps(items, indent=2))
     read = list(read_events(path))
@@ -198,7 +198,7 @@ def test_yaml_aliases_within_the_file_size_are_fine(tmp_path: Path) -> None:
 def test_json_items_name_the_line_they_start_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sources, "_CHUNK", 5)
+    monkeypatch.setattr(sources, "READ_CHUNK", 5)
     path = write(tmp_path / "e.json", "[\n" + ",\n\n".join(['{"n": 1}'] * 4) + "\n]\n")
     assert [r.location for r in read_events(path)][-1] == f"{path}, item 4 (line 8)"
 

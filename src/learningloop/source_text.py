@@ -16,7 +16,8 @@ MAX_DIGITS = 40
 # times beyond it keeps a hostile 200 MB line from being read whole, and bounds any list in
 # an event (about 170,000 partners) with it.
 MAX_EVENT_CHARS = 1 << 20
-_CHUNK = 1 << 20
+# How much of a file each reader reads at a time (characters, or bytes where binary).
+READ_CHUNK = 1 << 20
 
 
 class RawEvent(NamedTuple):
@@ -46,7 +47,7 @@ def undecodable(path: Path) -> tuple[int, str] | None:
     after_cr = False  # the last chunk ended with a CR: a LF starting this one ends no line
     with path.open("rb") as data:
         while True:
-            chunk = data.read(_CHUNK)
+            chunk = data.read(READ_CHUNK)
             pending = len(decoder.getstate()[0])  # bytes of a character cut by the last chunk
             if after_cr and chunk.startswith(b"\n"):
                 line -= 1

@@ -18,6 +18,7 @@ from learningloop.source_text import (
     MAX_DEPTH,
     MAX_DIGITS,
     MAX_EVENT_CHARS,
+    READ_CHUNK,
     BadValue,
     RawEvent,
     TooLong,
@@ -29,7 +30,6 @@ if TYPE_CHECKING:  # imported where used: `record` and JSON imports load no YAML
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _INT = "tag:yaml.org,2002:int"
 _MERGE = "tag:yaml.org,2002:merge"
-_CHUNK = 1 << 20
 
 
 def read_yaml(path: Path) -> Iterator[RawEvent]:
@@ -216,7 +216,7 @@ def _line_of(path: Path, position: int) -> int:
     """The line of character `position`, counted a chunk at a time."""
     line = 1
     with path.open(encoding="utf-8", errors="replace") as text:
-        while position > 0 and (chunk := text.read(min(_CHUNK, position))):
+        while position > 0 and (chunk := text.read(min(READ_CHUNK, position))):
             line += chunk.count("\n")
             position -= len(chunk)
     return line

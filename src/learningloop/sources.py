@@ -20,6 +20,7 @@ from learningloop.source_text import (
     MAX_DEPTH,
     MAX_DIGITS,
     MAX_EVENT_CHARS,
+    READ_CHUNK,
     BadValue,
     RawEvent,
     TooLong,
@@ -30,7 +31,6 @@ from learningloop.source_yaml import read_yaml
 __all__ = ["MAX_EVENT_CHARS", "RawEvent", "check_sources", "json_line", "read_events"]
 
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
-_CHUNK = 1 << 20
 # A line is read at most this long (a line ending after the longest event allowed): a longer
 # one is refused without reading the rest of it.
 _LINE_READ = MAX_EVENT_CHARS + 2
@@ -259,7 +259,7 @@ class _JsonReader:
         self._counted = 0
 
     def _refill(self) -> bool:
-        more = self._text.read(_CHUNK)
+        more = self._text.read(READ_CHUNK)
         self.line()
         self._buffer = self._buffer[self._position :] + more
         self._counted -= self._position
