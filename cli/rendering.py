@@ -9,7 +9,7 @@ import re
 import shutil
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -143,25 +143,27 @@ def _value_text(value: Any) -> str:
 
 def write_csv_rows(rows: Iterable[Row], columns: Sequence[str]) -> None:
     """`to_csv` written a chunk of rows at a time."""
+    for text in _csv_chunks(rows, columns):
+        click.echo(text, nl=False)
+
+
+def to_csv(rows: Sequence[Row], columns: Sequence[str]) -> str:
+    return "".join(_csv_chunks(rows, columns))
+
+
+def _csv_chunks(rows: Iterable[Row], columns: Sequence[str]) -> Iterator[str]:
+    """The CSV text of the header and rows, 1,000 rows a piece (the last piece may be shorter,
+    or the header alone)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for count, row in enumerate(rows, 1):
         writer.writerow([text_value(row.get(column), for_csv=True) for column in columns])
         if count % 1_000 == 0:
-            click.echo(buffer.getvalue(), nl=False)
+            yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
-    click.echo(buffer.getvalue(), nl=False)
-
-
-def to_csv(rows: Sequence[Row], columns: Sequence[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([text_value(row.get(column), for_csv=True) for column in columns])
-    return buffer.getvalue()
+    yield buffer.getvalue()
 
 
 def print_table(
