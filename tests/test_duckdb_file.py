@@ -212,3 +212,26 @@ def test_interrupt_stops_the_statement_an_open_connection_runs(tmp_path: Path) -
     assert not worker.is_alive()
     assert isinstance(outcome[0], duckdb.InterruptException)
     file.interrupt()  # nothing open: nothing to stop, no error
+
+
+def test_a_new_file_is_in_place_only_once_duckdb_has_written_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process killed while DuckDB creates the file left one no later open took."""
+    database = tmp_path / "p.duckdb"
+    file = duckdb_file.DuckDBFile(database, "200MB", private=False)
+
+    def killed(*_: object) -> None:
+        raise SystemExit("killed before the file is in place")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(duckdb_file.os, "link", killed)
+        with pytest.raises(SystemExit):
+            file.open(read_only=False, locked_down=False)
+    assert not database.exists()
+    con = file.open(read_only=False, locked_down=False)
+    try:
+        assert con.execute("select 42").fetchall() == [(42,)]
+    finally:
+        con.close()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["p.duckdb"]

@@ -88,9 +88,11 @@ class DuckDBFile:
         _check_engine()
         for before_open in BEFORE_OPEN:
             before_open(self.database.absolute())
+        settings = config(read_only, locked_down, self.memory_limit)
         if not read_only:
             self.database.parent.mkdir(parents=True, exist_ok=True)
-        settings = config(read_only, locked_down, self.memory_limit)
+            if not self.database.exists():
+                _create_whole(self.database, settings)
         deadline = time.monotonic() + (LOCK_WAIT_SECONDS if wait else 0.0)
         if self.private and self.database.exists():
             # A file made before the store was encrypted, or by an older version.
@@ -229,6 +231,25 @@ def _same_process_message(database: Path, error: Exception) -> str:
         f"({first_line(error)}): close that connection before calling learningloop, or query "
         "it directly with the table macros (select * from experiments_at(null, null))"
     )
+
+
+def _create_whole(database: Path, settings: dict[str, Any]) -> None:
+    """A new DuckDB file made aside, then linked into place once DuckDB has written it: a
+    process killed while DuckDB creates a file in place can leave one that no later open
+    takes ("not a valid DuckDB database file"), and the projections could not be rebuilt.
+    The link fails if the file appeared meanwhile (another process made it: it stays); where
+    the file system has no links, DuckDB makes the file in place as before."""
+    aside = database.with_name(f".{database.name}.{os.getpid()}.new")
+    try:
+        duckdb.connect(str(aside), config=settings).close()
+        with suppress(FileExistsError):
+            os.link(aside, database)
+    except (OSError, duckdb.Error):
+        pass  # opened in place below, which reports any problem
+    finally:
+        for path in (aside, Path(f"{aside}.wal")):
+            with suppress(OSError):
+                path.unlink()
 
 
 def first_line(error: Exception) -> str:
