@@ -1,22 +1,80 @@
 """The `learningloop` command: parse, call one library function, print.
 
-Library imports happen inside commands so that `learningloop --help` starts fast.
+Library imports happen inside commands, and a command's module is imported when that command
+runs (or shows its help), so that `learningloop --help` starts fast.
 """
 
 from __future__ import annotations
 
+import importlib
 import warnings
 from typing import Any, TextIO
 
 import click
 
-from . import read_commands, store_commands, write_commands
 from .common import BadInput, one_line_usage, read_key
 from .output import message
 
+# Each command's module and the first sentence of its help, all that `learningloop --help`
+# shows of it (click shortens it as it would the whole help): the listing imports no command
+# module. tests/test_cli_main.py holds these to the commands themselves.
+COMMANDS = {
+    "audit": ("store_commands", "Verify the log (decoding, versions, hash chains, rules, seal), "
+              "the projections, and data quality."),
+    "changes": ("read_commands", "What changed in what we know between T1 and T2: per table, "
+                "the rows removed and added (a changed row is both), each with the log "
+                "positions of the events that caused it."),
+    "copy": ("write_commands", "Copy a whole log into an empty store (for example SQLite to "
+             "PostgreSQL), keeping streams, versions, recorded_at and the audit chain."),
+    "demo": ("store_commands", "Load the bundled 2012–2014 programme into a fresh store and "
+             "print its indicators."),
+    "export": ("store_commands", "Write every projection at D and T, plus manifest.json "
+               "(position, versions, D, T)."),
+    "import": ("write_commands", "Import events from .jsonl, .json or .yaml files: all of "
+               "them, or none."),
+    "indicators": ("read_commands", "Function coverage, cadence against commitments, reviews, "
+                   "milestones, learning loops."),
+    "keygen": ("write_commands", "Print a new random AES-256 key for encrypting a store's "
+               "event payloads at rest."),
+    "project": ("store_commands", "Catch the DuckDB projections up with the event log (or "
+                "rebuild them)."),
+    "record": ("write_commands", "Record one event given as --field value pairs (same "
+               "validation as import)."),
+    "replay": ("read_commands", "An experiment's state, then its timeline, as of D and as "
+               "known at T."),
+    "report": ("store_commands", "Write one self-contained HTML report: overview, coverage "
+               "heatmap, learning timelines, cadence and milestones."),
+    "sql": ("read_commands", "Run one read-only SQL statement over the projections, caught "
+            "up first."),
+    "timeline": ("read_commands", "An experiment's learning timeline, cycle by cycle (a "
+                 "decision closes each cycle)."),
+    "why": ("read_commands", "A decision's provenance: the learnings and reviews it cites, "
+            "their events and sources, the learning cycle it closed, and any evidence revised "
+            "after it."),
+}  # fmt: skip
+
 
 class LearningLoopGroup(click.Group):
-    """Turns library errors into click errors in one place: 2 for bad input, 1 for failures."""
+    """Loads a command's module when the command is asked for, and turns library errors into
+    click errors in one place: 2 for bad input, 1 for failures."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            # An unknown name loads them all: click suggests the closest from self.commands.
+            known = COMMANDS.get(cmd_name)
+            modules = [known[0]] if known else dict.fromkeys(m for m, _ in COMMANDS.values())
+            for module in modules:
+                for command in importlib.import_module(f".{module}", __package__).COMMANDS:
+                    self.add_command(command)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The listing click writes, of stand-ins that carry each command's summary alone."""
+        stand_ins = [click.Command(name, help=summary) for name, (_, summary) in COMMANDS.items()]
+        click.Group(commands=stand_ins).format_commands(ctx, formatter)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         with one_line_usage():
@@ -128,8 +186,3 @@ def main(
     key = read_key(cipher_key_file)
     ctx.obj = {"store": store, "by": by, "cipher_key": key, "projections": projections,
                "memory_limit": memory_limit, "fresh": fresh}  # fmt: skip
-
-
-for _module in (write_commands, read_commands, store_commands):
-    for _command in _module.COMMANDS:
-        main.add_command(_command)

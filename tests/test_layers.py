@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import subprocess
@@ -113,16 +114,34 @@ except SystemExit as exit:
     assert exit.code == 0, exit.code
 library = ("duckdb", "pyarrow", "pydantic", "eventsourcing", "rich", "numpy", "yaml", "orjson",
            "learningloop.domain", "learningloop.application", "learningloop.cli.rendering",
-           "learningloop.cli.progress", "learningloop.cli.views", "csv", "json", "decimal")
+           "learningloop.cli.progress", "learningloop.cli.views", "csv", "json", "decimal",
+           "learningloop.cli.read_commands", "learningloop.cli.store_commands",
+           "learningloop.cli.write_commands")
 print(sorted(m for m in sys.modules if m.split(".")[0] in library or m.startswith(library)),
       file=sys.stderr)
 """
 
 
 def test_help_loads_click_and_the_command_table_only() -> None:
-    # `learningloop --help` starts fast (issue 13 item 9): no library, no renderer.
+    # `learningloop --help` starts fast (issue 13 item 9): no library, no renderer, and no
+    # command module (the listing is main.COMMANDS).
     result = subprocess.run([sys.executable, "-c", HELP_SCRIPT], capture_output=True,
                             text=True, check=False, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Commands:" in result.stdout
     assert result.stderr.splitlines()[-1] == "[]", result.stderr
+
+
+COMMAND_HELP_SCRIPT = HELP_SCRIPT.replace('main(["--help"])', 'main(["sql", "--help"])')
+
+
+def test_a_command_s_help_loads_its_own_module_alone() -> None:
+    result = subprocess.run([sys.executable, "-c", COMMAND_HELP_SCRIPT], capture_output=True,
+                            text=True, check=False, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Usage: -c sql [OPTIONS] QUERY" in result.stdout
+    loaded = ast.literal_eval(result.stderr.splitlines()[-1])
+    # (running a command loads learningloop.errors, and with it learningloop.domain.errors)
+    assert [m for m in loaded if not m.startswith("learningloop.domain")] == [
+        "learningloop.cli.read_commands"
+    ], result.stderr
