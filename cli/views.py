@@ -255,12 +255,13 @@ def coverage_matrix(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], l
     # Counted apart from the cells: a function may be keyed `n` or `a` (any slug).
     counts: dict[str, list[int]] = {}  # experiment: [covered, assessed, functions]
     for row in rows:
-        if row["function"] not in functions:
-            functions.append(row["function"])
+        column = _function_column(row["function"])
+        if column not in functions:
+            functions.append(column)
         line = matrix.setdefault(row["experiment"], {"experiment": row["experiment"]})
         count = counts.setdefault(row["experiment"], [0, 0, 0])
         status = row.get("status", "covered" if row["is_covered"] else "not_assessed")
-        line[row["function"]] = row["evidence_count"] or COVERAGE_MARKS[status]
+        line[column] = row["evidence_count"] or COVERAGE_MARKS[status]
         count[0] += 1 if row["is_covered"] else 0
         count[1] += 0 if status == "not_assessed" else 1
         count[2] += 1
@@ -268,6 +269,12 @@ def coverage_matrix(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], l
         covered, assessed, total = counts[experiment]
         line["covered"] = f"{covered}/{total} ({assessed} assessed)"
     return list(matrix.values()), functions
+
+
+def _function_column(function: str) -> str:
+    """A function's column: a function keyed like one of the matrix's own columns is named
+    apart (a key is a slug, with no space: no other function can be named so)."""
+    return f"{function} (function)" if function in ("experiment", "covered") else function
 
 
 def emit_timeline(

@@ -44,3 +44,15 @@ def test_the_coverage_matrix_counts_functions_of_any_key() -> None:
     assert functions == ["n", "a", "training"]
     assert matrix == [{"experiment": "x", "n": 2, "a": "·", "training": 1,
                        "covered": "2/3 (2 assessed)"}]  # fmt: skip
+
+
+def test_a_function_keyed_like_a_matrix_column_has_a_column_of_its_own() -> None:
+    rows = [
+        {"experiment": "x", "function": key, "evidence_count": count, "is_covered": bool(count),
+         "status": "covered" if count else "absent"}
+        for key, count in [("experiment", 3), ("covered", 0)]
+    ]  # fmt: skip
+    matrix, functions = coverage_matrix(rows)
+    assert functions == ["experiment (function)", "covered (function)"]
+    assert matrix == [{"experiment": "x", "experiment (function)": 3,
+                       "covered (function)": "absent", "covered": "1/2 (2 assessed)"}]  # fmt: skip
