@@ -235,3 +235,15 @@ def test_a_new_file_is_in_place_only_once_duckdb_has_written_it(
     finally:
         con.close()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["p.duckdb"]
+
+
+def test_a_file_duckdb_does_not_take_says_what_to_do_and_doing_it_works(
+    seeded: LearningLoop,
+) -> None:
+    projections = seeded.location.projections_path
+    projections.write_bytes(b"not a database, e.g. a copy cut short" * 200)
+    with pytest.raises(StoreError, match=r"not a valid DuckDB.* delete it: the projections are "
+                       r"rebuilt from the event log"):  # fmt: skip
+        seeded.sql("select count(*) from log_events")
+    projections.unlink()
+    assert seeded.sql("select count(*) from log_events").rows == [(4,)]

@@ -106,7 +106,7 @@ class DuckDBFile:
                 raise StoreError(_same_process_message(self.database, error)) from None
             except duckdb.IOException as error:
                 if "lock" not in str(error).lower():
-                    raise StoreError(f"cannot open {self.database}: {first_line(error)}") from None
+                    raise StoreError(_unopenable_message(self.database, error)) from None
                 holder = _holder(error)
                 held_read_only = not read_only and self._readable_now()
                 if held_read_only and (not patient or time.monotonic() > deadline):
@@ -223,6 +223,16 @@ def _held_for_writing_message(database: Path, holder: str) -> str:
         "can read it: close that session, or reopen the file there read-only "
         "(duckdb.connect(path, read_only=True), duckdb -readonly), and run the command again"
     )
+
+
+def _unopenable_message(database: Path, error: duckdb.Error) -> str:
+    """Why the file cannot be opened; for a file DuckDB does not take as a database at all
+    (a copy cut short, a crash of an older version while DuckDB made it), what to do."""
+    message = f"cannot open {database}: {first_line(error)}"
+    if "not a valid DuckDB database file" not in str(error):
+        return message
+    return (f"{message} If it is learningloop's projection file, delete it: the projections "
+            "are rebuilt from the event log.")  # fmt: skip
 
 
 def _same_process_message(database: Path, error: Exception) -> str:
