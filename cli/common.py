@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,15 +10,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .output import message
+from .usage import BadInput
 
 if TYPE_CHECKING:
     from learningloop.application import LearningLoop
-
-
-class BadInput(click.ClickException):
-    """Bad input or usage: one line on stderr, exit 2 (click's UsageError without the usage)."""
-
-    exit_code = 2
 
 
 def read_key(path: str | None) -> str | None:
@@ -101,18 +95,6 @@ def open_store(ctx: click.Context) -> LearningLoop:
     )
     ctx.call_on_close(loop.close)
     return loop
-
-
-@contextmanager
-def one_line_usage() -> Iterator[None]:
-    """A usage error is bad input like any other: one line (click prints three), exit 2."""
-    try:
-        yield
-    except click.UsageError as error:
-        if type(error).__name__ == "NoArgsIsHelpError":  # the help itself, as asked
-            raise
-        path = error.ctx.command_path if error.ctx is not None else "learningloop"
-        raise BadInput(f"{error.format_message().rstrip('.')} (see {path} --help)") from None
 
 
 class QueryCommand(click.Command):

@@ -12,8 +12,7 @@ from typing import Any, TextIO
 
 import click
 
-from .common import BadInput, one_line_usage, read_key
-from .output import message
+from .usage import BadInput, one_line_usage
 
 # Each command's module and the first sentence of its help, all that `learningloop --help`
 # shows of it (click shortens it as it would the whole help): the listing imports no command
@@ -112,6 +111,8 @@ def _warnings_to_stderr() -> None:
     """A warning of the library (projections behind the log) is one line on stderr, once."""
     from learningloop.errors import ProjectionsBehindWarning
 
+    from .output import message
+
     shown: set[str] = set()
     original, say = warnings.showwarning, message
 
@@ -183,6 +184,8 @@ def main(
 
     Example: learningloop --store ./eval import events.jsonl
     """
+    from .common import read_key
+
     key = read_key(cipher_key_file)
     ctx.obj = {"store": store, "by": by, "cipher_key": key, "projections": projections,
                "memory_limit": memory_limit, "fresh": fresh}  # fmt: skip

@@ -7,7 +7,6 @@ import sys
 import click
 
 from .common import (
-    BadInput,
     QueryCommand,
     as_of_options,
     framework_option,
@@ -24,6 +23,7 @@ from .output import (
     limit_option,
     stream_format_option,
 )
+from .usage import BadInput
 
 # --timeout: at most a year (see the option)
 MAX_TIMEOUT = 365 * 86_400.0

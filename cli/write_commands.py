@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .common import BadInput, open_store, read_key
+from .common import open_store, read_key
 from .output import message
+from .usage import BadInput
 
 
 @click.command("import")

@@ -116,7 +116,7 @@ library = ("duckdb", "pyarrow", "pydantic", "eventsourcing", "rich", "numpy", "y
            "learningloop.domain", "learningloop.application", "learningloop.cli.rendering",
            "learningloop.cli.progress", "learningloop.cli.views", "csv", "json", "decimal",
            "learningloop.cli.read_commands", "learningloop.cli.store_commands",
-           "learningloop.cli.write_commands")
+           "learningloop.cli.write_commands", "learningloop.cli.common", "learningloop.cli.output")
 print(sorted(m for m in sys.modules if m.split(".")[0] in library or m.startswith(library)),
       file=sys.stderr)
 """
@@ -124,7 +124,7 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in library or m.startswit
 
 def test_help_loads_click_and_the_command_table_only() -> None:
     # `learningloop --help` starts fast (issue 13 item 9): no library, no renderer, and no
-    # command module (the listing is main.COMMANDS).
+    # command module (the listing is main.COMMANDS) nor what they share (common, output).
     result = subprocess.run([sys.executable, "-c", HELP_SCRIPT], capture_output=True,
                             text=True, check=False, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -143,5 +143,7 @@ def test_a_command_s_help_loads_its_own_module_alone() -> None:
     loaded = ast.literal_eval(result.stderr.splitlines()[-1])
     # (running a command loads learningloop.errors, and with it learningloop.domain.errors)
     assert [m for m in loaded if not m.startswith("learningloop.domain")] == [
-        "learningloop.cli.read_commands"
+        "learningloop.cli.common",
+        "learningloop.cli.output",
+        "learningloop.cli.read_commands",
     ], result.stderr
