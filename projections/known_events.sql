@@ -4,23 +4,20 @@
 -- reads:      log_events, moment
 -- respects:   known_at (a retraction counts from its own recorded_at, whatever its occurred_on)
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
-with known as (
-    select log_events.*
-    from log_events
-    where recorded_at <= (select known_at from moment)
-),
-
-retracted as (
+-- (log_events is read twice, not through one CTE: DuckDB keeps a CTE read twice in memory,
+-- every column of every event, where a reader filters by type)
+with retracted as (
     select stream, retracts as version
-    from known
-    where type = 'EventRetracted'
+    from log_events
+    where type = 'EventRetracted' and recorded_at <= (select known_at from moment)
 ),
 
 final as (
-    select known.*
-    from known
+    select log_events.*
+    from log_events
     anti join retracted using (stream, version)
-    where known.type <> 'EventRetracted'
+    where log_events.recorded_at <= (select known_at from moment)
+        and log_events.type <> 'EventRetracted'
 )
 
 select * from final
