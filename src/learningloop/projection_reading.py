@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from learningloop import change_rows, exporting, indicator_cache, indicator_warm, results
+from learningloop import results
 from learningloop.duckdb_file import (
     BEFORE_OPEN,
     NEWEST_STORAGE_NUMBER,
@@ -44,6 +44,11 @@ from learningloop.querying import (
     set_moment,
 )
 from learningloop.sqlfiles import SqlFile
+
+# change_rows, exporting and the indicator caches are imported by the reads that use them:
+# `sql`, `replay` and the other reads load none of them (nor compile them, without bytecode).
+if TYPE_CHECKING:
+    from learningloop.change_rows import ChangeRow
 
 Progress = Callable[[int], None]
 
@@ -160,8 +165,10 @@ class ProjectionReading(ABC):
     @contextmanager
     def changes(
         self, tables: Sequence[str], as_of: date, since: datetime, until: datetime
-    ) -> Iterator[Iterator[change_rows.ChangeRow]]:
+    ) -> Iterator[Iterator[ChangeRow]]:
         """The rows of `changes` between T1 and T2 at D, read while the block runs."""
+        from learningloop import change_rows
+
         with self._guarded({}, (None, None), None, parse=False) as con:
             yield change_rows.changed_rows(con, tables, (as_of, since, until))
 
@@ -179,6 +186,8 @@ class ProjectionReading(ABC):
         connection, in the very transaction, that would compute them. `warm`: the queries
         of `indicators --format csv`, whose answer indicator_warm then notes when the file
         did not change while it was read."""
+        from learningloop import indicator_cache, indicator_warm
+
         before = self._warm_fingerprint() if warm and self.what_if is None else None
         found_warm: dict[str, Any] = {}
         directory = indicator_cache.directory_of(self.database)
@@ -200,6 +209,8 @@ class ProjectionReading(ABC):
                                 private=self.duckdb_file.private)  # fmt: skip
 
     def _warm_fingerprint(self) -> str | None:
+        from learningloop import indicator_warm
+
         return indicator_warm.fingerprint(self.database, BEFORE_OPEN)
 
     @contextmanager
@@ -260,6 +271,8 @@ class ProjectionReading(ABC):
     ) -> dict[str, Any]:
         """Write each table at (D, T) (see exporting.write_tables); returns the log position
         and the projection versions exported."""
+        from learningloop import exporting
+
         with self.reading(writes_files=True) as con:
             set_moment(con, as_of, known_at)
             exporting.write_tables(con, tables, directory, (as_of, known_at), file_format)
