@@ -87,9 +87,24 @@ def per_event_baseline(loop: LearningLoop, limit: int, database: Path) -> float:
     return handled / (time.perf_counter() - started)
 
 
-def help_time() -> float:
+def help_times(figures: dict[str, Any]) -> None:
+    """`learningloop --help` as this environment runs it (help_ms: with PYTHONDONTWRITEBYTECODE
+    set, as in the sandbox, every learningloop module is compiled on each run), and beside it,
+    runs alternated, with bytecode cached as an installed package has it (help_bytecode_ms:
+    written once to a scratch PYTHONPYCACHEPREFIX, then read). Both pay an editable install's
+    import finder when the venv has one (~20 ms: it imports pathlib, re, urllib.parse...)."""
     command = [str(Path(sys.executable).parent / "learningloop"), "--help"]
-    return median_time(lambda: subprocess.run(command, check=True, capture_output=True), 7)
+    with tempfile.TemporaryDirectory(prefix="learningloop-pyc-") as cache:
+        cached = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        cached["PYTHONPYCACHEPREFIX"] = cache
+        subprocess.run(command, check=True, capture_output=True, env=cached)
+        runs: dict[str, list[float]] = {"help_ms": [], "help_bytecode_ms": []}
+        for _ in range(7):
+            for name, env in (("help_ms", None), ("help_bytecode_ms", cached)):
+                started = time.perf_counter()
+                subprocess.run(command, check=True, capture_output=True, env=env)
+                runs[name].append(time.perf_counter() - started)
+    figures.update({name: 1000 * statistics.median(times) for name, times in runs.items()})
 
 
 def visible_after_record(loop: LearningLoop, experiment: str) -> float:
@@ -134,7 +149,7 @@ def run(size: int, workdir: Path, shape: str = "programme") -> dict[str, Any]:
         seconds, added = timed(loop.project)
         figures["catch_up_rate"] = added / seconds
     figures["rebuild_peak_memory_mib"] = peak_rebuild_memory(store, figures, workdir)
-    figures["help_ms"] = 1000 * help_time()
+    help_times(figures)
     command_figures(store, workdir, source, figures)
     figures["events"] = events
     return figures
@@ -199,7 +214,7 @@ def run_on_store(existing: Path, workdir: Path, source: Path | None) -> dict[str
         read_seconds, _ = timed(lambda: read_everything(loop))
         figures["rebuild_over_read"] = figures["rebuild_s"] / read_seconds
         queries_in_process(loop, events, workdir, figures)
-    figures["help_ms"] = 1000 * help_time()
+    help_times(figures)
     command_figures(store, workdir, source, figures)
     figures["events"] = events
     return figures
@@ -233,6 +248,7 @@ TARGETS = [
     ("rebuild_peak_memory_mib", "peak memory of a rebuild", "MiB", "<= 1,536",
      lambda v: v <= 1536),
     ("help_ms", "learningloop --help, cold", "ms", "<= 150", lambda v: v <= 150),
+    ("help_bytecode_ms", "the same, bytecode cached", "ms", "(print)", None),
     ("indicators_csv_cold_s", "indicators --format csv, COLD (command)", "s", "(print)", None),
     ("indicators_csv_s", "indicators --format csv, WARM (command)", "s", "<= 2 / <= 1 *",
      lambda v: v <= 2),
