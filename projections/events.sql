@@ -4,6 +4,8 @@
 -- reads:      log_events, moment
 -- respects:   as_of and known_at
 -- rebuilt:    a view, replaced whenever this file changes; nothing to catch up
+-- (log_events is read twice, not through one CTE: DuckDB keeps a CTE read twice in memory,
+-- every column of every event)
 with known as (
     select log_events.*
     from log_events
@@ -12,8 +14,8 @@ with known as (
 
 retracted as (
     select distinct stream, retracts as version
-    from known
-    where type = 'EventRetracted'
+    from log_events
+    where type = 'EventRetracted' and recorded_at <= (select known_at from moment)
 ),
 
 proposals as (
