@@ -65,6 +65,38 @@ run("record", "MeetingHeld", "--experiment", "exp", "--occurred-on", "2013-02-01
     assert "Recorded MeetingHeld" in result.stderr
 
 
+RECORD_SCRIPT = """
+import sys
+from learningloop.cli.main import main
+
+try:
+    main(["--store", sys.argv[1], *sys.argv[2:]])
+except SystemExit as exit:
+    assert exit.code == 0, exit.code
+workers = ("multiprocessing", "learningloop.import_workers", "learningloop.audit")
+print(sorted(m for m in sys.modules if m.startswith(workers)), file=sys.stderr)
+"""
+
+
+def test_record_loads_no_import_worker_machinery(tmp_path: Path) -> None:
+    # A record is admitted in its own process: the import workers (multiprocessing, and the
+    # audit's workers they share the core count with) are for big imports.
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(e) + "\n" for e in base_events()))
+    store = str(tmp_path / "store")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", RECORD_SCRIPT, store, *args],
+                              capture_output=True, text=True, check=False, timeout=120)  # fmt: skip
+
+    assert run("import", str(events)).returncode == 0
+    recorded = run("record", "MeetingHeld", "--experiment", "exp", "--occurred-on",
+                   "2013-02-01", "--kind", "local")  # fmt: skip
+    assert recorded.returncode == 0, recorded.stderr
+    assert "Recorded MeetingHeld" in recorded.stderr
+    assert recorded.stderr.splitlines()[-1] == "[]", recorded.stderr
+
+
 READ_SCRIPT = """
 import sys
 from learningloop.cli.main import main

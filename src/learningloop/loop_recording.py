@@ -117,11 +117,13 @@ class Recording(Session):
         workers: int,
         files: list[Path],
     ) -> ImportSummary:
-        from learningloop.import_workers import Abandoned
-
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
                 if workers:
+                    # Here only: a record or a small import loads no worker machinery
+                    # (multiprocessing, the audit's workers).
+                    from learningloop.import_workers import Abandoned
+
                     try:
                         return self._admitted_by_workers(files, progress, workers)
                     except Abandoned:  # one process finds the first problem, and names it
