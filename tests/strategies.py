@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -59,8 +60,11 @@ class _Experiment:
 
 
 @st.composite
-def programme_histories(draw: st.DrawFn, max_events: int = 30) -> list[dict[str, Any]]:
-    """A programme, its partners, 1-3 experiments and a random valid mix of their events."""
+def programme_histories(
+    draw: st.DrawFn, max_events: int = 30, types: Sequence[str] = EXPERIMENT_TYPES
+) -> list[dict[str, Any]]:
+    """A programme, its partners, 1-3 experiments and a random valid mix of their events (of
+    `types`, each as likely as it is frequent there)."""
     programme = "prog"
     events: list[dict[str, Any]] = [
         {
@@ -86,7 +90,7 @@ def programme_histories(draw: st.DrawFn, max_events: int = 30) -> list[dict[str,
         })  # fmt: skip
     for _ in range(draw(st.integers(0, max_events))):
         experiment = draw(st.sampled_from(experiments))
-        event_type = draw(st.sampled_from(EXPERIMENT_TYPES))
+        event_type = draw(st.sampled_from(types))
         event = _experiment_event(draw, experiment, event_type)
         experiment.types.append(event["type"])
         events.append(event)

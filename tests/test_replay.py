@@ -15,8 +15,9 @@ from learningloop.domain import events as ev
 from learningloop.domain.parsing import parse_event
 from learningloop.domain.recorded import Recorded
 from learningloop.domain.replay import ExperimentView, counted_events, replay_experiment
+from tests import replay_reference
 from tests.conftest import base_events
-from tests.strategies import programme_histories
+from tests.strategies import EXPERIMENT_TYPES, programme_histories
 
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
 FAR = datetime(2100, 1, 1, tzinfo=UTC)
@@ -246,4 +247,34 @@ def test_stored_events_round_trip(tmp_path_factory: Any, raws: list[dict[str, An
         stored = loop._store.stream(stream)
         assert [r.event for r in stored] == stream_events
         assert [r.version for r in stored] == list(range(1, len(stream_events) + 1))
+    loop.close()
+
+
+# What the fold reads, the kinds an indicator merges or groups the most often: several
+# evidences of one function, recordings of one learning, plans of one milestone per example.
+FOLDED = [*EXPERIMENT_TYPES[:12], "FunctionEvidenced", "LearningRecorded", "DecisionRecorded",
+          "MilestonePlanned", "MilestoneReached", "ReviewSessionHeld",
+          "EventRetracted"]  # fmt: skip
+
+
+@PROPERTY_SETTINGS
+@given(raws=programme_histories(max_events=80, types=FOLDED), data=st.data())
+def test_the_fold_gives_the_views_the_reference_fold_gives_at_any_moment(
+    tmp_path_factory: Any, raws: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    """The fold against the one it replaced (tests/replay_reference.py): equal views with the
+    same repr (what `replay` prints is made from them), the timeline entry by entry."""
+    loop = _import(tmp_path_factory.mktemp("ref"), raws, "s")
+    for key in loop.list_experiments():
+        events, programme_events = _streams(loop, key)
+        known_at = data.draw(st.sampled_from([FAR, *[r.recorded_at for r in events]]))
+        as_of = data.draw(st.dates(date(2010, 1, 1), date(2018, 1, 1)))
+        old = replay_reference.replay_experiment(key, events, programme_events, as_of, known_at)
+        for new in (
+            replay_experiment(key, events, programme_events, as_of, known_at),
+            loop.replay(key, as_of, known_at),  # the cached stream's replay keys
+        ):
+            assert new == old and repr(new) == repr(old)
+            assert list(new.timeline) == old.timeline == list(new.timeline)
+            assert [new.timeline[index] for index in range(len(old.timeline))] == old.timeline
     loop.close()

@@ -44,8 +44,11 @@ def test_a_timeline_equals_its_entries_made_at_once(kinds: list[str]) -> None:
     assert list(Timeline(events, D)) == eager
     assert len(Timeline(events, D)) == len(eager)
     assert Timeline(events, D)[1:-1] == eager[1:-1]
-    if eager:
-        assert Timeline(events, D)[-1] == eager[-1]
+    timeline = Timeline(events, D)
+    assert [timeline[index] for index in range(-len(eager), len(eager))] == eager + eager
+    for outside in (len(eager), -len(eager) - 1):
+        with pytest.raises(IndexError):
+            timeline[outside]
     assert repr(Timeline(events, D)) == repr(eager)
     # handed the decisions' positions (a replay knows them), the same entries without reading
     positions = [position for position, kind in enumerate(kinds) if kind == "decision"]

@@ -111,11 +111,14 @@ def add_months(day: date, months: int) -> date:
 def frozen(kind: type[T], /, **fields: Any) -> T:
     """`kind(**fields)` for a frozen dataclass given every field (none left to a default, no
     __post_init__): the same object, equal, hashed and still frozen, made about three times
-    faster. Its __init__ sets each field through object.__setattr__; this fills the instance
-    __dict__ at once, for the views a replay makes by the thousand."""
-    made = object.__new__(kind)
-    made.__dict__.update(fields)
+    faster. Its __init__ sets each field through object.__setattr__; this gives the instance
+    the keywords' dict as its __dict__, for the views a replay makes by the thousand."""
+    made = _new(kind)
+    _set_dict(made, "__dict__", fields)  # the call's own fresh dict: no copy
     return made
+
+
+_new, _set_dict = object.__new__, object.__setattr__  # the frozen class's own refuses
 
 
 @contextmanager

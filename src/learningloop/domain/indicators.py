@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from operator import attrgetter
 
 from learningloop.domain import events as ev
 from learningloop.domain.basics import frozen
@@ -169,8 +170,8 @@ def milestone_views(counted: Sequence[Recorded], as_of: date) -> list[MilestoneV
         elif type(event) is ev.MilestoneAbandoned:
             outcome[event.milestone] = ("abandoned", event.occurred_on)
     return [
-        _milestone(key, titles[key], due[key], outcome.get(key), as_of)
-        for key in titles  # a milestone exists once a counted plan exists
+        _milestone(key, title, due[key], outcome.get(key), as_of)
+        for key, title in titles.items()  # a milestone exists once a counted plan exists
     ]
 
 
@@ -189,26 +190,30 @@ def _milestone(
                   reached_on=reached_on, status=status, days_late=late)  # fmt: skip
 
 
+_SESSION = attrgetter("review", "session", "sessions_planned")
+
+
 def review_views(counted: Sequence[Recorded]) -> list[ReviewView]:
     """Sessions held (distinct numbers) against the largest number planned."""
     sessions: dict[str, set[int]] = {}
     planned: dict[str, int] = {}
-    for recorded in counted:
-        event = recorded.event
-        if type(event) is ev.ReviewSessionHeld:
-            review = event.review
-            held = sessions.get(review)
-            if held is None:
-                held = sessions[review] = set()
-                planned[review] = event.sessions_planned
-            elif event.sessions_planned > planned[review]:
-                planned[review] = event.sessions_planned
-            held.add(event.session)
+    held_sessions = [r.event for r in counted if type(r.event) is ev.ReviewSessionHeld]
+    for review, session, sessions_planned in map(_SESSION, held_sessions):
+        held = sessions.get(review)
+        if held is None:
+            sessions[review], planned[review] = {session}, sessions_planned
+        else:
+            held.add(session)
+            if sessions_planned > planned[review]:
+                planned[review] = sessions_planned
     return [
         frozen(ReviewView, review=review, sessions=tuple(sorted(held)),
                sessions_planned=planned[review])
         for review, held in sessions.items()
     ]  # fmt: skip
+
+
+_STRENGTH, _EVIDENCE = attrgetter("strength"), attrgetter("evidence")
 
 
 def function_coverage(
@@ -220,22 +225,24 @@ def function_coverage(
     for recorded in counted:
         event = recorded.event
         if type(event) is ev.FunctionEvidenced:
-            evidence.setdefault(event.function, []).append(event)
+            items = evidence.get(event.function)
+            if items is not None:  # evidence of a function outside the framework is not shown
+                items.append(event)
         elif type(event) is ev.FunctionAssessed:
             assessed[event.function] = event.result  # the latest wins
     rows = []
     for function in functions:
         items = evidence[function.key]
-        days = [item.occurred_on for item in items]
+        # counted events are in occurred_on order: the first and the last are the bounds
         rows.append(
             FunctionCoverage(
                 function=function.key,
                 label=function.label,
                 evidence_count=len(items),
-                max_strength=max([item.strength for item in items], default=None),
-                first_evidenced_on=min(days, default=None),
-                last_evidenced_on=max(days, default=None),
-                evidence=tuple([item.evidence for item in items]),
+                max_strength=max(map(_STRENGTH, items), default=None),
+                first_evidenced_on=items[0].occurred_on if items else None,
+                last_evidenced_on=items[-1].occurred_on if items else None,
+                evidence=tuple(map(_EVIDENCE, items)),
                 assessed=assessed.get(function.key),
             )
         )

@@ -14,6 +14,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from itertools import chain
+from operator import attrgetter
 from typing import TypeVar, cast
 
 from learningloop.domain import events as ev
@@ -116,13 +117,13 @@ class _Counted:
         self, recorded_events: Sequence[Recorded], as_of: date, known_at: datetime
     ) -> None:
         keys = keys_of(recorded_events)
-        indexes, self.kinds = keys.counted_by_kind(as_of.toordinal(), instant(known_at))
-        self.recorded = list(map(recorded_events.__getitem__, indexes))
-        self._days = list(map(keys.occurred.__getitem__, indexes))
+        self._indexes, self.kinds = keys.counted_by_kind(as_of.toordinal(), instant(known_at))
+        self._occurred = keys.occurred
+        self.recorded = list(map(recorded_events.__getitem__, self._indexes))
 
     def events(self, kind: type[E]) -> list[E]:
         """The counted events of one kind, in counted order."""
-        return cast(list[E], [recorded.event for recorded in self.of(kind)])
+        return cast(list[E], list(map(_EVENT, self.of(kind))))
 
     def positions(self, *types: type[ev.Event]) -> list[int]:
         """Where the counted events of these kinds stand among all counted events."""
@@ -131,11 +132,15 @@ class _Counted:
 
     def days(self, *types: type[ev.Event]) -> list[int]:
         """The occurred_on (ordinals) of the counted events of these kinds, in counted order."""
-        return list(map(self._days.__getitem__, self.positions(*types)))
+        indexes = map(self._indexes.__getitem__, self.positions(*types))
+        return list(map(self._occurred.__getitem__, indexes))
 
     def of(self, *types: type[ev.Event]) -> list[Recorded]:
         """The counted events of these kinds, in counted ((occurred_on, version)) order."""
         return list(map(self.recorded.__getitem__, self.positions(*types)))
+
+
+_EVENT = attrgetter("event")
 
 
 def programme_functions(
@@ -161,7 +166,7 @@ def replay_experiment(
     counted = _Counted(experiment_events, as_of, known_at)
     proposals = counted.events(ev.ExperimentProposed)
     decisions = counted.events(ev.DecisionRecorded)
-    recordings = _recordings(counted.events(ev.LearningRecorded))
+    first, latest = _recordings(counted.events(ev.LearningRecorded))
     # Events that occurred before the proposal still happened; until the proposal counts
     # the experiment has no status, coverage or learning loops.
     history = ExperimentView(
@@ -174,7 +179,7 @@ def replay_experiment(
         ),
         milestones=milestone_views(counted.of(*MILESTONE_KINDS), as_of),
         reviews=review_views(counted.of(ev.ReviewSessionHeld)),
-        decisions=_decisions(decisions, recordings.keys()),
+        decisions=_decisions(decisions, latest.keys()),
         timeline=Timeline(counted.recorded, as_of, counted.positions(ev.DecisionRecorded)),
     )
     if not proposals:
@@ -192,7 +197,7 @@ def replay_experiment(
         partners=proposal.partners,
         proposed_on=proposal.occurred_on,
         status=_status(counted.of(ev.DecisionRecorded, ev.ExperimentClosed)),
-        learnings=_learnings(decisions, recordings),
+        learnings=_learnings(decisions, first, latest),
         functions=function_coverage(
             counted.of(ev.FunctionEvidenced, ev.FunctionAssessed),
             programme_functions(programme_events, known_at),
@@ -201,22 +206,27 @@ def replay_experiment(
 
 
 def _status(counted: Sequence[Recorded]) -> str:
-    status = "proposed"
-    for recorded in counted:
+    """The status the latest closing, or decision of a kind that sets one, leaves."""
+    for recorded in reversed(counted):
         event = recorded.event
-        if type(event) is ev.DecisionRecorded:
-            status = STATUS_BY_DECISION.get(event.kind, status)
-        elif type(event) is ev.ExperimentClosed:
-            status = "closed"
-    return status
+        if type(event) is ev.ExperimentClosed:
+            return "closed"
+        if type(event) is ev.DecisionRecorded and event.kind in STATUS_BY_DECISION:
+            return STATUS_BY_DECISION[event.kind]
+    return "proposed"
 
 
-def _recordings(learnings: list[ev.LearningRecorded]) -> dict[str, list[ev.LearningRecorded]]:
-    """The counted recordings of each learning key, in counted order."""
-    recordings: dict[str, list[ev.LearningRecorded]] = {}
-    for event in learnings:
-        recordings.setdefault(event.learning, []).append(event)
-    return recordings
+_LEARNING = attrgetter("learning")
+
+
+def _recordings(
+    learnings: list[ev.LearningRecorded],
+) -> tuple[dict[str, ev.LearningRecorded], dict[str, ev.LearningRecorded]]:
+    """The first and the latest counted recording of each learning key; the latest in the
+    order the keys were first recorded (a later recording takes the value, not the place)."""
+    keys = list(map(_LEARNING, learnings))
+    first = dict(zip(reversed(keys), reversed(learnings), strict=True))
+    return first, dict(zip(keys, learnings, strict=True))
 
 
 def _decisions(
@@ -230,17 +240,20 @@ def _decisions(
             kind=event.kind,
             occurred_on=event.occurred_on,
             summary=event.summary,
-            evidence=event.evidence,
-            evidence_count=len(event.evidence),
-            cites_learning=not learning_keys.isdisjoint(event.evidence),
+            evidence=evidence,
+            evidence_count=len(evidence),
+            cites_learning=not learning_keys.isdisjoint(evidence),
             cycle=cycle,
         )
         for cycle, event in enumerate(decisions, start=1)
+        for evidence in (event.evidence,)
     ]
 
 
 def _learnings(
-    decisions: list[ev.DecisionRecorded], recordings: dict[str, list[ev.LearningRecorded]]
+    decisions: list[ev.DecisionRecorded],
+    first: dict[str, ev.LearningRecorded],
+    latest: dict[str, ev.LearningRecorded],
 ) -> list[LearningView]:
     """One view per learning key (CONTRACT 6.11): dated by its first counted recording, with
     the words of its latest restatement."""
@@ -248,21 +261,25 @@ def _learnings(
     citing: dict[str, list[date]] = {}
     # Decisions and learnings fold independently: each kind in its own counted order.
     for event in decisions:
+        occurred_on = event.occurred_on
         for cited in event.evidence:
-            citing.setdefault(cited, []).append(event.occurred_on)
+            if cited in latest:  # only a counted learning's actions are read
+                citing.setdefault(cited, []).append(occurred_on)
     views = []
-    for key, events in recordings.items():
-        first_on, latest = events[0].occurred_on, events[-1]
-        dates = citing.get(key, [])
-        first = bisect_left(dates, first_on)  # the first action on or after it
+    for key, restated in latest.items():
+        first_on, dates = first[key].occurred_on, citing.get(key)
+        actioned_on = None
+        if dates:
+            found = bisect_left(dates, first_on)  # the first action on or after it
+            actioned_on = dates[found] if found < len(dates) else None
         views.append(
             frozen(
                 LearningView,
                 learning=key,
                 occurred_on=first_on,
-                observation=latest.observation,
-                insight=latest.insight,
-                actioned_on=dates[first] if first < len(dates) else None,
+                observation=restated.observation,
+                insight=restated.insight,
+                actioned_on=actioned_on,
             )
         )
     return views

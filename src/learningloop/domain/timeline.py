@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from functools import cache
-from itertools import accumulate, repeat
+from itertools import chain, count, repeat
+from operator import sub
 from typing import Any, NamedTuple, cast, overload
 
 from learningloop.domain import events as ev
-from learningloop.domain.basics import no_cycle_collection
 from learningloop.domain.recorded import Recorded
 from learningloop.domain.values import end_of_period
 
@@ -76,16 +77,12 @@ def timeline_entries(
     """Every counted event with its learning cycle: decision k closes cycle k. `decisions`:
     the positions of the decisions among the counted events, when the caller knows them
     (then no event is read here)."""
-    if decisions is None:
-        decisions = [position for position, recorded in enumerate(counted)
-                     if _is_decision(type(recorded.event))]  # fmt: skip
-    closes = [0] * len(counted)
-    for position in decisions:
-        closes[position] = 1
-    cycles = accumulate(closes, initial=1)  # the cycle of each event: 1 + decisions before it
-    # Each entry a tuple made directly (not through _make), the loop run by map and zip.
-    made = map(tuple.__new__, repeat(TimelineEntry), zip(counted, cycles, repeat(as_of)))
-    return cast(list[TimelineEntry], list(made))
+    return list(Timeline(counted, as_of, decisions))
+
+
+def _decision_positions(counted: Sequence[Recorded]) -> list[int]:
+    return [position for position, recorded in enumerate(counted)
+            if _is_decision(type(recorded.event))]  # fmt: skip
 
 
 @cache
@@ -95,25 +92,24 @@ def _is_decision(kind: type[ev.Event]) -> bool:
 
 
 class Timeline(Sequence[TimelineEntry]):
-    """The timeline of counted events, its entries made when first read.
+    """The timeline of counted events, each entry made as it is read and not kept.
 
     A replay that is asked only for the state (status, coverage, a benchmark) never pays for
-    one entry per counted event, nor do the entries, held until the view is dropped, make the
-    garbage collector walk the stream's events again. Equal to the list of its entries."""
+    one entry per counted event. A reader that goes through the entries once (rendering, a
+    count) frees each before the next is made: none is held until the view is dropped, so
+    they never start a pass of the cyclic garbage collector (5,000 entries did, once the
+    collector was on again after the replay). Equal to the list of its entries."""
 
-    __slots__ = ("_as_of", "_counted", "_decisions", "_entries")
+    __slots__ = ("_as_of", "_counted", "_decisions")
 
     def __init__(
         self, counted: Sequence[Recorded], as_of: date, decisions: Sequence[int] | None = None
     ) -> None:
-        self._counted, self._as_of, self._decisions = counted, as_of, decisions
-        self._entries: list[TimelineEntry] | None = None
+        self._counted, self._as_of = counted, as_of
+        self._decisions = _decision_positions(counted) if decisions is None else decisions
 
     def entries(self) -> list[TimelineEntry]:
-        if self._entries is None:
-            with no_cycle_collection():
-                self._entries = timeline_entries(self._counted, self._as_of, self._decisions)
-        return self._entries
+        return list(self)
 
     def __len__(self) -> int:
         return len(self._counted)
@@ -123,10 +119,20 @@ class Timeline(Sequence[TimelineEntry]):
     @overload
     def __getitem__(self, index: slice) -> list[TimelineEntry]: ...
     def __getitem__(self, index: int | slice) -> TimelineEntry | list[TimelineEntry]:
-        return self.entries()[index]
+        if isinstance(index, slice):
+            return self.entries()[index]
+        position = range(len(self._counted))[index]  # negative or out of range as a list's
+        cycle = 1 + bisect_left(self._decisions, position)  # the decisions before it, plus one
+        return TimelineEntry(self._counted[position], cycle, self._as_of)
 
     def __iter__(self) -> Iterator[TimelineEntry]:
-        return iter(self.entries())
+        # Event i is in cycle 1 + (the decisions before i): a run of equal cycles ends at each
+        # decision, so the cycles are repeated numbers, not a sum per event. Each entry a tuple
+        # made directly (not through _make), the loop run by map and zip.
+        runs = map(sub, chain(self._decisions, [len(self._counted)]), chain([-1], self._decisions))
+        cycles = chain.from_iterable(map(repeat, count(1), runs))
+        made = zip(self._counted, cycles, repeat(self._as_of))
+        return cast(Iterator[TimelineEntry], map(tuple.__new__, repeat(TimelineEntry), made))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Timeline):
