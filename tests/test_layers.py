@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import base_events
@@ -78,18 +79,28 @@ print(sorted(m for m in sys.modules if m.startswith(workers)), file=sys.stderr)
 """
 
 
-def test_record_loads_no_import_worker_machinery(tmp_path: Path) -> None:
-    # A record is admitted in its own process: the import workers (multiprocessing, and the
-    # audit's workers they share the core count with) are for big imports.
+Runner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def seeded_runner(tmp_path: Path, script: str) -> Runner:
+    """Runs `script` (its arguments: the store, then the command's) on a store that holds the
+    base events, imported by the script itself."""
     events = tmp_path / "events.jsonl"
     events.write_text("".join(json.dumps(e) + "\n" for e in base_events()))
     store = str(tmp_path / "store")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-c", RECORD_SCRIPT, store, *args],
+        return subprocess.run([sys.executable, "-c", script, store, *args],
                               capture_output=True, text=True, check=False, timeout=120)  # fmt: skip
 
     assert run("import", str(events)).returncode == 0
+    return run
+
+
+def test_record_loads_no_import_worker_machinery(tmp_path: Path) -> None:
+    # A record is admitted in its own process: the import workers (multiprocessing, and the
+    # audit's workers they share the core count with) are for big imports.
+    run = seeded_runner(tmp_path, RECORD_SCRIPT)
     recorded = run("record", "MeetingHeld", "--experiment", "exp", "--occurred-on",
                    "2013-02-01", "--kind", "local")  # fmt: skip
     assert recorded.returncode == 0, recorded.stderr
@@ -118,15 +129,7 @@ def test_reading_commands_load_neither_the_audit_nor_the_event_models(tmp_path: 
     # Start-up cost of reading commands (issue 13 item 9): what only `audit` needs stays out,
     # and so do the event models (pydantic), the write models and the YAML parser.
     # (Catching up may load pyarrow.compute through DuckDB's Arrow scan: projections current.)
-    events = tmp_path / "events.jsonl"
-    events.write_text("".join(json.dumps(e) + "\n" for e in base_events()))
-    store = str(tmp_path / "store")
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-c", READ_SCRIPT, store, *args],
-                              capture_output=True, text=True, check=False, timeout=120)  # fmt: skip
-
-    assert run("import", str(events)).returncode == 0
+    run = seeded_runner(tmp_path, READ_SCRIPT)
     assert run("sql", "select 1").returncode == 0
     counted = run("sql", "select count(*) as n from log_events", "--format", "csv")
     indicators = run("indicators", "--as-of", "2013-01-10", "--format", "csv")
